@@ -1,0 +1,149 @@
+//! Request extractors whose rejections become envelope errors naming the offending field.
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+use super::error::ApiError;
+use crate::domain::Error;
+
+/// Requests larger than this are refused with 413 before they are parsed.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// A JSON request body.
+pub struct Json<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(body_rejection)?;
+        let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
+        let value = serde_path_to_error::deserialize(&mut deserializer).map_err(json_error)?;
+        deserializer.end().map_err(|_| parse_error())?;
+        Ok(Json(value))
+    }
+}
+
+/// Query-string parameters; repeated keys (`project_ids[]=a&project_ids[]=b`) fill a `Vec`.
+pub struct Query<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        let deserializer =
+            serde_html_form::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(deserializer)
+            .map(Query)
+            .map_err(|e| {
+                let param = e.path().to_string();
+                let message = format!(
+                    "Invalid value for query parameter '{param}': {}.",
+                    e.inner()
+                );
+                ApiError::Domain(Error::Invalid {
+                    message: message.into(),
+                    param: Some(param.into()),
+                    code: Some("invalid_value"),
+                })
+            })
+    }
+}
+
+/// Path parameters.
+pub struct Path<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| Path(p.0))
+            .map_err(|e: PathRejection| {
+                ApiError::Domain(Error::Invalid {
+                    message: format!("Invalid path: {}", e.body_text()).into(),
+                    param: None,
+                    code: None,
+                })
+            })
+    }
+}
+
+fn body_rejection(rejection: BytesRejection) -> ApiError {
+    if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::PayloadTooLarge {
+            limit_bytes: MAX_BODY_BYTES,
+        }
+    } else {
+        ApiError::Domain(Error::Invalid {
+            message: format!("Could not read the request body: {}", rejection.body_text()).into(),
+            param: None,
+            code: None,
+        })
+    }
+}
+
+fn parse_error() -> ApiError {
+    ApiError::Domain(Error::Invalid {
+        message: "We could not parse the JSON body of your request. The API expects a JSON object \
+                  (Content-Type: application/json), but what was sent was not valid JSON."
+            .into(),
+        param: None,
+        code: None,
+    })
+}
+
+/// Turns serde's account of a bad body into a message a person understands, naming the field.
+fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    use serde_json::error::Category;
+    if !matches!(e.inner().classify(), Category::Data) {
+        return parse_error();
+    }
+    let path = e.path().to_string();
+    let path = (path != ".").then_some(path);
+    let full = e.inner().to_string();
+    // serde_json appends the position; the field path says more.
+    let detail = full
+        .rsplit_once(" at line ")
+        .map_or(full.as_str(), |(d, _)| d);
+    let (message, param, code) = if let Some(field) = detail
+        .strip_prefix("missing field `")
+        .and_then(|r| r.split('`').next())
+    {
+        let param = path.map_or_else(|| field.to_owned(), |p| format!("{p}.{field}"));
+        (
+            format!("Missing required parameter: '{param}'."),
+            Some(param),
+            "missing_required_parameter",
+        )
+    } else if let Some(param) = path {
+        let code = if detail.starts_with("invalid type") {
+            "invalid_type"
+        } else {
+            "invalid_value"
+        };
+        (
+            format!("Invalid value for '{param}': {detail}."),
+            Some(param),
+            code,
+        )
+    } else {
+        (
+            format!("The request body must be a JSON object: {detail}."),
+            None,
+            "invalid_type",
+        )
+    };
+    ApiError::Domain(Error::Invalid {
+        message: message.into(),
+        param: param.map(Into::into),
+        code: Some(code),
+    })
+}

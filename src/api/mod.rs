@@ -1,0 +1,93 @@
+//! HTTP only: routing, extraction, responses. Handlers hold no SQL and no rules.
+
+mod admin_api_keys;
+mod auth;
+pub mod error;
+mod extract;
+mod health;
+mod pagination;
+mod projects;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderName, Response};
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
+use tower_http::trace::TraceLayer;
+use tracing::Span;
+
+use crate::domain::ids;
+use crate::store::Store;
+use error::ApiError;
+
+/// What every handler can reach.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub store: Store,
+}
+
+static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The whole HTTP application: the contract under `/v1`, Roster's additions beside it.
+pub fn router(state: AppState) -> Router {
+    let v1 = Router::new()
+        .merge(admin_api_keys::routes())
+        .merge(projects::routes())
+        .merge(health::openapi_routes());
+    Router::new()
+        .nest("/v1", v1)
+        .merge(health::routes())
+        .fallback(unknown_route)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+        .layer(
+            // Outermost first: give the request an id, trace it under that id, return the id,
+            // and turn a panic into the envelope rather than a dropped connection.
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), NewRequestId))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(|req: &Request| {
+                            let request_id = req.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+                            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id)
+                        })
+                        .on_request(())
+                        .on_failure(())
+                        .on_response(|res: &Response<_>, latency: Duration, _span: &Span| {
+                            tracing::info!(status = res.status().as_u16(), latency_ms = latency.as_secs_f64() * 1000.0, "request");
+                        }),
+                )
+                .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
+                .layer(CatchPanicLayer::custom(|_| error::internal_error_response()))
+                .layer(DefaultBodyLimit::max(extract::MAX_BODY_BYTES)),
+        )
+}
+
+/// Request ids in the style of the real service's `req_...`.
+#[derive(Clone, Copy)]
+struct NewRequestId;
+
+impl MakeRequestId for NewRequestId {
+    fn make_request_id<B>(&mut self, _request: &Request<B>) -> Option<RequestId> {
+        ids::new_id("req_").parse().ok().map(RequestId::new)
+    }
+}
+
+async fn unknown_route(req: Request) -> ApiError {
+    ApiError::UnknownRoute {
+        method: req.method().to_string(),
+        path: req.uri().path().to_owned(),
+    }
+}
+
+async fn method_not_allowed(req: Request) -> ApiError {
+    ApiError::MethodNotAllowed {
+        method: req.method().to_string(),
+        path: req.uri().path().to_owned(),
+    }
+}

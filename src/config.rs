@@ -1,0 +1,183 @@
+//! The command line: flags, each with its `ROSTER_*` environment variable (flags win).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::domain::organization::{
+    DEFAULT_ORGANIZATION_NAME, DEFAULT_OWNER_EMAIL, DEFAULT_OWNER_NAME,
+};
+use crate::store::StoreOptions;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "roster",
+    version,
+    about = "Identity and access server speaking the OpenAI Organization Admin API"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Where Roster keeps its files (the SQLite database by default).
+    #[arg(
+        long,
+        env = "ROSTER_DATA_DIR",
+        default_value = "./roster-data",
+        global = true
+    )]
+    pub data_dir: PathBuf,
+    /// sqlite://<file> or postgres://user@host/db. Default: roster.db in the data dir.
+    #[arg(
+        long,
+        env = "ROSTER_DATABASE_URL",
+        global = true,
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
+    /// Log format.
+    #[arg(long, env = "ROSTER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+    /// Log filter, in tracing's EnvFilter syntax.
+    #[arg(
+        long,
+        env = "ROSTER_LOG",
+        default_value = "info,sqlx=warn",
+        global = true
+    )]
+    pub log: String,
+    /// Database connections in the pool (the read pool on SQLite).
+    #[arg(
+        long,
+        env = "ROSTER_DB_MAX_CONNECTIONS",
+        default_value_t = 8,
+        global = true
+    )]
+    pub db_max_connections: u32,
+    /// Seconds to wait for a database connection.
+    #[arg(
+        long,
+        env = "ROSTER_DB_CONNECT_TIMEOUT",
+        default_value_t = 5,
+        global = true
+    )]
+    pub db_connect_timeout: u64,
+    /// Seconds a statement may run (on SQLite: may wait for the write lock).
+    #[arg(
+        long,
+        env = "ROSTER_DB_STATEMENT_TIMEOUT",
+        default_value_t = 30,
+        global = true
+    )]
+    pub db_statement_timeout: u64,
+}
+
+impl GlobalArgs {
+    pub fn database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| {
+            format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("roster.db").display()
+            )
+        })
+    }
+
+    pub fn store_options(&self) -> StoreOptions {
+        StoreOptions {
+            max_connections: self.db_max_connections,
+            connect_timeout: Duration::from_secs(self.db_connect_timeout),
+            statement_timeout: Duration::from_secs(self.db_statement_timeout),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the API; on an empty database, first found an organization and print its admin key.
+    Serve(ServeArgs),
+    /// Found the first organization and print its admin key, without serving.
+    Init(BootstrapArgs),
+    /// Manage organizations.
+    #[command(subcommand)]
+    Org(OrgCommand),
+    /// Manage admin API keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Apply or inspect database migrations (the server also applies them at start).
+    Migrate {
+        #[command(subcommand)]
+        command: Option<MigrateCommand>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "ROSTER_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    #[command(flatten)]
+    pub bootstrap: BootstrapArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BootstrapArgs {
+    /// Name of the first organization.
+    #[arg(long, env = "ROSTER_ORG_NAME", default_value = DEFAULT_ORGANIZATION_NAME)]
+    pub org_name: String,
+    /// Email of its owner.
+    #[arg(long, env = "ROSTER_OWNER_EMAIL", default_value = DEFAULT_OWNER_EMAIL)]
+    pub owner_email: String,
+    /// Name of its owner.
+    #[arg(long, env = "ROSTER_OWNER_NAME", default_value = DEFAULT_OWNER_NAME)]
+    pub owner_name: String,
+    /// Use this value (sk-admin-...) as the first admin key instead of a random one.
+    #[arg(long, env = "ROSTER_BOOTSTRAP_ADMIN_KEY", hide_env_values = true)]
+    pub bootstrap_admin_key: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrgCommand {
+    /// Add an organization with its owner and default project; prints its first admin key once.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        owner_email: String,
+        #[arg(long, default_value = DEFAULT_OWNER_NAME)]
+        owner_name: String,
+    },
+    /// List the organizations.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Mint a new admin key for an organization's owner (the way back in when keys are lost).
+    Create {
+        #[arg(long)]
+        org: String,
+        #[arg(long, default_value = "CLI key")]
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MigrateCommand {
+    /// Apply pending migrations (the default).
+    Apply,
+    /// Show which migrations are applied.
+    Status,
+}

@@ -1,0 +1,60 @@
+//! The one error type every layer returns. `api::error` maps it to HTTP, exhaustively.
+
+use std::borrow::Cow;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The request is well-formed but breaks a rule, or names a bad value: 400.
+    #[error("{message}")]
+    Invalid {
+        message: Cow<'static, str>,
+        param: Option<Cow<'static, str>>,
+        code: Option<&'static str>,
+    },
+    /// The object does not exist in the caller's organization: 404.
+    #[error("{message}")]
+    NotFound {
+        message: String,
+        param: Option<&'static str>,
+    },
+    /// No valid credential: 401.
+    #[error("{message}")]
+    Unauthenticated { message: String },
+    /// The database could not be reached in time: 503.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
+    /// A fault of Roster's own; the cause is logged, never shown: 500.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    pub fn invalid(
+        message: impl Into<Cow<'static, str>>,
+        param: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        Error::Invalid {
+            message: message.into(),
+            param: Some(param.into()),
+            code: None,
+        }
+    }
+
+    /// A rule about the object as a whole rather than one field of the request.
+    pub fn rule(message: impl Into<Cow<'static, str>>) -> Self {
+        Error::Invalid {
+            message: message.into(),
+            param: None,
+            code: None,
+        }
+    }
+
+    pub fn not_found(kind: &str, id: &str, param: &'static str) -> Self {
+        Error::NotFound {
+            message: format!("No such {kind}: '{id}'"),
+            param: Some(param),
+        }
+    }
+}

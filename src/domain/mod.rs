@@ -1,0 +1,17 @@
+//! Entities, rules and the error type. Nothing here does I/O: the store calls these rules
+//! on rows it has read inside its transaction, and the API turns their errors into HTTP.
+
+pub mod admin_key;
+pub mod audit;
+pub mod clock;
+pub mod error;
+pub mod ids;
+pub mod organization;
+pub mod page;
+pub mod principal;
+pub mod project;
+pub mod secret;
+pub mod user;
+
+pub use clock::Clock;
+pub use error::{Error, Result};

@@ -1,0 +1,20 @@
+//! Who is calling: the authenticated admin key, its organization and its owner.
+
+/// Loaded by one indexed lookup of the key's digest.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Principal {
+    pub org_id: String,
+    pub default_project_id: String,
+    pub key_id: String,
+    pub key_digest: String,
+    pub expires_at: Option<i64>,
+    pub last_used_at: Option<i64>,
+    pub user_id: String,
+    pub user_email: String,
+}
+
+impl Principal {
+    pub fn is_expired(&self, now: i64) -> bool {
+        self.expires_at.is_some_and(|at| at <= now)
+    }
+}

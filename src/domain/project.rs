@@ -1,0 +1,131 @@
+//! Projects and their rules. Projects are created and archived, never deleted.
+
+use super::{Error, Result};
+
+const MAX_NAME_CHARS: usize = 256;
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Project {
+    pub id: String,
+    pub name: String,
+    pub created_at: i64,
+    pub archived_at: Option<i64>,
+    pub external_key_id: Option<String>,
+    pub residency: Option<String>,
+    /// The organization's default project, which can be neither modified nor archived.
+    pub default_project_id: String,
+}
+
+impl Project {
+    pub fn is_default(&self) -> bool {
+        self.id == self.default_project_id
+    }
+
+    pub fn is_archived(&self) -> bool {
+        self.archived_at.is_some()
+    }
+
+    pub fn status(&self) -> &'static str {
+        if self.is_archived() {
+            "archived"
+        } else {
+            "active"
+        }
+    }
+
+    /// The contract's modify-project answers 400 for the default project, and archived projects
+    /// "cannot be used or updated".
+    pub fn check_can_modify(&self) -> Result<()> {
+        if self.is_default() {
+            return Err(Error::rule("The default project cannot be modified."));
+        }
+        self.check_active()
+    }
+
+    pub fn check_can_archive(&self) -> Result<()> {
+        if self.is_default() {
+            return Err(Error::rule("The default project cannot be archived."));
+        }
+        if self.is_archived() {
+            return Err(Error::rule(format!(
+                "Project '{}' is already archived.",
+                self.id
+            )));
+        }
+        Ok(())
+    }
+
+    /// Archived projects cannot be used: every project-scoped change checks this first.
+    pub fn check_active(&self) -> Result<()> {
+        if self.is_archived() {
+            return Err(Error::rule(format!(
+                "Project '{}' is archived; archived projects cannot be used or updated.",
+                self.id
+            )));
+        }
+        Ok(())
+    }
+}
+
+pub fn validate_name(name: &str) -> Result<String> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(Error::invalid(
+            "The project name must not be empty.",
+            "name",
+        ));
+    }
+    if name.chars().count() > MAX_NAME_CHARS {
+        return Err(Error::invalid(
+            format!("The project name must be at most {MAX_NAME_CHARS} characters."),
+            "name",
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+/// A new project, validated.
+#[derive(Clone, Debug)]
+pub struct NewProject {
+    pub name: String,
+    pub external_key_id: Option<String>,
+    pub residency: Option<String>,
+}
+
+/// A partial update: `None` leaves the field as it is.
+#[derive(Clone, Debug, Default)]
+pub struct ProjectChanges {
+    pub name: Option<String>,
+    pub external_key_id: Option<String>,
+}
+
+/// The contract's `PublicProjectResidency` values.
+pub const RESIDENCIES: &[&str] = &[
+    "GLOBAL",
+    "US_STORAGE_PROCESSING",
+    "EU_STORAGE_PROCESSING",
+    "JP_STORAGE",
+    "KR_STORAGE",
+    "CA_STORAGE",
+    "SG_STORAGE",
+    "IN_STORAGE",
+    "AU_STORAGE",
+    "GB_STORAGE",
+    "AE_STORAGE",
+    "AE_STORAGE_PROCESSING",
+];
+
+pub fn validate_residency(residency: &str) -> Result<String> {
+    if RESIDENCIES.contains(&residency) {
+        return Ok(residency.to_owned());
+    }
+    Err(Error::Invalid {
+        message: format!(
+            "Invalid value: '{residency}'. Supported values are: {}.",
+            RESIDENCIES.join(", ")
+        )
+        .into(),
+        param: Some("residency".into()),
+        code: Some("invalid_value"),
+    })
+}

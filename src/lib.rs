@@ -1,0 +1,63 @@
+//! Roster: an identity-and-access server that speaks the OpenAI Organization Admin API.
+//! The binary (`main.rs`) is a thin CLI over this library; tests start the same server.
+
+pub mod api;
+pub mod config;
+pub mod domain;
+pub mod store;
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+use api::AppState;
+use store::Store;
+
+/// A server accepting connections; dropping it does not stop it, `shutdown` does.
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    pub store: Store,
+    shutdown: tokio::sync::oneshot::Sender<()>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningServer {
+    /// Stops accepting, lets requests in flight finish, and waits for the server to end.
+    pub async fn shutdown(self) -> std::io::Result<()> {
+        let _ = self.shutdown.send(());
+        let result = self.task.await.map_err(std::io::Error::other)?;
+        self.store.close().await;
+        result
+    }
+
+    /// Waits until `signal` resolves, then shuts down gracefully.
+    pub async fn run_until(self, signal: impl Future<Output = ()>) -> std::io::Result<()> {
+        signal.await;
+        self.shutdown().await
+    }
+}
+
+/// Binds `listen` and serves the API over `store` until shut down.
+pub async fn start(listen: SocketAddr, store: Store) -> std::io::Result<RunningServer> {
+    let listener = TcpListener::bind(listen).await?;
+    let addr = listener.local_addr()?;
+    let app = api::router(AppState {
+        store: store.clone(),
+    });
+    let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stop.await;
+            })
+            .await
+    });
+    Ok(RunningServer {
+        addr,
+        store,
+        shutdown,
+        task,
+    })
+}

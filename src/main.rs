@@ -1,0 +1,229 @@
+//! The `roster` command line: a thin layer over the library.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use roster::config::{
+    BootstrapArgs, Cli, Command, GlobalArgs, KeyCommand, LogFormat, MigrateCommand, OrgCommand,
+};
+use roster::domain::organization::NewOrganization;
+use roster::domain::{Clock, Error, secret};
+use roster::store::Store;
+use roster::store::organizations::FoundedOrganization;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(&cli.global);
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("roster: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(global: &GlobalArgs) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&global.log)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match global.log_format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    let global = cli.global;
+    match cli.command {
+        Command::Serve(args) => {
+            let store = open(&global).await?;
+            if let Some(founded) = bootstrap(&store, &args.bootstrap).await? {
+                print_founded(
+                    &founded,
+                    &args.bootstrap,
+                    &format!("http://{}", args.listen),
+                );
+            }
+            let server = roster::start(args.listen, store)
+                .await
+                .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+            tracing::info!(addr = %server.addr, backend = server.store.backend().name(), "roster is serving");
+            server
+                .run_until(shutdown_signal())
+                .await
+                .map_err(|e| e.to_string())?;
+            tracing::info!("roster stopped");
+            Ok(())
+        }
+        Command::Init(args) => {
+            let store = open(&global).await?;
+            match bootstrap(&store, &args).await? {
+                Some(founded) => print_founded(&founded, &args, "http://127.0.0.1:8080"),
+                None => {
+                    println!("Roster is already initialized in this database; nothing was changed.")
+                }
+            }
+            store.close().await;
+            Ok(())
+        }
+        Command::Org(OrgCommand::Create {
+            name,
+            owner_email,
+            owner_name,
+        }) => {
+            let store = open(&global).await?;
+            let new = NewOrganization::new(&name, &owner_email, &owner_name).map_err(describe)?;
+            let founded = store
+                .create_organization(&new, None)
+                .await
+                .map_err(describe)?;
+            println!(
+                "Created organization \"{}\" ({}) with owner {}.",
+                founded.organization.name,
+                founded.organization.id,
+                founded.organization.owner_email
+            );
+            println!(
+                "Its admin API key (shown once; store it now):\n\n    {}\n",
+                founded.admin_key
+            );
+            store.close().await;
+            Ok(())
+        }
+        Command::Org(OrgCommand::List) => {
+            let store = open(&global).await?;
+            println!("{:<32}  {:<30}  {:<30}  CREATED_AT", "ID", "NAME", "OWNER");
+            for org in store.list_organizations().await.map_err(describe)? {
+                println!(
+                    "{:<32}  {:<30}  {:<30}  {}",
+                    org.id, org.name, org.owner_email, org.created_at
+                );
+            }
+            store.close().await;
+            Ok(())
+        }
+        Command::Key(KeyCommand::Create { org, name }) => {
+            let store = open(&global).await?;
+            let key = store
+                .create_owner_admin_key(&org, &name)
+                .await
+                .map_err(describe)?;
+            println!("New admin API key for {org} (shown once; store it now):\n\n    {key}\n");
+            store.close().await;
+            Ok(())
+        }
+        Command::Migrate { command } => {
+            let store = Store::connect(
+                &database_url(&global)?,
+                &global.store_options(),
+                Clock::default(),
+            )
+            .await
+            .map_err(describe)?;
+            if matches!(command, None | Some(MigrateCommand::Apply)) {
+                store.migrate().await.map_err(describe)?;
+            }
+            for (version, description, applied) in
+                store.migration_status().await.map_err(describe)?
+            {
+                println!(
+                    "{version:>4}  {:<8}  {description}",
+                    if applied { "applied" } else { "pending" }
+                );
+            }
+            store.close().await;
+            Ok(())
+        }
+    }
+}
+
+fn database_url(global: &GlobalArgs) -> Result<String, String> {
+    std::fs::create_dir_all(&global.data_dir).map_err(|e| {
+        format!(
+            "cannot create the data dir {}: {e}",
+            global.data_dir.display()
+        )
+    })?;
+    Ok(global.database_url())
+}
+
+async fn open(global: &GlobalArgs) -> Result<Store, String> {
+    Store::open(
+        &database_url(global)?,
+        &global.store_options(),
+        Clock::default(),
+    )
+    .await
+    .map_err(describe)
+}
+
+async fn bootstrap(
+    store: &Store,
+    args: &BootstrapArgs,
+) -> Result<Option<FoundedOrganization>, String> {
+    if let Some(key) = &args.bootstrap_admin_key
+        && !secret::looks_like_admin_key(key)
+    {
+        return Err("ROSTER_BOOTSTRAP_ADMIN_KEY must look like sk-admin-<at least 16 letters, digits, - or _>".into());
+    }
+    let new = NewOrganization::new(&args.org_name, &args.owner_email, &args.owner_name)
+        .map_err(describe)?;
+    store
+        .bootstrap(&new, args.bootstrap_admin_key.as_deref())
+        .await
+        .map_err(describe)
+}
+
+/// The one place a new organization's key is shown: stdout, never the log.
+fn print_founded(founded: &FoundedOrganization, args: &BootstrapArgs, base_url: &str) {
+    let org = &founded.organization;
+    println!(
+        "Roster founded the organization \"{}\" ({}), owned by {}.",
+        org.name, org.id, org.owner_email
+    );
+    if args.bootstrap_admin_key.is_some() {
+        println!("Its admin API key is the value of ROSTER_BOOTSTRAP_ADMIN_KEY.");
+    } else {
+        println!(
+            "Its admin API key (shown once; store it now):\n\n    {}\n",
+            founded.admin_key
+        );
+    }
+    let key = if args.bootstrap_admin_key.is_some() {
+        "$ROSTER_BOOTSTRAP_ADMIN_KEY"
+    } else {
+        founded.admin_key.as_str()
+    };
+    println!(
+        "Try it:\n\n    curl -H \"Authorization: Bearer {key}\" {base_url}/v1/organization/projects\n"
+    );
+}
+
+fn describe(e: Error) -> String {
+    e.to_string()
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(_) => {
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}

@@ -1,0 +1,180 @@
+//! Admin API keys: authentication, and the four operations of the contract.
+
+use serde_json::json;
+use sqlx::{AnyConnection, AssertSqlSafe};
+
+use super::sql::Sql;
+use super::{Author, Store, audit, is_unique_violation};
+use crate::domain::admin_key::AdminApiKey;
+use crate::domain::audit::Event;
+use crate::domain::page::{Order, Page, PageRequest};
+use crate::domain::principal::Principal;
+use crate::domain::{Error, Result, ids, secret};
+
+const SELECT_KEY: &str = "SELECT k.id, k.name, k.redacted_value, k.created_at, k.expires_at, k.last_used_at, \
+     u.id AS owner_id, u.name AS owner_name, u.role AS owner_role, u.added_at AS owner_created_at \
+     FROM admin_api_keys k JOIN users u ON u.id = k.owner_user_id";
+
+/// How stale `last_used_at` may get before a request refreshes it: a write a minute per key
+/// at most, instead of one on every request.
+pub const LAST_USED_GRANULARITY_SECONDS: i64 = 60;
+
+impl Store {
+    /// The caller behind a key digest: one lookup of a unique index. Expiry is the caller's check.
+    pub async fn authenticate(&self, digest: &str) -> Result<Option<Principal>> {
+        Ok(sqlx::query_as(
+            "SELECT k.org_id, o.default_project_id, k.id AS key_id, k.digest AS key_digest, k.expires_at, k.last_used_at, \
+             u.id AS user_id, u.email AS user_email \
+             FROM admin_api_keys k JOIN users u ON u.id = k.owner_user_id JOIN organizations o ON o.id = k.org_id \
+             WHERE k.digest = $1",
+        )
+        .bind(digest.to_owned())
+        .fetch_optional(&self.read)
+        .await?)
+    }
+
+    /// Records that a key was used, if its `last_used_at` is older than the granularity.
+    pub async fn touch_admin_key(&self, principal: &Principal, now: i64) -> Result<()> {
+        if principal
+            .last_used_at
+            .is_some_and(|at| now - at < LAST_USED_GRANULARITY_SECONDS)
+        {
+            return Ok(());
+        }
+        sqlx::query("UPDATE admin_api_keys SET last_used_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(principal.key_id.clone())
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn list_admin_keys(
+        &self,
+        org_id: &str,
+        page: &PageRequest,
+    ) -> Result<Page<AdminApiKey>> {
+        let mut sql = Sql::new(SELECT_KEY);
+        sql.push(" WHERE k.org_id = ").bind(org_id.to_owned());
+        let (comparison, direction) = match page.order {
+            Order::Asc => (" AND k.id > ", " ORDER BY k.id ASC LIMIT "),
+            Order::Desc => (" AND k.id < ", " ORDER BY k.id DESC LIMIT "),
+        };
+        if let Some(after) = &page.after {
+            sql.push(comparison).bind(after.clone());
+        }
+        sql.push(direction).bind(page.limit + 1);
+        let (text, args) = sql.build();
+        let rows = sqlx::query_as_with(text, args)
+            .fetch_all(&self.read)
+            .await?;
+        Ok(Page::from_overfetch(rows, page.limit))
+    }
+
+    pub async fn get_admin_key(&self, org_id: &str, key_id: &str) -> Result<AdminApiKey> {
+        sqlx::query_as(AssertSqlSafe(format!(
+            "{SELECT_KEY} WHERE k.org_id = $1 AND k.id = $2"
+        )))
+        .bind(org_id.to_owned())
+        .bind(key_id.to_owned())
+        .fetch_optional(&self.read)
+        .await?
+        .ok_or_else(|| Error::not_found("admin API key", key_id, "key_id"))
+    }
+
+    /// Creates a key owned by `owner_user_id`; returns it and its value, which is shown once.
+    pub async fn create_admin_key(
+        &self,
+        author: &Author,
+        owner_user_id: &str,
+        name: Option<&str>,
+        expires_at: Option<i64>,
+    ) -> Result<(AdminApiKey, String)> {
+        let mut tx = self.begin().await?;
+        let created = insert(
+            &mut tx,
+            author,
+            owner_user_id,
+            name,
+            expires_at,
+            None,
+            self.clock.now(),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(created)
+    }
+
+    /// Deletes a key; it is refused from the next request on.
+    pub async fn delete_admin_key(&self, author: &Author, key_id: &str) -> Result<()> {
+        let mut tx = self.begin().await?;
+        let deleted = sqlx::query("DELETE FROM admin_api_keys WHERE org_id = $1 AND id = $2")
+            .bind(author.org_id.clone())
+            .bind(key_id.to_owned())
+            .execute(&mut *tx)
+            .await?;
+        if deleted.rows_affected() == 0 {
+            return Err(Error::not_found("admin API key", key_id, "key_id"));
+        }
+        audit::record(
+            &mut tx,
+            author,
+            Event::new("api_key.deleted", key_id, json!({"id": key_id})),
+            self.clock.now(),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Inserts an admin key, with `value` as its secret or a new random one, and its audit event.
+pub(super) async fn insert(
+    conn: &mut AnyConnection,
+    author: &Author,
+    owner_user_id: &str,
+    name: Option<&str>,
+    expires_at: Option<i64>,
+    value: Option<&str>,
+    now: i64,
+) -> Result<(AdminApiKey, String)> {
+    let key_id = ids::new_id(ids::ADMIN_API_KEY);
+    let value = value.map_or_else(|| secret::generate(secret::ADMIN_KEY_PREFIX), str::to_owned);
+    sqlx::query(
+        "INSERT INTO admin_api_keys (id, org_id, owner_user_id, name, digest, redacted_value, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(key_id.clone())
+    .bind(author.org_id.clone())
+    .bind(owner_user_id.to_owned())
+    .bind(name.map(str::to_owned))
+    .bind(secret::digest(&value))
+    .bind(secret::redact(&value))
+    .bind(now)
+    .bind(expires_at)
+    .execute(&mut *conn)
+    .await
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            Error::invalid("That admin key value is already in use.", "value")
+        } else {
+            e.into()
+        }
+    })?;
+    audit::record(
+        conn,
+        author,
+        Event::new(
+            "api_key.created",
+            &key_id,
+            json!({"id": key_id, "data": {"scopes": []}}),
+        ),
+        now,
+    )
+    .await?;
+    let key = sqlx::query_as(AssertSqlSafe(format!("{SELECT_KEY} WHERE k.id = $1")))
+        .bind(key_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok((key, value))
+}

@@ -1,0 +1,187 @@
+//! Founding organizations (first start, `roster init`, `roster org create`) and listing them.
+
+use serde_json::json;
+use sqlx::{AnyConnection, AssertSqlSafe};
+
+use super::{Author, Store, admin_keys, audit};
+use crate::domain::audit::Event;
+use crate::domain::organization::{DEFAULT_PROJECT_NAME, NewOrganization, Organization};
+use crate::domain::{Error, Result, ids};
+
+/// A new organization and the value of its first admin key, which is shown once.
+#[derive(Debug)]
+pub struct FoundedOrganization {
+    pub organization: Organization,
+    pub admin_key: String,
+}
+
+const SELECT_ORGANIZATION: &str = "SELECT o.id, o.name, o.created_at, o.default_project_id, \
+     (SELECT MIN(u.email) FROM users u WHERE u.org_id = o.id AND u.role = 'owner') AS owner_email \
+     FROM organizations o";
+
+impl Store {
+    /// Founds the first organization unless the database already has one; `None` if it had.
+    /// Replicas starting together on one database found it once: the marker row decides.
+    pub async fn bootstrap(
+        &self,
+        new: &NewOrganization,
+        admin_key: Option<&str>,
+    ) -> Result<Option<FoundedOrganization>> {
+        let mut tx = self.begin().await?;
+        let now = self.clock.now();
+        let claimed: Option<(String,)> = sqlx::query_as(
+            "INSERT INTO roster_meta (key, value) VALUES ('bootstrapped_at', $1) ON CONFLICT (key) DO NOTHING RETURNING key",
+        )
+        .bind(now.to_string())
+        .fetch_optional(&mut *tx)
+        .await?;
+        if claimed.is_none() {
+            return Ok(None);
+        }
+        let founded = found(&mut tx, new, admin_key, now).await?;
+        tx.commit().await?;
+        Ok(Some(founded))
+    }
+
+    pub async fn create_organization(
+        &self,
+        new: &NewOrganization,
+        admin_key: Option<&str>,
+    ) -> Result<FoundedOrganization> {
+        let mut tx = self.begin().await?;
+        sqlx::query("INSERT INTO roster_meta (key, value) VALUES ('bootstrapped_at', $1) ON CONFLICT (key) DO NOTHING")
+            .bind(self.clock.now().to_string())
+            .execute(&mut *tx)
+            .await?;
+        let founded = found(&mut tx, new, admin_key, self.clock.now()).await?;
+        tx.commit().await?;
+        Ok(founded)
+    }
+
+    pub async fn list_organizations(&self) -> Result<Vec<Organization>> {
+        Ok(sqlx::query_as(AssertSqlSafe(format!(
+            "{SELECT_ORGANIZATION} ORDER BY o.id"
+        )))
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    pub async fn get_organization(&self, org_id: &str) -> Result<Organization> {
+        sqlx::query_as(AssertSqlSafe(format!(
+            "{SELECT_ORGANIZATION} WHERE o.id = $1"
+        )))
+        .bind(org_id.to_owned())
+        .fetch_optional(&self.read)
+        .await?
+        .ok_or_else(|| Error::not_found("organization", org_id, "org"))
+    }
+
+    /// A new admin key for the organization's first owner: the way back in when every key is lost.
+    pub async fn create_owner_admin_key(&self, org_id: &str, name: &str) -> Result<String> {
+        let organization = self.get_organization(org_id).await?;
+        let mut tx = self.begin().await?;
+        let owner: Option<(String,)> = sqlx::query_as(
+            "SELECT id FROM users WHERE org_id = $1 AND role = 'owner' ORDER BY id LIMIT 1",
+        )
+        .bind(organization.id.clone())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let (owner_id,) =
+            owner.ok_or_else(|| Error::rule(format!("Organization '{org_id}' has no owner.")))?;
+        let author = Author {
+            org_id: organization.id.clone(),
+            actor: None,
+            default_project_id: Some(organization.default_project_id),
+        };
+        let (_, secret) = admin_keys::insert(
+            &mut tx,
+            &author,
+            &owner_id,
+            Some(name),
+            None,
+            None,
+            self.clock.now(),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(secret)
+    }
+}
+
+/// Inserts the organization, its owner, its default project and its first admin key.
+async fn found(
+    conn: &mut AnyConnection,
+    new: &NewOrganization,
+    admin_key: Option<&str>,
+    now: i64,
+) -> Result<FoundedOrganization> {
+    let org_id = ids::new_id(ids::ORGANIZATION);
+    let project_id = ids::new_id(ids::PROJECT);
+    let owner_id = ids::new_id(ids::USER);
+    sqlx::query("INSERT INTO organizations (id, name, created_at, default_project_id) VALUES ($1, $2, $3, $4)")
+        .bind(org_id.clone())
+        .bind(new.name.clone())
+        .bind(now)
+        .bind(project_id.clone())
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("INSERT INTO users (id, org_id, email, name, role, added_at) VALUES ($1, $2, $3, $4, 'owner', $5)")
+        .bind(owner_id.clone())
+        .bind(org_id.clone())
+        .bind(new.owner_email.clone())
+        .bind(new.owner_name.clone())
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("INSERT INTO projects (id, org_id, name, created_at) VALUES ($1, $2, $3, $4)")
+        .bind(project_id.clone())
+        .bind(org_id.clone())
+        .bind(DEFAULT_PROJECT_NAME)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    let author = Author {
+        org_id: org_id.clone(),
+        actor: None,
+        default_project_id: Some(project_id.clone()),
+    };
+    audit::record(
+        conn,
+        &author,
+        Event::new(
+            "user.added",
+            &owner_id,
+            json!({"id": owner_id, "data": {"role": "owner"}}),
+        ),
+        now,
+    )
+    .await?;
+    audit::record(
+        conn,
+        &author,
+        Event::new("project.created", &project_id, json!({"id": project_id, "data": {"name": DEFAULT_PROJECT_NAME, "title": DEFAULT_PROJECT_NAME}}))
+            .in_project(&project_id),
+        now,
+    )
+    .await?;
+    let (_, secret) = admin_keys::insert(
+        conn,
+        &author,
+        &owner_id,
+        Some("Bootstrap key"),
+        None,
+        admin_key,
+        now,
+    )
+    .await?;
+    Ok(FoundedOrganization {
+        organization: Organization {
+            id: org_id,
+            name: new.name.clone(),
+            created_at: now,
+            default_project_id: project_id,
+            owner_email: new.owner_email.clone(),
+        },
+        admin_key: secret,
+    })
+}
