@@ -1,0 +1,8 @@
+//! Integration tests: the real server on an ephemeral port, over HTTP. One test binary.
+
+mod admin_api_keys;
+mod auth;
+mod cli;
+mod common;
+mod errors;
+mod projects;

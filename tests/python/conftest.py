@@ -1,0 +1,90 @@
+"""Starts the real `roster` binary for each test and hands out official-SDK clients whose every
+response is validated against the contract."""
+
+import json
+import os
+import pathlib
+import subprocess
+import tempfile
+import time
+
+import openai
+import pytest
+
+import contract
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+BINARY = pathlib.Path(os.environ.get("ROSTER_BIN", ROOT / "target" / "debug" / "roster"))
+BOOTSTRAP_KEY = "sk-admin-pythonsuite000000000000000000000000000000"
+
+
+class Roster:
+    """A running `roster serve` on an ephemeral port."""
+
+    def __init__(self, data_dir):
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("ROSTER_", "OPENAI_"))}
+        env.update(ROSTER_BOOTSTRAP_ADMIN_KEY=BOOTSTRAP_KEY, ROSTER_LOG_FORMAT="json", ROSTER_DATA_DIR=str(data_dir))
+        if os.environ.get("ROSTER_TEST_DATABASE_URL"):
+            env["ROSTER_DATABASE_URL"] = os.environ["ROSTER_TEST_DATABASE_URL"]
+        self.log_path = pathlib.Path(data_dir).with_suffix(".log")
+        self.log = open(self.log_path, "w")
+        self.process = subprocess.Popen(
+            [str(BINARY), "serve", "--listen", "127.0.0.1:0"], env=env, stdout=subprocess.DEVNULL, stderr=self.log
+        )
+        self.key = BOOTSTRAP_KEY
+        self.base_url = self._wait_for_address()
+
+    def _wait_for_address(self):
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            for line in self.log_path.read_text().splitlines():
+                try:
+                    entry = json.loads(line)
+                except ValueError:
+                    continue
+                if entry.get("fields", {}).get("message") == "roster is serving":
+                    return "http://" + entry["fields"]["addr"]
+            if self.process.poll() is not None:
+                raise RuntimeError("roster exited: " + self.log_path.read_text())
+            time.sleep(0.02)
+        raise RuntimeError("roster did not start: " + self.log_path.read_text())
+
+    def client(self, key=None, **options):
+        """The official SDK, changed only in its base URL."""
+        http_client = openai.DefaultHttpxClient(event_hooks={"response": [validate_response]})
+        return openai.OpenAI(
+            admin_api_key=key or self.key,
+            base_url=self.base_url + "/v1",
+            http_client=http_client,
+            _strict_response_validation=True,
+            **options,
+        )
+
+    def stop(self):
+        self.process.terminate()
+        assert self.process.wait(timeout=15) == 0, "roster exits 0 on SIGTERM"
+        self.log.close()
+
+
+def validate_response(response):
+    response.read()
+    request = response.request
+    body = response.json() if response.headers.get("content-type", "").startswith("application/json") else None
+    if body is not None:
+        contract.validate(request.method, request.url.path, response.status_code, body)
+
+
+@pytest.fixture
+def roster():
+    with tempfile.TemporaryDirectory() as tmp:
+        server = Roster(pathlib.Path(tmp) / "data")
+        try:
+            yield server
+        finally:
+            server.stop()
+
+
+@pytest.fixture
+def client(roster):
+    with roster.client(max_retries=0) as c:
+        yield c
