@@ -95,6 +95,16 @@ impl IntoResponse for ApiError {
                     None,
                 )
             }
+            ApiError::Domain(Error::Contention(cause)) => {
+                tracing::warn!(%cause, "a change kept conflicting with concurrent changes");
+                envelope(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    SERVER_ERROR,
+                    "The change conflicted with concurrent changes to the same objects. Please retry your request.",
+                    None,
+                    None,
+                )
+            }
             ApiError::Domain(Error::Internal(cause)) => {
                 tracing::error!(%cause, "internal error");
                 internal_error_response()

@@ -22,6 +22,9 @@ pub enum Error {
     /// No valid credential: 401.
     #[error("{message}")]
     Unauthenticated { message: String },
+    /// Concurrent writers kept aborting this change; the caller may retry: 503.
+    #[error("the change conflicted with concurrent changes: {0}")]
+    Contention(String),
     /// The database could not be reached in time: 503.
     #[error("the database is unavailable: {0}")]
     Unavailable(String),

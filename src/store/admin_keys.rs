@@ -90,41 +90,32 @@ impl Store {
         name: Option<&str>,
         expires_at: Option<i64>,
     ) -> Result<(AdminApiKey, String)> {
-        let mut tx = self.begin().await?;
-        let created = insert(
-            &mut tx,
-            author,
-            owner_user_id,
-            name,
-            expires_at,
-            None,
-            self.clock.now(),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(created)
+        let now = self.clock.now();
+        transact!(self, |conn| {
+            insert(conn, author, owner_user_id, name, expires_at, None, now).await
+        })
     }
 
     /// Deletes a key; it is refused from the next request on.
     pub async fn delete_admin_key(&self, author: &Author, key_id: &str) -> Result<()> {
-        let mut tx = self.begin().await?;
-        let deleted = sqlx::query("DELETE FROM admin_api_keys WHERE org_id = $1 AND id = $2")
-            .bind(author.org_id.clone())
-            .bind(key_id.to_owned())
-            .execute(&mut *tx)
-            .await?;
-        if deleted.rows_affected() == 0 {
-            return Err(Error::not_found("admin API key", key_id, "key_id"));
-        }
-        audit::record(
-            &mut tx,
-            author,
-            Event::new("api_key.deleted", key_id, json!({"id": key_id})),
-            self.clock.now(),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        let now = self.clock.now();
+        transact!(self, |conn| {
+            let deleted = sqlx::query("DELETE FROM admin_api_keys WHERE org_id = $1 AND id = $2")
+                .bind(author.org_id.clone())
+                .bind(key_id.to_owned())
+                .execute(&mut *conn)
+                .await?;
+            if deleted.rows_affected() == 0 {
+                return Err(Error::not_found("admin API key", key_id, "key_id"));
+            }
+            audit::record(
+                conn,
+                author,
+                Event::new("api_key.deleted", key_id, json!({"id": key_id})),
+                now,
+            )
+            .await
+        })
     }
 }
 

@@ -2,6 +2,37 @@
 //! through sqlx's `Any` driver. What differs per backend (connecting, pragmas, the statement
 //! that opens a write transaction, row locks) lives in `backend.rs` and nowhere else.
 
+/// `transact!(store, |conn| { ... })` runs the block in one transaction on `conn` and commits it:
+/// a mutation and its audit event commit together or not at all. When PostgreSQL aborts the
+/// transaction for a serialization failure or a deadlock (concurrent writers on one row), the
+/// block runs again from the start. (A macro rather than a method taking an async closure: such
+/// closures can't yet be proven `Send`, which axum's handlers must be.)
+macro_rules! transact {
+    ($store:expr, |$conn:ident| $body:block) => {{
+        let store: &$crate::store::Store = $store;
+        let mut attempt = 1;
+        loop {
+            let outcome: $crate::domain::Result<_> = async {
+                let mut tx = store
+                    .write
+                    .begin_with(store.backend.begin_statement())
+                    .await?;
+                let value = {
+                    let $conn: &mut sqlx::AnyConnection = &mut tx;
+                    let result: $crate::domain::Result<_> = async { $body }.await;
+                    result?
+                };
+                tx.commit().await?;
+                Ok(value)
+            }
+            .await;
+            if !store.should_retry(&outcome, &mut attempt).await {
+                break outcome;
+            }
+        }
+    }};
+}
+
 mod admin_keys;
 mod audit;
 mod backend;
@@ -12,7 +43,6 @@ mod sql;
 use std::time::Duration;
 
 use sqlx::AnyPool;
-use sqlx::{Any, Transaction};
 
 pub use backend::Backend;
 
@@ -134,17 +164,33 @@ impl Store {
         self.read.close().await;
     }
 
-    /// Opens the transaction a mutation runs in; the mutation and its audit event commit together.
-    async fn begin(&self) -> Result<Transaction<'static, Any>> {
-        Ok(self
-            .write
-            .begin_with(self.backend.begin_statement())
-            .await?)
+    /// Whether a failed transaction should run again: PostgreSQL aborted it for contention and
+    /// attempts remain. Waits a little before saying yes.
+    async fn should_retry<T>(&self, outcome: &Result<T>, attempt: &mut u64) -> bool {
+        match outcome {
+            Err(Error::Contention(cause)) if *attempt < MAX_ATTEMPTS => {
+                tracing::debug!(%cause, attempt, "retrying a transaction");
+                tokio::time::sleep(Duration::from_millis(5 * *attempt)).await;
+                *attempt += 1;
+                true
+            }
+            _ => false,
+        }
     }
 }
 
+/// How often a transaction runs before contention is reported to the caller.
+const MAX_ATTEMPTS: u64 = 5;
+
 impl From<sqlx::Error> for Error {
     fn from(e: sqlx::Error) -> Self {
+        // PostgreSQL's serialization_failure and deadlock_detected: the transaction may succeed
+        // if run again.
+        if let sqlx::Error::Database(db) = &e
+            && matches!(db.code().as_deref(), Some("40001" | "40P01"))
+        {
+            return Error::Contention(db.message().to_owned());
+        }
         match e {
             sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
                 Error::Unavailable(e.to_string())

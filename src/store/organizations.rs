@@ -21,41 +21,31 @@ const SELECT_ORGANIZATION: &str = "SELECT o.id, o.name, o.created_at, o.default_
 
 impl Store {
     /// Founds the first organization unless the database already has one; `None` if it had.
-    /// Replicas starting together on one database found it once: the marker row decides.
     pub async fn bootstrap(
         &self,
         new: &NewOrganization,
         admin_key: Option<&str>,
     ) -> Result<Option<FoundedOrganization>> {
-        let mut tx = self.begin().await?;
         let now = self.clock.now();
-        let claimed: Option<(String,)> = sqlx::query_as(
-            "INSERT INTO roster_meta (key, value) VALUES ('bootstrapped_at', $1) ON CONFLICT (key) DO NOTHING RETURNING key",
-        )
-        .bind(now.to_string())
-        .fetch_optional(&mut *tx)
-        .await?;
-        if claimed.is_none() {
-            return Ok(None);
-        }
-        let founded = found(&mut tx, new, admin_key, now).await?;
-        tx.commit().await?;
-        Ok(Some(founded))
+        transact!(self, |conn| {
+            if !claim_bootstrap(conn, now).await? {
+                return Ok(None);
+            }
+            found(conn, new, admin_key, now).await.map(Some)
+        })
     }
 
+    /// Founds another organization. An empty database founded this way counts as initialized.
     pub async fn create_organization(
         &self,
         new: &NewOrganization,
         admin_key: Option<&str>,
     ) -> Result<FoundedOrganization> {
-        let mut tx = self.begin().await?;
-        sqlx::query("INSERT INTO roster_meta (key, value) VALUES ('bootstrapped_at', $1) ON CONFLICT (key) DO NOTHING")
-            .bind(self.clock.now().to_string())
-            .execute(&mut *tx)
-            .await?;
-        let founded = found(&mut tx, new, admin_key, self.clock.now()).await?;
-        tx.commit().await?;
-        Ok(founded)
+        let now = self.clock.now();
+        transact!(self, |conn| {
+            claim_bootstrap(conn, now).await?;
+            found(conn, new, admin_key, now).await
+        })
     }
 
     pub async fn list_organizations(&self) -> Result<Vec<Organization>> {
@@ -79,33 +69,39 @@ impl Store {
     /// A new admin key for the organization's first owner: the way back in when every key is lost.
     pub async fn create_owner_admin_key(&self, org_id: &str, name: &str) -> Result<String> {
         let organization = self.get_organization(org_id).await?;
-        let mut tx = self.begin().await?;
-        let owner: Option<(String,)> = sqlx::query_as(
-            "SELECT id FROM users WHERE org_id = $1 AND role = 'owner' ORDER BY id LIMIT 1",
-        )
-        .bind(organization.id.clone())
-        .fetch_optional(&mut *tx)
-        .await?;
-        let (owner_id,) =
-            owner.ok_or_else(|| Error::rule(format!("Organization '{org_id}' has no owner.")))?;
         let author = Author {
             org_id: organization.id.clone(),
             actor: None,
-            default_project_id: Some(organization.default_project_id),
+            default_project_id: Some(organization.default_project_id.clone()),
         };
-        let (_, secret) = admin_keys::insert(
-            &mut tx,
-            &author,
-            &owner_id,
-            Some(name),
-            None,
-            None,
-            self.clock.now(),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(secret)
+        let now = self.clock.now();
+        transact!(self, |conn| {
+            let owner: Option<(String,)> = sqlx::query_as(
+                "SELECT id FROM users WHERE org_id = $1 AND role = 'owner' ORDER BY id LIMIT 1",
+            )
+            .bind(organization.id.clone())
+            .fetch_optional(&mut *conn)
+            .await?;
+            let (owner_id,) = owner
+                .ok_or_else(|| Error::rule(format!("Organization '{org_id}' has no owner.")))?;
+            let (_, secret) =
+                admin_keys::insert(conn, &author, &owner_id, Some(name), None, None, now).await?;
+            Ok(secret)
+        })
     }
+}
+
+/// Marks the database as initialized; whether this call did so. Replicas starting together on
+/// one database found the first organization once: the marker row decides.
+async fn claim_bootstrap(conn: &mut AnyConnection, now: i64) -> Result<bool> {
+    let claimed: Option<(String,)> = sqlx::query_as(
+        "INSERT INTO roster_meta (key, value) VALUES ('bootstrapped_at', $1) \
+         ON CONFLICT (key) DO NOTHING RETURNING key",
+    )
+    .bind(now.to_string())
+    .fetch_optional(conn)
+    .await?;
+    Ok(claimed.is_some())
 }
 
 /// Inserts the organization, its owner, its default project and its first admin key.

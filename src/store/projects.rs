@@ -48,31 +48,30 @@ impl Store {
     }
 
     pub async fn create_project(&self, author: &Author, new: NewProject) -> Result<Project> {
-        let mut tx = self.begin().await?;
         let now = self.clock.now();
         let project_id = ids::new_id(ids::PROJECT);
-        sqlx::query(
-            "INSERT INTO projects (id, org_id, name, created_at, external_key_id, residency) VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(project_id.clone())
-        .bind(author.org_id.clone())
-        .bind(new.name.clone())
-        .bind(now)
-        .bind(new.external_key_id)
-        .bind(new.residency)
-        .execute(&mut *tx)
-        .await?;
-        let details = json!({"id": project_id, "data": {"name": new.name, "title": new.name}});
-        audit::record(
-            &mut tx,
-            author,
-            Event::new("project.created", &project_id, details).in_project(&project_id),
-            now,
-        )
-        .await?;
-        let project = lock_project(&mut tx, self.backend, &author.org_id, &project_id).await?;
-        tx.commit().await?;
-        Ok(project)
+        transact!(self, |conn| {
+            sqlx::query(
+                "INSERT INTO projects (id, org_id, name, created_at, external_key_id, residency) VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(project_id.clone())
+            .bind(author.org_id.clone())
+            .bind(new.name.clone())
+            .bind(now)
+            .bind(new.external_key_id.clone())
+            .bind(new.residency.clone())
+            .execute(&mut *conn)
+            .await?;
+            let details = json!({"id": project_id, "data": {"name": new.name, "title": new.name}});
+            audit::record(
+                conn,
+                author,
+                Event::new("project.created", &project_id, details).in_project(&project_id),
+                now,
+            )
+            .await?;
+            lock_project(conn, self.backend, &author.org_id, &project_id).await
+        })
     }
 
     pub async fn modify_project(
@@ -81,11 +80,7 @@ impl Store {
         project_id: &str,
         changes: ProjectChanges,
     ) -> Result<Project> {
-        let mut tx = self.begin().await?;
         let now = self.clock.now();
-        lock_project(&mut tx, self.backend, &author.org_id, project_id)
-            .await?
-            .check_can_modify()?;
         let mut requested = Map::new();
         if let Some(name) = &changes.name {
             requested.insert("title".into(), Value::from(name.clone()));
@@ -96,52 +91,49 @@ impl Store {
                 Value::from(external_key_id.clone()),
             );
         }
-        sqlx::query(
-            "UPDATE projects SET name = COALESCE($1, name), external_key_id = COALESCE($2, external_key_id) \
-             WHERE org_id = $3 AND id = $4",
-        )
-        .bind(changes.name)
-        .bind(changes.external_key_id)
-        .bind(author.org_id.clone())
-        .bind(project_id.to_owned())
-        .execute(&mut *tx)
-        .await?;
-        let details = json!({"id": project_id, "changes_requested": requested});
-        audit::record(
-            &mut tx,
-            author,
-            Event::new("project.updated", project_id, details).in_project(project_id),
-            now,
-        )
-        .await?;
-        let project = lock_project(&mut tx, self.backend, &author.org_id, project_id).await?;
-        tx.commit().await?;
-        Ok(project)
+        transact!(self, |conn| {
+            lock_project(conn, self.backend, &author.org_id, project_id)
+                .await?
+                .check_can_modify()?;
+            sqlx::query(
+                "UPDATE projects SET name = COALESCE($1, name), external_key_id = COALESCE($2, external_key_id) \
+                 WHERE org_id = $3 AND id = $4",
+            )
+            .bind(changes.name.clone())
+            .bind(changes.external_key_id.clone())
+            .bind(author.org_id.clone())
+            .bind(project_id.to_owned())
+            .execute(&mut *conn)
+            .await?;
+            let details = json!({"id": project_id, "changes_requested": requested});
+            audit::record(
+                conn,
+                author,
+                Event::new("project.updated", project_id, details).in_project(project_id),
+                now,
+            )
+            .await?;
+            lock_project(conn, self.backend, &author.org_id, project_id).await
+        })
     }
 
     pub async fn archive_project(&self, author: &Author, project_id: &str) -> Result<Project> {
-        let mut tx = self.begin().await?;
         let now = self.clock.now();
-        lock_project(&mut tx, self.backend, &author.org_id, project_id)
-            .await?
-            .check_can_archive()?;
-        sqlx::query("UPDATE projects SET archived_at = $1 WHERE org_id = $2 AND id = $3")
-            .bind(now)
-            .bind(author.org_id.clone())
-            .bind(project_id.to_owned())
-            .execute(&mut *tx)
-            .await?;
-        audit::record(
-            &mut tx,
-            author,
-            Event::new("project.archived", project_id, json!({"id": project_id}))
-                .in_project(project_id),
-            now,
-        )
-        .await?;
-        let project = lock_project(&mut tx, self.backend, &author.org_id, project_id).await?;
-        tx.commit().await?;
-        Ok(project)
+        transact!(self, |conn| {
+            lock_project(conn, self.backend, &author.org_id, project_id)
+                .await?
+                .check_can_archive()?;
+            sqlx::query("UPDATE projects SET archived_at = $1 WHERE org_id = $2 AND id = $3")
+                .bind(now)
+                .bind(author.org_id.clone())
+                .bind(project_id.to_owned())
+                .execute(&mut *conn)
+                .await?;
+            let event = Event::new("project.archived", project_id, json!({"id": project_id}))
+                .in_project(project_id);
+            audit::record(conn, author, event, now).await?;
+            lock_project(conn, self.backend, &author.org_id, project_id).await
+        })
     }
 }
 

@@ -12,10 +12,16 @@ async fn missing_malformed_and_unknown_keys_are_401() {
         ("no header", None),
         ("empty bearer", Some("Bearer ")),
         ("not bearer", Some("Basic dXNlcjpwYXNz")),
-        ("a project key", Some("Bearer sk-proj-abcdefghijklmnopqrstuvwxyz0123456789")),
+        (
+            "a project key",
+            Some("Bearer sk-proj-abcdefghijklmnopqrstuvwxyz0123456789"),
+        ),
         ("too short", Some("Bearer sk-admin-abc")),
         ("unknown", Some(unknown_header.as_str())),
-        ("bad characters", Some("Bearer sk-admin-abcdefghijklmnop!qrst")),
+        (
+            "bad characters",
+            Some("Bearer sk-admin-abcdefghijklmnop!qrst"),
+        ),
     ];
     let client = reqwest::Client::new();
     for (case, header) in cases {
@@ -30,7 +36,10 @@ async fn missing_malformed_and_unknown_keys_are_401() {
         assert_eq!(body["error"]["code"], "invalid_api_key", "{case}");
         assert!(body["error"]["param"].is_null(), "{case}");
         let message = body["error"]["message"].as_str().unwrap();
-        assert!(!message.contains(&unknown[12..]), "{case}: a presented key is never echoed whole");
+        assert!(
+            !message.contains(&unknown[12..]),
+            "{case}: a presented key is never echoed whole"
+        );
     }
     s.stop().await;
 }

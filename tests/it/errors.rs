@@ -9,10 +9,23 @@ use crate::common::TestServer;
 async fn unknown_routes_and_methods_get_the_envelope() {
     let s = TestServer::start().await;
     let admin = s.admin();
-    admin.get("/v1/organization/nothing-here").await.error(404, None);
+    admin
+        .get("/v1/organization/nothing-here")
+        .await
+        .error(404, None);
     admin.get("/not-even-v1").await.error(404, None);
-    admin.delete("/v1/organization/projects").await.error(405, None);
-    admin.request(reqwest::Method::PUT, "/v1/organization/admin_api_keys", Some(json!({}))).await.error(405, None);
+    admin
+        .delete("/v1/organization/projects")
+        .await
+        .error(405, None);
+    admin
+        .request(
+            reqwest::Method::PUT,
+            "/v1/organization/admin_api_keys",
+            Some(json!({})),
+        )
+        .await
+        .error(405, None);
     s.stop().await;
 }
 
@@ -20,10 +33,19 @@ async fn unknown_routes_and_methods_get_the_envelope() {
 async fn every_response_carries_a_request_id_and_echoes_the_callers() {
     let s = TestServer::start().await;
     let client = reqwest::Client::new();
-    let plain = client.get(format!("{}/healthz", s.root)).send().await.unwrap();
+    let plain = client
+        .get(format!("{}/healthz", s.root))
+        .send()
+        .await
+        .unwrap();
     let id = plain.headers()["x-request-id"].to_str().unwrap().to_owned();
     assert!(id.starts_with("req_"), "{id}");
-    let echoed = client.get(format!("{}/v1/organization/projects", s.root)).header("x-request-id", "trace-me-42").send().await.unwrap();
+    let echoed = client
+        .get(format!("{}/v1/organization/projects", s.root))
+        .header("x-request-id", "trace-me-42")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(echoed.status().as_u16(), 401);
     assert_eq!(echoed.headers()["x-request-id"], "trace-me-42");
     s.stop().await;
@@ -34,9 +56,16 @@ async fn a_ten_megabyte_body_is_413() {
     let s = TestServer::start().await;
     let admin = s.admin();
     let huge = format!("{{\"name\": \"{}\"}}", "x".repeat(10 * 1024 * 1024));
-    admin.post_raw("/v1/organization/projects", huge).await.error(413, None);
+    admin
+        .post_raw("/v1/organization/projects", huge)
+        .await
+        .error(413, None);
     let projects = admin.get("/v1/organization/projects").await;
-    assert_eq!(projects.ok()["data"].as_array().unwrap().len(), 1, "nothing was created");
+    assert_eq!(
+        projects.ok()["data"].as_array().unwrap().len(),
+        1,
+        "nothing was created"
+    );
     s.stop().await;
 }
 
@@ -44,14 +73,28 @@ async fn a_ten_megabyte_body_is_413() {
 async fn health_readiness_and_the_served_contract() {
     let s = TestServer::start().await;
     let anonymous = s.anonymous();
-    assert_eq!(anonymous.get("/healthz").await.ok(), &json!({"status": "ok"}));
-    assert_eq!(anonymous.get("/readyz").await.ok(), &json!({"status": "ready"}));
+    assert_eq!(
+        anonymous.get("/healthz").await.ok(),
+        &json!({"status": "ok"})
+    );
+    assert_eq!(
+        anonymous.get("/readyz").await.ok(),
+        &json!({"status": "ready"})
+    );
     let spec = anonymous.get("/v1/openapi.yaml").await;
     assert_eq!(spec.status, 200);
     assert_eq!(spec.headers["content-type"], "application/yaml");
     let text = spec.body.as_str().expect("YAML text");
-    for operation in ["operationId: list-projects", "operationId: admin-api-keys-create", "/healthz:", "/readyz:"] {
-        assert!(text.contains(operation), "the served document has {operation}");
+    for operation in [
+        "operationId: list-projects",
+        "operationId: admin-api-keys-create",
+        "/healthz:",
+        "/readyz:",
+    ] {
+        assert!(
+            text.contains(operation),
+            "the served document has {operation}"
+        );
     }
     s.stop().await;
 }

@@ -4,5 +4,7 @@ mod admin_api_keys;
 mod auth;
 mod cli;
 mod common;
+mod concurrency;
 mod errors;
 mod projects;
+mod replicas;

@@ -9,7 +9,12 @@ async fn create_retrieve_modify_archive() {
     let s = TestServer::start().await;
     let admin = s.admin();
 
-    let created = admin.post("/v1/organization/projects", json!({"name": "  Alpha  ", "external_key_id": "ek_1"})).await;
+    let created = admin
+        .post(
+            "/v1/organization/projects",
+            json!({"name": "  Alpha  ", "external_key_id": "ek_1"}),
+        )
+        .await;
     let project = created.ok().clone();
     let id = created.id();
     assert!(id.starts_with("proj_"));
@@ -20,17 +25,49 @@ async fn create_retrieve_modify_archive() {
     assert_eq!(project["external_key_id"], "ek_1");
     assert!(project["created_at"].as_i64().unwrap() > 1_700_000_000);
 
-    assert_eq!(admin.get(&format!("/v1/organization/projects/{id}")).await.ok(), &project);
+    assert_eq!(
+        admin
+            .get(&format!("/v1/organization/projects/{id}"))
+            .await
+            .ok(),
+        &project
+    );
 
-    let renamed = admin.post(&format!("/v1/organization/projects/{id}"), json!({"name": "Beta"})).await;
+    let renamed = admin
+        .post(
+            &format!("/v1/organization/projects/{id}"),
+            json!({"name": "Beta"}),
+        )
+        .await;
     assert_eq!(renamed.ok()["name"], "Beta");
-    assert_eq!(renamed.ok()["external_key_id"], "ek_1", "absent fields stay as they are");
-    assert_eq!(admin.get(&format!("/v1/organization/projects/{id}")).await.ok()["name"], "Beta");
+    assert_eq!(
+        renamed.ok()["external_key_id"],
+        "ek_1",
+        "absent fields stay as they are"
+    );
+    assert_eq!(
+        admin
+            .get(&format!("/v1/organization/projects/{id}"))
+            .await
+            .ok()["name"],
+        "Beta"
+    );
 
-    let archived = admin.post(&format!("/v1/organization/projects/{id}/archive"), json!({})).await;
+    let archived = admin
+        .post(
+            &format!("/v1/organization/projects/{id}/archive"),
+            json!({}),
+        )
+        .await;
     assert_eq!(archived.ok()["status"], "archived");
     assert!(archived.ok()["archived_at"].as_i64().is_some());
-    assert_eq!(admin.get(&format!("/v1/organization/projects/{id}")).await.ok()["status"], "archived");
+    assert_eq!(
+        admin
+            .get(&format!("/v1/organization/projects/{id}"))
+            .await
+            .ok()["status"],
+        "archived"
+    );
     s.stop().await;
 }
 
@@ -38,9 +75,20 @@ async fn create_retrieve_modify_archive() {
 async fn residency_is_kept_and_checked() {
     let s = TestServer::start().await;
     let admin = s.admin();
-    let created = admin.post("/v1/organization/projects", json!({"name": "EU", "residency": "EU_STORAGE_PROCESSING"})).await;
+    let created = admin
+        .post(
+            "/v1/organization/projects",
+            json!({"name": "EU", "residency": "EU_STORAGE_PROCESSING"}),
+        )
+        .await;
     assert_eq!(created.ok()["residency"], "EU_STORAGE_PROCESSING");
-    admin.post("/v1/organization/projects", json!({"name": "Moon", "residency": "MOON"})).await.error(400, Some("residency"));
+    admin
+        .post(
+            "/v1/organization/projects",
+            json!({"name": "Moon", "residency": "MOON"}),
+        )
+        .await
+        .error(400, Some("residency"));
     s.stop().await;
 }
 
@@ -48,15 +96,35 @@ async fn residency_is_kept_and_checked() {
 async fn archived_projects_are_listed_only_on_request() {
     let s = TestServer::start().await;
     let admin = s.admin();
-    let keep = admin.post("/v1/organization/projects", json!({"name": "Keep"})).await.id();
-    let gone = admin.post("/v1/organization/projects", json!({"name": "Gone"})).await.id();
-    admin.post(&format!("/v1/organization/projects/{gone}/archive"), json!({})).await.ok();
+    let keep = admin
+        .post("/v1/organization/projects", json!({"name": "Keep"}))
+        .await
+        .id();
+    let gone = admin
+        .post("/v1/organization/projects", json!({"name": "Gone"}))
+        .await
+        .id();
+    admin
+        .post(
+            &format!("/v1/organization/projects/{gone}/archive"),
+            json!({}),
+        )
+        .await
+        .ok();
 
     let active = walk(&admin, "/v1/organization/projects", 20).await;
     assert_eq!(active, vec![s.default_project_id.clone(), keep.clone()]);
-    let all = walk(&admin, "/v1/organization/projects?include_archived=true", 20).await;
+    let all = walk(
+        &admin,
+        "/v1/organization/projects?include_archived=true",
+        20,
+    )
+    .await;
     assert_eq!(all, vec![s.default_project_id.clone(), keep, gone]);
-    admin.get("/v1/organization/projects?include_archived=maybe").await.error(400, Some("include_archived"));
+    admin
+        .get("/v1/organization/projects?include_archived=maybe")
+        .await
+        .error(400, Some("include_archived"));
     s.stop().await;
 }
 
@@ -66,15 +134,33 @@ async fn pagination_walks_250_projects_without_gap_or_duplicate() {
     let admin = s.admin();
     let mut created = vec![s.default_project_id.clone()];
     for i in 0..249 {
-        created.push(admin.post("/v1/organization/projects", json!({"name": format!("p{i}")})).await.id());
+        created.push(
+            admin
+                .post(
+                    "/v1/organization/projects",
+                    json!({"name": format!("p{i}")}),
+                )
+                .await
+                .id(),
+        );
     }
     for limit in [100, 7, 1] {
-        assert_eq!(walk(&admin, "/v1/organization/projects", limit).await, created, "limit {limit}");
+        assert_eq!(
+            walk(&admin, "/v1/organization/projects", limit).await,
+            created,
+            "limit {limit}"
+        );
     }
     let first = admin.get("/v1/organization/projects").await;
-    assert_eq!(first.ok()["data"].as_array().unwrap().len(), 20, "the default limit is 20");
+    assert_eq!(
+        first.ok()["data"].as_array().unwrap().len(),
+        20,
+        "the default limit is 20"
+    );
     assert_eq!(first.ok()["has_more"], true);
-    let last = admin.get(&format!("/v1/organization/projects?after={}", created[249])).await;
+    let last = admin
+        .get(&format!("/v1/organization/projects?after={}", created[249]))
+        .await;
     assert_eq!(last.ok()["data"], json!([]));
     assert_eq!(last.ok()["first_id"], json!(null));
     assert_eq!(last.ok()["has_more"], false);
@@ -87,18 +173,40 @@ async fn bad_input_is_refused_and_changes_nothing() {
     let admin = s.admin();
     let path = "/v1/organization/projects";
     admin.post(path, json!({})).await.error(400, Some("name"));
-    admin.post(path, json!({"name": ""})).await.error(400, Some("name"));
-    admin.post(path, json!({"name": "   "})).await.error(400, Some("name"));
-    admin.post(path, json!({"name": 42})).await.error(400, Some("name"));
-    admin.post(path, json!({"name": "x".repeat(257)})).await.error(400, Some("name"));
+    admin
+        .post(path, json!({"name": ""}))
+        .await
+        .error(400, Some("name"));
+    admin
+        .post(path, json!({"name": "   "}))
+        .await
+        .error(400, Some("name"));
+    admin
+        .post(path, json!({"name": 42}))
+        .await
+        .error(400, Some("name"));
+    admin
+        .post(path, json!({"name": "x".repeat(257)}))
+        .await
+        .error(400, Some("name"));
     admin.post(path, json!(["name"])).await.error(400, None);
     admin.post_raw(path, "{\"name\": ").await.error(400, None);
     admin.post_raw(path, "").await.error(400, None);
-    admin.post_raw(path, "{\"name\": \"a\"} trailing").await.error(400, None);
+    admin
+        .post_raw(path, "{\"name\": \"a\"} trailing")
+        .await
+        .error(400, None);
     for limit in ["0", "101", "-1", "ten"] {
-        admin.get(&format!("{path}?limit={limit}")).await.error(400, Some("limit"));
+        admin
+            .get(&format!("{path}?limit={limit}"))
+            .await
+            .error(400, Some("limit"));
     }
-    assert_eq!(walk(&admin, path, 100).await, vec![s.default_project_id.clone()], "nothing was created");
+    assert_eq!(
+        walk(&admin, path, 100).await,
+        vec![s.default_project_id.clone()],
+        "nothing was created"
+    );
     s.stop().await;
 }
 
@@ -107,17 +215,60 @@ async fn archive_rules() {
     let s = TestServer::start().await;
     let admin = s.admin();
     let default = &s.default_project_id;
-    admin.post(&format!("/v1/organization/projects/{default}/archive"), json!({})).await.error(400, None);
-    admin.post(&format!("/v1/organization/projects/{default}"), json!({"name": "Renamed"})).await.error(400, None);
-    let default_project = admin.get(&format!("/v1/organization/projects/{default}")).await;
+    admin
+        .post(
+            &format!("/v1/organization/projects/{default}/archive"),
+            json!({}),
+        )
+        .await
+        .error(400, None);
+    admin
+        .post(
+            &format!("/v1/organization/projects/{default}"),
+            json!({"name": "Renamed"}),
+        )
+        .await
+        .error(400, None);
+    let default_project = admin
+        .get(&format!("/v1/organization/projects/{default}"))
+        .await;
     assert_eq!(default_project.ok()["status"], "active");
     assert_eq!(default_project.ok()["name"], "Default project");
 
-    let id = admin.post("/v1/organization/projects", json!({"name": "Once"})).await.id();
-    let archived = admin.post(&format!("/v1/organization/projects/{id}/archive"), json!({})).await.ok().clone();
-    admin.post(&format!("/v1/organization/projects/{id}/archive"), json!({})).await.error(400, None);
-    admin.post(&format!("/v1/organization/projects/{id}"), json!({"name": "Twice"})).await.error(400, None);
-    assert_eq!(admin.get(&format!("/v1/organization/projects/{id}")).await.ok(), &archived, "refusals change nothing");
+    let id = admin
+        .post("/v1/organization/projects", json!({"name": "Once"}))
+        .await
+        .id();
+    let archived = admin
+        .post(
+            &format!("/v1/organization/projects/{id}/archive"),
+            json!({}),
+        )
+        .await
+        .ok()
+        .clone();
+    admin
+        .post(
+            &format!("/v1/organization/projects/{id}/archive"),
+            json!({}),
+        )
+        .await
+        .error(400, None);
+    admin
+        .post(
+            &format!("/v1/organization/projects/{id}"),
+            json!({"name": "Twice"}),
+        )
+        .await
+        .error(400, None);
+    assert_eq!(
+        admin
+            .get(&format!("/v1/organization/projects/{id}"))
+            .await
+            .ok(),
+        &archived,
+        "refusals change nothing"
+    );
     s.stop().await;
 }
 
@@ -126,9 +277,24 @@ async fn unknown_projects_are_404() {
     let s = TestServer::start().await;
     let admin = s.admin();
     let missing = "proj_doesnotexist";
-    admin.get(&format!("/v1/organization/projects/{missing}")).await.error(404, Some("project_id"));
-    admin.post(&format!("/v1/organization/projects/{missing}"), json!({"name": "x"})).await.error(404, Some("project_id"));
-    admin.post(&format!("/v1/organization/projects/{missing}/archive"), json!({})).await.error(404, Some("project_id"));
+    admin
+        .get(&format!("/v1/organization/projects/{missing}"))
+        .await
+        .error(404, Some("project_id"));
+    admin
+        .post(
+            &format!("/v1/organization/projects/{missing}"),
+            json!({"name": "x"}),
+        )
+        .await
+        .error(404, Some("project_id"));
+    admin
+        .post(
+            &format!("/v1/organization/projects/{missing}/archive"),
+            json!({}),
+        )
+        .await
+        .error(404, Some("project_id"));
     s.stop().await;
 }
 
@@ -139,24 +305,67 @@ async fn organizations_see_nothing_of_each_other() {
     let theirs_key = s.second_organization().await;
     let theirs = s.with_key(&theirs_key);
 
-    let our_project = ours.post("/v1/organization/projects", json!({"name": "Ours"})).await.id();
-    let their_project = theirs.post("/v1/organization/projects", json!({"name": "Theirs"})).await.id();
+    let our_project = ours
+        .post("/v1/organization/projects", json!({"name": "Ours"}))
+        .await
+        .id();
+    let their_project = theirs
+        .post("/v1/organization/projects", json!({"name": "Theirs"}))
+        .await
+        .id();
 
-    let our_list = walk(&ours, "/v1/organization/projects?include_archived=true", 100).await;
-    let their_list = walk(&theirs, "/v1/organization/projects?include_archived=true", 100).await;
+    let our_list = walk(
+        &ours,
+        "/v1/organization/projects?include_archived=true",
+        100,
+    )
+    .await;
+    let their_list = walk(
+        &theirs,
+        "/v1/organization/projects?include_archived=true",
+        100,
+    )
+    .await;
     assert!(our_list.contains(&our_project) && !our_list.contains(&their_project));
     assert!(their_list.contains(&their_project) && !their_list.contains(&our_project));
     assert_eq!(their_list.len(), 2, "their default project and theirs");
 
-    theirs.get(&format!("/v1/organization/projects/{our_project}")).await.error(404, Some("project_id"));
-    theirs.post(&format!("/v1/organization/projects/{our_project}"), json!({"name": "Hijacked"})).await.error(404, Some("project_id"));
-    theirs.post(&format!("/v1/organization/projects/{our_project}/archive"), json!({})).await.error(404, Some("project_id"));
-    let ours_after = ours.get(&format!("/v1/organization/projects/{our_project}")).await;
+    theirs
+        .get(&format!("/v1/organization/projects/{our_project}"))
+        .await
+        .error(404, Some("project_id"));
+    theirs
+        .post(
+            &format!("/v1/organization/projects/{our_project}"),
+            json!({"name": "Hijacked"}),
+        )
+        .await
+        .error(404, Some("project_id"));
+    theirs
+        .post(
+            &format!("/v1/organization/projects/{our_project}/archive"),
+            json!({}),
+        )
+        .await
+        .error(404, Some("project_id"));
+    let ours_after = ours
+        .get(&format!("/v1/organization/projects/{our_project}"))
+        .await;
     assert_eq!(ours_after.ok()["name"], "Ours");
     assert_eq!(ours_after.ok()["status"], "active");
 
     // A cursor from another organization's list does not leak its rows either.
-    let after_theirs = ours.get(&format!("/v1/organization/projects?after={their_project}&include_archived=true")).await;
-    assert!(after_theirs.ok()["data"].as_array().unwrap().iter().all(|p| p["id"] != their_project.as_str()));
+    let after_theirs = ours
+        .get(&format!(
+            "/v1/organization/projects?after={their_project}&include_archived=true"
+        ))
+        .await;
+    assert!(
+        after_theirs.ok()["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["id"] != their_project.as_str())
+    );
     s.stop().await;
 }

@@ -5,12 +5,14 @@
 
 #![allow(dead_code)]
 
+pub mod process;
+
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use reqwest::Method;
 use reqwest::header::HeaderMap;
-use roster::domain::organization::NewOrganization;
 use roster::domain::Clock;
+use roster::domain::organization::NewOrganization;
 use roster::store::{Store, StoreOptions};
 use serde_json::Value;
 use sqlx::Connection;
@@ -43,12 +45,19 @@ impl TestDatabase {
                 let admin_url = std::env::var("ROSTER_TEST_POSTGRES_URL")
                     .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
                 static COUNTER: AtomicU32 = AtomicU32::new(0);
-                let name = format!("roster_test_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed));
+                let name = format!(
+                    "roster_test_{}_{}",
+                    std::process::id(),
+                    COUNTER.fetch_add(1, Ordering::Relaxed)
+                );
                 sqlx::any::install_default_drivers();
                 let mut conn = sqlx::AnyConnection::connect(&admin_url).await.unwrap_or_else(|e| {
                     panic!("ROSTER_TEST_BACKEND=postgres but no PostgreSQL server is reachable at {admin_url}: {e}")
                 });
-                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.expect("create the test database");
+                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .execute(&mut conn)
+                    .await
+                    .expect("create the test database");
                 let url = match admin_url.rsplit_once('/') {
                     Some((base, _)) => format!("{base}/{name}"),
                     None => panic!("ROSTER_TEST_POSTGRES_URL needs a database path"),
@@ -57,17 +66,24 @@ impl TestDatabase {
             }
             Ok("sqlite") | Err(_) => {
                 let dir = tempfile::tempdir().expect("temp dir");
-                let url = format!("sqlite://{}?mode=rwc", dir.path().join("roster.db").display());
+                let url = format!(
+                    "sqlite://{}?mode=rwc",
+                    dir.path().join("roster.db").display()
+                );
                 (TestDatabase::Sqlite(dir), url)
             }
             Ok(other) => panic!("unknown ROSTER_TEST_BACKEND '{other}': use sqlite or postgres"),
         }
     }
 
-    async fn drop_database(&self) {
+    pub async fn drop_database(&self) {
         if let TestDatabase::Postgres { admin_url, name } = self {
             if let Ok(mut conn) = sqlx::AnyConnection::connect(admin_url).await {
-                let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).execute(&mut conn).await;
+                let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                )))
+                .execute(&mut conn)
+                .await;
             }
         }
     }
@@ -77,10 +93,18 @@ impl TestServer {
     pub async fn start() -> TestServer {
         let (database, url) = TestDatabase::create().await;
         let clock = Clock::default();
-        let store = Store::open(&url, &StoreOptions::default(), clock.clone()).await.expect("open the store");
+        let store = Store::open(&url, &StoreOptions::default(), clock.clone())
+            .await
+            .expect("open the store");
         let new = NewOrganization::new("Test Organization", "owner@example.com", "Owner").unwrap();
-        let founded = store.bootstrap(&new, Some(BOOTSTRAP_KEY)).await.expect("bootstrap").expect("a fresh database");
-        let server = roster::start("127.0.0.1:0".parse().unwrap(), store.clone()).await.expect("start the server");
+        let founded = store
+            .bootstrap(&new, Some(BOOTSTRAP_KEY))
+            .await
+            .expect("bootstrap")
+            .expect("a fresh database");
+        let server = roster::start("127.0.0.1:0".parse().unwrap(), store.clone())
+            .await
+            .expect("start the server");
         TestServer {
             root: format!("http://{}", server.addr),
             key: founded.admin_key,
@@ -96,21 +120,34 @@ impl TestServer {
 
     /// Calls with the bootstrap organization's admin key.
     pub fn admin(&self) -> Caller<'_> {
-        Caller { server: self, key: Some(self.key.clone()) }
+        Caller {
+            server: self,
+            key: Some(self.key.clone()),
+        }
     }
 
     pub fn with_key(&self, key: &str) -> Caller<'_> {
-        Caller { server: self, key: Some(key.to_owned()) }
+        Caller {
+            server: self,
+            key: Some(key.to_owned()),
+        }
     }
 
     pub fn anonymous(&self) -> Caller<'_> {
-        Caller { server: self, key: None }
+        Caller {
+            server: self,
+            key: None,
+        }
     }
 
     /// A second organization, as `roster org create` makes it; returns its admin key.
     pub async fn second_organization(&self) -> String {
         let new = NewOrganization::new("Other Organization", "other@example.com", "Other").unwrap();
-        self.store.create_organization(&new, None).await.expect("second organization").admin_key
+        self.store
+            .create_organization(&new, None)
+            .await
+            .expect("second organization")
+            .admin_key
     }
 
     pub async fn stop(mut self) {
@@ -129,7 +166,10 @@ pub struct Caller<'a> {
 
 impl Caller<'_> {
     pub async fn request(&self, method: Method, path: &str, body: Option<Value>) -> Resp {
-        let mut request = self.server.client.request(method, format!("{}{path}", self.server.root));
+        let mut request = self
+            .server
+            .client
+            .request(method, format!("{}{path}", self.server.root));
         if let Some(key) = &self.key {
             request = request.bearer_auth(key);
         }
@@ -153,7 +193,12 @@ impl Caller<'_> {
 
     /// Sends a raw body, for malformed input.
     pub async fn post_raw(&self, path: &str, body: impl Into<reqwest::Body>) -> Resp {
-        let mut request = self.server.client.post(format!("{}{path}", self.server.root)).header("content-type", "application/json").body(body);
+        let mut request = self
+            .server
+            .client
+            .post(format!("{}{path}", self.server.root))
+            .header("content-type", "application/json")
+            .body(body);
         if let Some(key) = &self.key {
             request = request.bearer_auth(key);
         }
@@ -174,30 +219,58 @@ impl Resp {
         let headers = response.headers().clone();
         let text = response.text().await.expect("a body");
         let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        Resp { status, headers, body }
+        Resp {
+            status,
+            headers,
+            body,
+        }
     }
 
     /// Asserts success and returns the body.
     #[track_caller]
     pub fn ok(&self) -> &Value {
-        assert_eq!(self.status, 200, "expected 200, got {}: {}", self.status, self.body);
+        assert_eq!(
+            self.status, 200,
+            "expected 200, got {}: {}",
+            self.status, self.body
+        );
         &self.body
     }
 
     /// Asserts the status and a well-formed OpenAI error envelope naming `param`.
     #[track_caller]
     pub fn error(&self, status: u16, param: Option<&str>) -> &Value {
-        assert_eq!(self.status, status, "expected {status}, got {}: {}", self.status, self.body);
-        let error = self.body.get("error").unwrap_or_else(|| panic!("no error envelope in {}", self.body));
-        let fields: Vec<&str> = error.as_object().expect("error is an object").keys().map(String::as_str).collect();
+        assert_eq!(
+            self.status, status,
+            "expected {status}, got {}: {}",
+            self.status, self.body
+        );
+        let error = self
+            .body
+            .get("error")
+            .unwrap_or_else(|| panic!("no error envelope in {}", self.body));
+        let fields: Vec<&str> = error
+            .as_object()
+            .expect("error is an object")
+            .keys()
+            .map(String::as_str)
+            .collect();
         for field in ["message", "type", "param", "code"] {
-            assert!(fields.contains(&field), "the envelope lacks '{field}': {error}");
+            assert!(
+                fields.contains(&field),
+                "the envelope lacks '{field}': {error}"
+            );
         }
-        assert!(error["message"].as_str().is_some_and(|m| !m.is_empty()), "empty message: {error}");
+        assert!(
+            error["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "empty message: {error}"
+        );
         assert!(error["type"].is_string(), "type must be a string: {error}");
         assert_eq!(error["param"].as_str(), param, "param of {error}");
         assert_eq!(
-            self.headers.get("content-type").and_then(|v| v.to_str().ok()),
+            self.headers
+                .get("content-type")
+                .and_then(|v| v.to_str().ok()),
             Some("application/json"),
             "errors are JSON"
         );
@@ -223,9 +296,18 @@ pub async fn walk(caller: &Caller<'_>, path: &str, limit: u32) -> Vec<String> {
         let body = page.ok();
         let data = body["data"].as_array().expect("data");
         assert!(data.len() <= limit as usize);
-        let page_ids: Vec<String> = data.iter().map(|o| o["id"].as_str().unwrap().to_owned()).collect();
-        assert_eq!(body["first_id"].as_str(), page_ids.first().map(String::as_str));
-        assert_eq!(body["last_id"].as_str(), page_ids.last().map(String::as_str));
+        let page_ids: Vec<String> = data
+            .iter()
+            .map(|o| o["id"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(
+            body["first_id"].as_str(),
+            page_ids.first().map(String::as_str)
+        );
+        assert_eq!(
+            body["last_id"].as_str(),
+            page_ids.last().map(String::as_str)
+        );
         ids.extend(page_ids);
         if !body["has_more"].as_bool().expect("has_more") {
             return ids;

@@ -1,0 +1,134 @@
+//! The `roster` binary as a process: for the CLI tests and for several replicas on one database.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_roster");
+
+/// A `roster` command on `data_dir`, untouched by the caller's ROSTER_* environment.
+pub fn roster(data_dir: &Path) -> Command {
+    let mut command = Command::new(BINARY);
+    for (name, _) in std::env::vars() {
+        if name.starts_with("ROSTER_") {
+            command.env_remove(name);
+        }
+    }
+    command
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env("ROSTER_LOG_FORMAT", "json");
+    command
+}
+
+/// A `roster serve` process on an ephemeral port.
+pub struct Served {
+    pub base: String,
+    child: Child,
+    stdout: PathBuf,
+    stderr: PathBuf,
+}
+
+impl Served {
+    pub fn start(data_dir: &Path, configure: impl FnOnce(&mut Command)) -> Served {
+        static RUN: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = RUN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let stdout = data_dir.with_extension(format!("stdout.{n}"));
+        let stderr = data_dir.with_extension(format!("stderr.{n}"));
+        let mut command = roster(data_dir);
+        command.args(["serve", "--listen", "127.0.0.1:0"]);
+        configure(&mut command);
+        let child = command
+            .stdout(Stdio::from(File::create(&stdout).unwrap()))
+            .stderr(Stdio::from(File::create(&stderr).unwrap()))
+            .spawn()
+            .expect("roster serve starts");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let log = std::fs::read_to_string(&stderr).unwrap_or_default();
+            let serving = log
+                .lines()
+                .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+                .find(|l| l["fields"]["message"] == "roster is serving");
+            if let Some(line) = serving {
+                let addr = line["fields"]["addr"]
+                    .as_str()
+                    .expect("the address is logged")
+                    .to_owned();
+                return Served {
+                    child,
+                    base: format!("http://{addr}"),
+                    stdout,
+                    stderr,
+                };
+            }
+            assert!(Instant::now() < deadline, "roster did not start: {log}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn stdout(&self) -> String {
+        std::fs::read_to_string(&self.stdout).unwrap_or_default()
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    pub async fn get(&self, key: &str, path: &str) -> (u16, serde_json::Value) {
+        let response = reqwest::Client::new()
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(key)
+            .send()
+            .await
+            .unwrap();
+        (response.status().as_u16(), response.json().await.unwrap())
+    }
+
+    pub async fn post(
+        &self,
+        key: &str,
+        path: &str,
+        body: serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let response = reqwest::Client::new()
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        (response.status().as_u16(), response.json().await.unwrap())
+    }
+
+    pub async fn delete(&self, key: &str, path: &str) -> (u16, serde_json::Value) {
+        let response = reqwest::Client::new()
+            .delete(format!("{}{path}", self.base))
+            .bearer_auth(key)
+            .send()
+            .await
+            .unwrap();
+        (response.status().as_u16(), response.json().await.unwrap())
+    }
+
+    /// Sends SIGTERM and returns whether the process exited with status 0.
+    pub fn terminate(mut self) -> bool {
+        let pid = self.child.id().to_string();
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill runs");
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.success();
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! Correctness under concurrent requests, on whichever backend the suite runs.
+
+use std::collections::HashSet;
+
+use futures_util::future::join_all;
+use roster::domain::Clock;
+use roster::domain::organization::NewOrganization;
+use roster::store::{Store, StoreOptions};
+use serde_json::json;
+
+use crate::common::{TestDatabase, TestServer, walk};
+
+#[tokio::test]
+async fn pages_never_skip_or_repeat_while_writers_insert() {
+    let s = TestServer::start().await;
+    let admin = s.admin();
+    let mut existing = vec![s.default_project_id.clone()];
+    for i in 0..60 {
+        existing.push(
+            admin
+                .post(
+                    "/v1/organization/projects",
+                    json!({"name": format!("before {i}")}),
+                )
+                .await
+                .id(),
+        );
+    }
+    let writers = async {
+        let mut created = Vec::new();
+        for round in 0..20 {
+            let batch = (0..4).map(|w| {
+                admin.post(
+                    "/v1/organization/projects",
+                    json!({"name": format!("during {round}.{w}")}),
+                )
+            });
+            for response in join_all(batch).await {
+                created.push(response.id());
+            }
+        }
+        created
+    };
+    let (walked, _) = tokio::join!(walk(&admin, "/v1/organization/projects", 3), writers);
+    let unique: HashSet<&String> = walked.iter().collect();
+    assert_eq!(unique.len(), walked.len(), "no row is repeated");
+    assert!(walked.windows(2).all(|w| w[0] < w[1]), "rows come in order");
+    for id in &existing {
+        assert!(
+            unique.contains(id),
+            "{id}, which existed before the walk, was skipped"
+        );
+    }
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn simultaneous_archives_succeed_once() {
+    let s = TestServer::start().await;
+    let admin = s.admin();
+    let id = admin
+        .post("/v1/organization/projects", json!({"name": "contested"}))
+        .await
+        .id();
+    let path = format!("/v1/organization/projects/{id}/archive");
+    let attempts = (0..12).map(|_| admin.post(&path, json!({})));
+    let statuses: Vec<u16> = join_all(attempts).await.iter().map(|r| r.status).collect();
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 400).count(),
+        11,
+        "{statuses:?}"
+    );
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn replicas_starting_together_migrate_and_bootstrap_once() {
+    let (database, url) = TestDatabase::create().await;
+    let new = NewOrganization::new("Raced", "race@example.com", "Racer").unwrap();
+    let starts = (0..4).map(|_| {
+        let (url, new) = (url.clone(), new.clone());
+        tokio::spawn(async move {
+            let store = Store::open(&url, &StoreOptions::default(), Clock::default())
+                .await
+                .expect("every replica starts");
+            let founded = store
+                .bootstrap(&new, None)
+                .await
+                .expect("bootstrap answers");
+            (store, founded.is_some())
+        })
+    });
+    let mut founders = 0;
+    let mut stores = Vec::new();
+    for start in starts {
+        let (store, founded) = start.await.unwrap();
+        founders += usize::from(founded);
+        stores.push(store);
+    }
+    assert_eq!(
+        founders, 1,
+        "exactly one replica founds the first organization"
+    );
+    assert_eq!(stores[0].list_organizations().await.unwrap().len(), 1);
+    for store in stores {
+        store.close().await;
+    }
+    database.drop_database().await;
+}
