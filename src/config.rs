@@ -128,8 +128,43 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "ROSTER_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+    /// Base URL of links in emails (invites). Default: http://<listen address>.
+    #[arg(long, env = "ROSTER_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// smtp://[user:password@]host[:port] (STARTTLS when offered; add ?tls=required to insist)
+    /// or smtps://...; default: write each email as an .eml file into <data dir>/outbox.
+    #[arg(long, env = "ROSTER_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// Sender of Roster's emails.
+    #[arg(
+        long,
+        env = "ROSTER_MAIL_FROM",
+        default_value = "Roster <roster@localhost>"
+    )]
+    pub mail_from: String,
+    /// Seconds an invite stays valid.
+    #[arg(long, env = "ROSTER_INVITE_LIFETIME", default_value_t = crate::domain::invite::DEFAULT_LIFETIME_SECONDS)]
+    pub invite_lifetime: i64,
     #[command(flatten)]
     pub bootstrap: BootstrapArgs,
+}
+
+impl ServeArgs {
+    pub fn settings(&self, data_dir: &std::path::Path) -> Result<crate::api::Settings, String> {
+        if self.invite_lifetime < 1 {
+            return Err("--invite-lifetime must be at least 1 second".into());
+        }
+        let mailer = crate::mail::Mailer::new(&crate::mail::MailConfig {
+            smtp_url: self.smtp_url.clone(),
+            outbox: data_dir.join("outbox"),
+        })?;
+        Ok(crate::api::Settings {
+            mailer,
+            mail_from: self.mail_from.clone(),
+            public_url: self.public_url.clone().unwrap_or_default(),
+            invite_lifetime_seconds: self.invite_lifetime,
+        })
+    }
 }
 
 #[derive(Debug, Clone, Args)]

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod config;
 pub mod domain;
+pub mod mail;
 pub mod store;
 
 use std::future::Future;
@@ -12,7 +13,7 @@ use std::net::SocketAddr;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-use api::AppState;
+use api::{AppState, Settings};
 use store::Store;
 
 /// A server accepting connections; dropping it does not stop it, `shutdown` does.
@@ -39,13 +40,24 @@ impl RunningServer {
     }
 }
 
-/// Binds `listen` and serves the API over `store` until shut down.
-pub async fn start(listen: SocketAddr, store: Store) -> std::io::Result<RunningServer> {
+/// Binds `listen` and serves the API over `store` until shut down. An empty
+/// `settings.public_url` becomes `http://<bound address>`.
+pub async fn start(
+    listen: SocketAddr,
+    store: Store,
+    mut settings: Settings,
+) -> std::io::Result<RunningServer> {
     let listener = TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
+    if settings.public_url.is_empty() {
+        settings.public_url = format!("http://{addr}");
+    }
+    // The peer address reaches handlers for the audit log of invite acceptances.
     let app = api::router(AppState {
         store: store.clone(),
-    });
+        settings,
+    })
+    .into_make_service_with_connect_info::<SocketAddr>();
     let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         axum::serve(listener, app)

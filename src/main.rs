@@ -48,7 +48,8 @@ async fn run(cli: Cli) -> Result<(), String> {
                     &format!("http://{}", args.listen),
                 );
             }
-            let server = roster::start(args.listen, store)
+            let settings = args.settings(&global.data_dir)?;
+            let server = roster::start(args.listen, store, settings)
                 .await
                 .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
             tracing::info!(addr = %server.addr, backend = server.store.backend().name(), "roster is serving");

@@ -1,12 +1,16 @@
 //! HTTP only: routing, extraction, responses. Handlers hold no SQL and no rules.
 
+mod accept;
 mod admin_api_keys;
 mod auth;
 pub mod error;
 mod extract;
 mod health;
+mod invites;
 mod pagination;
+mod project_users;
 mod projects;
+mod users;
 
 use std::time::Duration;
 
@@ -22,6 +26,7 @@ use tower_http::trace::TraceLayer;
 use tracing::Span;
 
 use crate::domain::ids;
+use crate::mail::Mailer;
 use crate::store::Store;
 use error::ApiError;
 
@@ -29,6 +34,17 @@ use error::ApiError;
 #[derive(Clone, Debug)]
 pub struct AppState {
     pub store: Store,
+    pub settings: Settings,
+}
+
+/// How the server reaches people: mail, and the URL its links use.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub mailer: Mailer,
+    pub mail_from: String,
+    /// The base of links in emails, such as `https://roster.example.com`.
+    pub public_url: String,
+    pub invite_lifetime_seconds: i64,
 }
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -38,10 +54,15 @@ pub fn router(state: AppState) -> Router {
     let v1 = Router::new()
         .merge(admin_api_keys::routes())
         .merge(projects::routes())
+        .merge(project_users::routes())
+        .merge(users::routes())
+        .merge(invites::routes())
+        .merge(accept::api_routes())
         .merge(health::openapi_routes());
     Router::new()
         .nest("/v1", v1)
         .merge(health::routes())
+        .merge(accept::page_routes())
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)

@@ -55,3 +55,21 @@ impl Event {
         self
     }
 }
+
+impl Actor {
+    /// A person acting for herself through Roster's own pages (accepting an invite).
+    pub fn session(user_id: &str, email: &str, ip_address: &str, user_agent: Option<&str>) -> Self {
+        Actor {
+            user_id: user_id.to_owned(),
+            user_email: email.to_owned(),
+            json: json!({
+                "type": "session",
+                "session": {
+                    "user": { "id": user_id, "email": email },
+                    "ip_address": ip_address,
+                    "user_agent": user_agent,
+                },
+            }),
+        }
+    }
+}

@@ -10,6 +10,9 @@ pub const USER: &str = "user-";
 pub const PROJECT: &str = "proj_";
 pub const ADMIN_API_KEY: &str = "key_";
 pub const AUDIT_LOG: &str = "audit_log-";
+/// A project membership; never shown, it orders the members of a project.
+pub const INVITE: &str = "invite-";
+pub const PROJECT_USER: &str = "pu_";
 
 static GENERATOR: Mutex<Option<Generator>> = Mutex::new(None);
 

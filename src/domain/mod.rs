@@ -6,10 +6,12 @@ pub mod audit;
 pub mod clock;
 pub mod error;
 pub mod ids;
+pub mod invite;
 pub mod organization;
 pub mod page;
 pub mod principal;
 pub mod project;
+pub mod project_user;
 pub mod secret;
 pub mod user;
 

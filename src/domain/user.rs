@@ -18,6 +18,52 @@ impl OrgRole {
     }
 }
 
+impl std::str::FromStr for OrgRole {
+    type Err = Error;
+
+    fn from_str(role: &str) -> Result<Self> {
+        match role {
+            "owner" => Ok(OrgRole::Owner),
+            "reader" => Ok(OrgRole::Reader),
+            other => Err(Error::Invalid {
+                message: format!(
+                    "Invalid value: '{other}'. Supported values are: 'owner' and 'reader'."
+                )
+                .into(),
+                param: Some("role".into()),
+                code: Some("invalid_value"),
+            }),
+        }
+    }
+}
+
+/// An organization user.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct User {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    pub added_at: i64,
+}
+
+impl User {
+    pub fn is_owner(&self) -> bool {
+        self.role == OrgRole::Owner.as_str()
+    }
+}
+
+/// An organization keeps at least one owner: a change that would leave `owners_after` owners
+/// is refused when that is none.
+pub fn check_keeps_an_owner(owners_after: i64, what: &str) -> Result<()> {
+    if owners_after < 1 {
+        return Err(Error::rule(format!(
+            "{what} would leave the organization without an owner; make another user an owner first."
+        )));
+    }
+    Ok(())
+}
+
 /// Checks an email address and returns it normalised (trimmed, lowercase): one person, one
 /// address, however it was typed.
 pub fn validate_email(email: &str, param: &'static str) -> Result<String> {

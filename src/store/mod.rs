@@ -36,9 +36,12 @@ macro_rules! transact {
 mod admin_keys;
 mod audit;
 mod backend;
+pub mod invites;
 pub mod organizations;
+mod project_users;
 mod projects;
 mod sql;
+mod users;
 
 use std::time::Duration;
 

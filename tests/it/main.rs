@@ -6,5 +6,6 @@ mod cli;
 mod common;
 mod concurrency;
 mod errors;
+mod membership;
 mod projects;
 mod replicas;

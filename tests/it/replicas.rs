@@ -203,9 +203,14 @@ async fn readiness_follows_the_database_and_recovers_by_itself() {
     let store = Store::open(&proxied, &options, Clock::default())
         .await
         .unwrap();
-    let server = roster::start("127.0.0.1:0".parse().unwrap(), store)
-        .await
-        .unwrap();
+    let outbox = tempfile::tempdir().unwrap();
+    let server = roster::start(
+        "127.0.0.1:0".parse().unwrap(),
+        store,
+        crate::common::settings(outbox.path()),
+    )
+    .await
+    .unwrap();
     let readyz = format!("http://{}/readyz", server.addr);
     let client = reqwest::Client::new();
     let status = || async { client.get(&readyz).send().await.unwrap().status().as_u16() };

@@ -31,6 +31,35 @@ pub struct TestServer {
     client: reqwest::Client,
     server: Option<roster::RunningServer>,
     database: TestDatabase,
+    outbox: tempfile::TempDir,
+    read_tokens: std::sync::Mutex<Vec<String>>,
+}
+
+/// The server's settings for tests: mail into `outbox`.
+pub fn settings(outbox: &std::path::Path) -> roster::api::Settings {
+    roster::api::Settings {
+        mailer: roster::mail::Mailer::new(&roster::mail::MailConfig {
+            smtp_url: None,
+            outbox: outbox.to_owned(),
+        })
+        .unwrap(),
+        mail_from: "Roster <roster@localhost>".into(),
+        public_url: String::new(),
+        invite_lifetime_seconds: roster::domain::invite::DEFAULT_LIFETIME_SECONDS,
+    }
+}
+
+/// The acceptance link's token in an email: `/invite/<token>`, after undoing quoted-printable's
+/// soft line breaks as a mail reader does.
+fn token_in(text: &str) -> Option<String> {
+    let text = text.replace("=\r\n", "").replace("=\n", "");
+    let start = text.find("/invite/")? + "/invite/".len();
+    Some(
+        text[start..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+            .collect(),
+    )
 }
 
 pub enum TestDatabase {
@@ -102,9 +131,14 @@ impl TestServer {
             .await
             .expect("bootstrap")
             .expect("a fresh database");
-        let server = roster::start("127.0.0.1:0".parse().unwrap(), store.clone())
-            .await
-            .expect("start the server");
+        let outbox = tempfile::tempdir().expect("outbox dir");
+        let server = roster::start(
+            "127.0.0.1:0".parse().unwrap(),
+            store.clone(),
+            settings(outbox.path()),
+        )
+        .await
+        .expect("start the server");
         TestServer {
             root: format!("http://{}", server.addr),
             key: founded.admin_key,
@@ -115,7 +149,51 @@ impl TestServer {
             client: reqwest::Client::new(),
             server: Some(server),
             database,
+            outbox,
+            read_tokens: std::sync::Mutex::default(),
         }
+    }
+
+    /// The token of the invite most recently mailed to `email`: the one this test has not read
+    /// yet, from the outbox's `.eml` files (waiting briefly: mail goes out after the response).
+    /// `None` if no new invite reached `email`.
+    pub async fn invite_token(&self, email: &str) -> Option<String> {
+        for _ in 0..100 {
+            let unread: Vec<String> = std::fs::read_dir(self.outbox.path())
+                .unwrap()
+                .filter_map(|e| e.ok())
+                .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+                .map(|e| std::fs::read_to_string(e.path()).unwrap())
+                .filter(|text| text.contains(&format!("To: {email}")))
+                .filter_map(|text| token_in(&text))
+                .filter(|token| !self.read_tokens.lock().unwrap().contains(token))
+                .collect();
+            if let Some(token) = unread.into_iter().next() {
+                self.read_tokens.lock().unwrap().push(token.clone());
+                return Some(token);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        None
+    }
+
+    /// Invites `email` and accepts as `name`; returns the new user's id.
+    pub async fn add_user(&self, email: &str, role: &str, name: &str) -> String {
+        self.admin()
+            .post(
+                "/v1/organization/invites",
+                serde_json::json!({"email": email, "role": role, "projects": []}),
+            )
+            .await
+            .ok();
+        let token = self.invite_token(email).await.expect("an invite email");
+        self.anonymous()
+            .post(
+                &format!("/v1/invites/{token}/accept"),
+                serde_json::json!({"name": name}),
+            )
+            .await
+            .id()
     }
 
     /// Calls with the bootstrap organization's admin key.

@@ -1,0 +1,209 @@
+//! Invites: how people join an organization. An invite is `pending` until accepted or until the
+//! clock passes `expires_at`; its token is the invitee's one-time credential.
+
+use serde::{Deserialize, Serialize};
+
+use super::project_user::ProjectRole;
+use super::{Error, Result};
+
+pub const DEFAULT_LIFETIME_SECONDS: i64 = 7 * 24 * 60 * 60;
+/// Invite tokens: random, single use, stored as a digest.
+pub const TOKEN_PREFIX: &str = "inv-";
+const MAX_NAME_CHARS: usize = 256;
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Invite {
+    pub id: String,
+    pub email: String,
+    pub role: String,
+    /// JSON, as the contract's `projects`.
+    pub projects: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub accepted_at: Option<i64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InviteProject {
+    pub id: String,
+    pub role: String,
+}
+
+impl Invite {
+    pub fn status(&self, now: i64) -> &'static str {
+        if self.accepted_at.is_some() {
+            "accepted"
+        } else if now >= self.expires_at {
+            "expired"
+        } else {
+            "pending"
+        }
+    }
+
+    pub fn projects(&self) -> Vec<InviteProject> {
+        serde_json::from_str(&self.projects).unwrap_or_default()
+    }
+
+    pub fn check_can_delete(&self) -> Result<()> {
+        if self.accepted_at.is_some() {
+            return Err(Error::rule(format!(
+                "Invite '{}' has been accepted and cannot be deleted.",
+                self.id
+            )));
+        }
+        Ok(())
+    }
+
+    /// Unknown and used tokens are both 404: a used token is no longer a credential.
+    pub fn check_can_accept(&self, now: i64) -> Result<()> {
+        match self.status(now) {
+            "pending" => Ok(()),
+            "expired" => Err(Error::Invalid {
+                message: "This invite has expired; ask the organization for a new one.".into(),
+                param: None,
+                code: Some("invite_expired"),
+            }),
+            _ => Err(unknown_token()),
+        }
+    }
+}
+
+pub fn unknown_token() -> Error {
+    Error::NotFound {
+        message: "No such invite: the link is unknown or has already been used.".into(),
+        param: Some("token"),
+    }
+}
+
+/// The projects a new invite names: `None` (omitted) means the default project as a member,
+/// an empty list means none. Roles are checked here; the projects themselves by the store.
+pub fn requested_projects(
+    projects: Option<Vec<(String, String)>>,
+    default_project_id: &str,
+) -> Result<Vec<InviteProject>> {
+    let Some(projects) = projects else {
+        return Ok(vec![InviteProject {
+            id: default_project_id.to_owned(),
+            role: ProjectRole::Member.as_str().to_owned(),
+        }]);
+    };
+    let mut seen = Vec::with_capacity(projects.len());
+    for (i, (id, role)) in projects.into_iter().enumerate() {
+        let role = ProjectRole::parse(&role, &format!("projects[{i}].role"))?;
+        if seen.iter().any(|p: &InviteProject| p.id == id) {
+            return Err(Error::invalid(
+                format!("Project '{id}' is named twice."),
+                format!("projects[{i}].id"),
+            ));
+        }
+        seen.push(InviteProject {
+            id,
+            role: role.as_str().to_owned(),
+        });
+    }
+    Ok(seen)
+}
+
+pub fn validate_name(name: &str) -> Result<String> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
+        return Err(Error::invalid(
+            format!("Give a name of 1 to {MAX_NAME_CHARS} characters."),
+            "name",
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+/// What the invitation email says.
+#[derive(Clone, Debug)]
+pub struct Invitation {
+    pub email: String,
+    pub organization: String,
+    pub inviter: String,
+    pub role: String,
+    /// (project name, project role)
+    pub projects: Vec<(String, String)>,
+    pub expires_at: i64,
+}
+
+impl Invitation {
+    pub fn subject(&self) -> String {
+        format!("You're invited to join {} on Roster", self.organization)
+    }
+
+    pub fn body(&self, link: &str) -> String {
+        let projects = if self.projects.is_empty() {
+            "no projects yet".to_owned()
+        } else {
+            self.projects
+                .iter()
+                .map(|(name, role)| format!("  - {name} ({role})"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        format!(
+            "Hello,\n\n{inviter} invited you to join the organization \"{org}\" as {role}.\n\n\
+             Projects:\n{projects}\n\n\
+             To accept, open this link and give your name:\n\n  {link}\n\n\
+             The invitation expires at {expires} (Unix time) and works once.\n",
+            inviter = self.inviter,
+            org = self.organization,
+            role = self.role,
+            expires = self.expires_at,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn invite(accepted_at: Option<i64>) -> Invite {
+        Invite {
+            id: "invite-1".into(),
+            email: "a@b.co".into(),
+            role: "reader".into(),
+            projects: "[]".into(),
+            created_at: 0,
+            expires_at: 100,
+            accepted_at,
+        }
+    }
+
+    #[test]
+    fn status_follows_the_clock_and_acceptance() {
+        assert_eq!(invite(None).status(99), "pending");
+        assert_eq!(invite(None).status(100), "expired");
+        assert_eq!(invite(Some(50)).status(1000), "accepted");
+        assert!(matches!(
+            invite(None).check_can_accept(100),
+            Err(Error::Invalid {
+                code: Some("invite_expired"),
+                ..
+            })
+        ));
+        assert!(matches!(
+            invite(Some(1)).check_can_accept(2),
+            Err(Error::NotFound { .. })
+        ));
+        assert!(invite(Some(1)).check_can_delete().is_err());
+    }
+
+    #[test]
+    fn omitted_projects_mean_the_default_project() {
+        assert_eq!(
+            requested_projects(None, "proj_d").unwrap(),
+            vec![InviteProject {
+                id: "proj_d".into(),
+                role: "member".into()
+            }]
+        );
+        assert!(
+            requested_projects(Some(vec![]), "proj_d")
+                .unwrap()
+                .is_empty()
+        );
+        assert!(requested_projects(Some(vec![("p".into(), "admin".into())]), "proj_d").is_err());
+    }
+}

@@ -1,0 +1,118 @@
+//! Project membership: which organization users belong to a project, with which project role.
+
+use super::{Error, Result};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProjectRole {
+    Owner,
+    Member,
+}
+
+impl ProjectRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProjectRole::Owner => "owner",
+            ProjectRole::Member => "member",
+        }
+    }
+
+    /// Parses a project role; `param` names the field it came from.
+    pub fn parse(role: &str, param: &str) -> Result<Self> {
+        match role {
+            "owner" => Ok(ProjectRole::Owner),
+            "member" => Ok(ProjectRole::Member),
+            other => Err(Error::Invalid {
+                message: format!(
+                    "Invalid value: '{other}'. Supported values are: 'owner' and 'member'."
+                )
+                .into(),
+                param: Some(param.to_owned().into()),
+                code: Some("invalid_value"),
+            }),
+        }
+    }
+}
+
+/// A member of a project, with the name and email of the organization user.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct ProjectUser {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub role: String,
+    pub added_at: i64,
+}
+
+impl ProjectUser {
+    pub fn is_owner(&self) -> bool {
+        self.role == ProjectRole::Owner.as_str()
+    }
+}
+
+/// Who to add: by user id, by email, or both (which must then name the same user).
+#[derive(Clone, Debug)]
+pub enum Member {
+    Id(String),
+    Email(String),
+    Both { user_id: String, email: String },
+}
+
+impl Member {
+    pub fn new(user_id: Option<String>, email: Option<String>) -> Result<Self> {
+        let user_id = user_id.filter(|id| !id.trim().is_empty());
+        let email = email
+            .filter(|e| !e.trim().is_empty())
+            .map(|e| super::user::validate_email(&e, "email"))
+            .transpose()?;
+        match (user_id, email) {
+            (Some(user_id), Some(email)) => Ok(Member::Both { user_id, email }),
+            (Some(user_id), None) => Ok(Member::Id(user_id)),
+            (None, Some(email)) => Ok(Member::Email(email)),
+            (None, None) => Err(Error::Invalid {
+                message: "Missing required parameter: either 'user_id' or 'email' must be given."
+                    .into(),
+                param: Some("user_id".into()),
+                code: Some("missing_required_parameter"),
+            }),
+        }
+    }
+}
+
+/// A project that has owners keeps at least one: refused when a change would leave none.
+pub fn check_keeps_an_owner(owners_before: i64, owners_after: i64) -> Result<()> {
+    if owners_before > 0 && owners_after < 1 {
+        return Err(Error::rule(
+            "This change would leave the project without an owner; make another member an owner first.",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_and_members_are_checked() {
+        assert_eq!(
+            ProjectRole::parse("owner", "role").unwrap(),
+            ProjectRole::Owner
+        );
+        assert!(ProjectRole::parse("admin", "role").is_err());
+        assert!(Member::new(None, None).is_err());
+        assert!(Member::new(None, Some("not an email".into())).is_err());
+        assert!(
+            matches!(Member::new(Some("user-1".into()), Some("A@B.co".into())).unwrap(), Member::Both { email, .. } if email == "a@b.co")
+        );
+    }
+
+    #[test]
+    fn the_last_owner_is_kept() {
+        assert!(check_keeps_an_owner(1, 0).is_err());
+        assert!(check_keeps_an_owner(2, 1).is_ok());
+        assert!(
+            check_keeps_an_owner(0, 0).is_ok(),
+            "a project without owners may stay so"
+        );
+    }
+}

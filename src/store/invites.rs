@@ -1,0 +1,362 @@
+//! Invites: create, list, retrieve, delete, and acceptance.
+
+use serde_json::json;
+use sqlx::{AnyConnection, AssertSqlSafe};
+
+use super::projects::lock_project;
+use super::sql::Sql;
+use super::users::find_user_by_email;
+use super::{Author, Store, audit, is_unique_violation};
+use crate::domain::audit::{Actor, Event};
+use crate::domain::invite::{self, Invitation, Invite, InviteProject};
+use crate::domain::page::{Page, PageRequest};
+use crate::domain::user::{OrgRole, User};
+use crate::domain::{Error, Result, ids, secret};
+
+const SELECT_INVITE: &str = "SELECT i.id, i.email, i.role, i.projects, i.created_at, i.expires_at, i.accepted_at FROM invites i";
+
+/// A new invite, its token (shown only in the email) and what the email says.
+#[derive(Debug)]
+pub struct CreatedInvite {
+    pub invite: Invite,
+    pub token: String,
+    pub invitation: Invitation,
+}
+
+/// What accepting an invite needs from the request, for the audit log.
+#[derive(Clone, Debug)]
+pub struct Acceptance {
+    pub name: String,
+    pub ip_address: String,
+    pub user_agent: Option<String>,
+}
+
+impl Store {
+    pub async fn create_invite(
+        &self,
+        author: &Author,
+        email: &str,
+        role: OrgRole,
+        projects: &[InviteProject],
+        lifetime_seconds: i64,
+    ) -> Result<CreatedInvite> {
+        let now = self.clock.now();
+        let token = secret::generate(invite::TOKEN_PREFIX);
+        let invite_id = ids::new_id(ids::INVITE);
+        transact!(self, |conn| {
+            if find_user_by_email(conn, &author.org_id, email)
+                .await?
+                .is_some()
+            {
+                return Err(Error::invalid(
+                    format!("{email} is already a member of this organization."),
+                    "email",
+                ));
+            }
+            let mut named = Vec::with_capacity(projects.len());
+            for (i, requested) in projects.iter().enumerate() {
+                let param = format!("projects[{i}].id");
+                let project = lock_project(conn, self.backend, &author.org_id, &requested.id)
+                    .await
+                    .map_err(|_| {
+                        Error::invalid(
+                            format!("No such project: '{}'.", requested.id),
+                            param.clone(),
+                        )
+                    })?;
+                project
+                    .check_active()
+                    .map_err(|e| Error::invalid(e.to_string(), param))?;
+                named.push((project.name, requested.role.clone()));
+            }
+            // An expired invite no longer holds the address.
+            sqlx::query("DELETE FROM invites WHERE org_id = $1 AND email = $2 AND accepted_at IS NULL AND expires_at <= $3")
+                .bind(author.org_id.clone())
+                .bind(email.to_owned())
+                .bind(now)
+                .execute(&mut *conn)
+                .await?;
+            let invite = Invite {
+                id: invite_id.clone(),
+                email: email.to_owned(),
+                role: role.as_str().to_owned(),
+                projects: serde_json::to_string(projects)
+                    .map_err(|e| Error::Internal(e.to_string()))?,
+                created_at: now,
+                expires_at: now + lifetime_seconds,
+                accepted_at: None,
+            };
+            sqlx::query(
+                "INSERT INTO invites (id, org_id, email, role, projects, token_digest, invited_by, created_at, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(invite.id.clone())
+            .bind(author.org_id.clone())
+            .bind(invite.email.clone())
+            .bind(invite.role.clone())
+            .bind(invite.projects.clone())
+            .bind(secret::digest(&token))
+            .bind(author.actor.as_ref().map(|a| a.user_id.clone()))
+            .bind(now)
+            .bind(invite.expires_at)
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    Error::invalid(
+                        format!("{email} already has a pending invite; delete it to invite again."),
+                        "email",
+                    )
+                } else {
+                    e.into()
+                }
+            })?;
+            let details = json!({"id": invite.id, "data": {"email": email, "role": role.as_str()}});
+            audit::record(
+                conn,
+                author,
+                Event::new("invite.sent", &invite.id, details),
+                now,
+            )
+            .await?;
+            let (organization,): (String,) =
+                sqlx::query_as("SELECT name FROM organizations WHERE id = $1")
+                    .bind(author.org_id.clone())
+                    .fetch_one(&mut *conn)
+                    .await?;
+            let invitation = Invitation {
+                email: email.to_owned(),
+                organization,
+                inviter: author
+                    .actor
+                    .as_ref()
+                    .map_or_else(|| "An administrator".to_owned(), |a| a.user_email.clone()),
+                role: role.as_str().to_owned(),
+                projects: named,
+                expires_at: invite.expires_at,
+            };
+            Ok(CreatedInvite {
+                invite,
+                token: token.clone(),
+                invitation,
+            })
+        })
+    }
+
+    pub async fn list_invites(&self, org_id: &str, page: &PageRequest) -> Result<Page<Invite>> {
+        let mut sql = Sql::new(SELECT_INVITE);
+        sql.push(" WHERE i.org_id = ").bind(org_id.to_owned());
+        if let Some(after) = &page.after {
+            sql.push(" AND i.id > ").bind(after.clone());
+        }
+        sql.push(" ORDER BY i.id LIMIT ").bind(page.limit + 1);
+        let (text, args) = sql.build();
+        let rows = sqlx::query_as_with(text, args)
+            .fetch_all(&self.read)
+            .await?;
+        Ok(Page::from_overfetch(rows, page.limit))
+    }
+
+    pub async fn get_invite(&self, org_id: &str, invite_id: &str) -> Result<Invite> {
+        sqlx::query_as(AssertSqlSafe(format!(
+            "{SELECT_INVITE} WHERE i.org_id = $1 AND i.id = $2"
+        )))
+        .bind(org_id.to_owned())
+        .bind(invite_id.to_owned())
+        .fetch_optional(&self.read)
+        .await?
+        .ok_or_else(|| Error::not_found("invite", invite_id, "invite_id"))
+    }
+
+    /// Deletes a pending or expired invite; its token stops working.
+    pub async fn delete_invite(&self, author: &Author, invite_id: &str) -> Result<()> {
+        let now = self.clock.now();
+        transact!(self, |conn| {
+            let invite: Invite = sqlx::query_as(AssertSqlSafe(format!(
+                "{SELECT_INVITE} WHERE i.org_id = $1 AND i.id = $2{}",
+                self.backend.for_update_of("i")
+            )))
+            .bind(author.org_id.clone())
+            .bind(invite_id.to_owned())
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or_else(|| Error::not_found("invite", invite_id, "invite_id"))?;
+            invite.check_can_delete()?;
+            sqlx::query("DELETE FROM invites WHERE id = $1")
+                .bind(invite_id.to_owned())
+                .execute(&mut *conn)
+                .await?;
+            audit::record(
+                conn,
+                author,
+                Event::new("invite.deleted", invite_id, json!({"id": invite_id})),
+                now,
+            )
+            .await
+        })
+    }
+
+    /// The pending invite behind a token, for the acceptance page.
+    pub async fn invite_by_token(&self, token: &str) -> Result<(Invite, String)> {
+        let found: Option<(String, String, String, String, i64, i64, Option<i64>, String)> = sqlx::query_as(
+            "SELECT i.id, i.email, i.role, i.projects, i.created_at, i.expires_at, i.accepted_at, o.name \
+             FROM invites i JOIN organizations o ON o.id = i.org_id WHERE i.token_digest = $1",
+        )
+        .bind(secret::digest(token))
+        .fetch_optional(&self.read)
+        .await?;
+        let (id, email, role, projects, created_at, expires_at, accepted_at, organization) =
+            found.ok_or_else(invite::unknown_token)?;
+        let invite = Invite {
+            id,
+            email,
+            role,
+            projects,
+            created_at,
+            expires_at,
+            accepted_at,
+        };
+        invite.check_can_accept(self.clock.now())?;
+        Ok((invite, organization))
+    }
+
+    /// Accepts an invite: the invitee becomes an organization user and a member of every invited
+    /// project still active, and the token is spent, all in one transaction.
+    pub async fn accept_invite(&self, token: &str, acceptance: &Acceptance) -> Result<User> {
+        let now = self.clock.now();
+        let digest = secret::digest(token);
+        let user_id = ids::new_id(ids::USER);
+        transact!(self, |conn| {
+            let row: Option<(String, String, String, String, i64, i64, Option<i64>, String, String)> =
+                sqlx::query_as(AssertSqlSafe(format!(
+                    "SELECT i.id, i.email, i.role, i.projects, i.created_at, i.expires_at, i.accepted_at, i.org_id, \
+                     o.default_project_id FROM invites i JOIN organizations o ON o.id = i.org_id \
+                     WHERE i.token_digest = $1{}",
+                    self.backend.for_update_of("i")
+                )))
+                .bind(digest.clone())
+                .fetch_optional(&mut *conn)
+                .await?;
+            let (
+                id,
+                email,
+                role,
+                projects,
+                created_at,
+                expires_at,
+                accepted_at,
+                org_id,
+                default_project_id,
+            ) = row.ok_or_else(invite::unknown_token)?;
+            let invite = Invite {
+                id,
+                email,
+                role,
+                projects,
+                created_at,
+                expires_at,
+                accepted_at,
+            };
+            invite.check_can_accept(now)?;
+            if find_user_by_email(conn, &org_id, &invite.email)
+                .await?
+                .is_some()
+            {
+                return Err(Error::rule(format!(
+                    "{} is already a member of this organization.",
+                    invite.email
+                )));
+            }
+            let spent = sqlx::query(
+                "UPDATE invites SET accepted_at = $1 WHERE id = $2 AND accepted_at IS NULL",
+            )
+            .bind(now)
+            .bind(invite.id.clone())
+            .execute(&mut *conn)
+            .await?;
+            if spent.rows_affected() != 1 {
+                return Err(invite::unknown_token());
+            }
+            sqlx::query("INSERT INTO users (id, org_id, email, name, role, added_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                .bind(user_id.clone())
+                .bind(org_id.clone())
+                .bind(invite.email.clone())
+                .bind(acceptance.name.clone())
+                .bind(invite.role.clone())
+                .bind(now)
+                .execute(&mut *conn)
+                .await
+                .map_err(|e| if is_unique_violation(&e) { Error::rule(format!("{} is already a member of this organization.", invite.email)) } else { e.into() })?;
+            let author = Author {
+                org_id: org_id.clone(),
+                actor: Some(Actor::session(
+                    &user_id,
+                    &invite.email,
+                    &acceptance.ip_address,
+                    acceptance.user_agent.as_deref(),
+                )),
+                default_project_id: Some(default_project_id),
+            };
+            audit::record(
+                conn,
+                &author,
+                Event::new("invite.accepted", &invite.id, json!({"id": invite.id})),
+                now,
+            )
+            .await?;
+            audit::record(
+                conn,
+                &author,
+                Event::new(
+                    "user.added",
+                    &user_id,
+                    json!({"id": user_id, "data": {"role": invite.role}}),
+                ),
+                now,
+            )
+            .await?;
+            for project in invite.projects() {
+                join_if_active(conn, &author, &project, &user_id, now).await?;
+            }
+            Ok(User {
+                id: user_id.clone(),
+                email: invite.email.clone(),
+                name: acceptance.name.clone(),
+                role: invite.role.clone(),
+                added_at: now,
+            })
+        })
+    }
+}
+
+/// Adds the new user to an invited project, unless it was archived since the invite went out.
+async fn join_if_active(
+    conn: &mut AnyConnection,
+    author: &Author,
+    project: &InviteProject,
+    user_id: &str,
+    now: i64,
+) -> Result<()> {
+    let added = sqlx::query(
+        "INSERT INTO project_users (id, org_id, project_id, user_id, role, added_at) \
+         SELECT $1, p.org_id, p.id, $2, $3, $4 FROM projects p WHERE p.org_id = $5 AND p.id = $6 AND p.archived_at IS NULL",
+    )
+    .bind(ids::new_id(ids::PROJECT_USER))
+    .bind(user_id.to_owned())
+    .bind(project.role.clone())
+    .bind(now)
+    .bind(author.org_id.clone())
+    .bind(project.id.clone())
+    .execute(&mut *conn)
+    .await?;
+    if added.rows_affected() == 1 {
+        let event = Event::new(
+            "user.added",
+            user_id,
+            json!({"id": user_id, "data": {"role": project.role}}),
+        )
+        .in_project(&project.id);
+        audit::record(conn, author, event, now).await?;
+    }
+    Ok(())
+}

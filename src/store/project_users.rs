@@ -1,0 +1,251 @@
+//! Project users: list, add, retrieve, change role, remove.
+
+use serde_json::json;
+use sqlx::{AnyConnection, AssertSqlSafe};
+
+use super::projects::lock_project;
+use super::sql::Sql;
+use super::users::{find_user, find_user_by_email};
+use super::{Author, Store, audit, is_unique_violation};
+use crate::domain::audit::Event;
+use crate::domain::page::{Page, PageRequest};
+use crate::domain::project_user::{self, Member, ProjectRole, ProjectUser};
+use crate::domain::{Error, Result, ids};
+
+const SELECT_MEMBER: &str = "SELECT u.id, u.name, u.email, pu.role, pu.added_at \
+     FROM project_users pu JOIN users u ON u.id = pu.user_id";
+
+impl Store {
+    /// Members in the order they were added; `after` is a user id.
+    pub async fn list_project_users(
+        &self,
+        org_id: &str,
+        project_id: &str,
+        page: &PageRequest,
+    ) -> Result<Page<ProjectUser>> {
+        self.get_project(org_id, project_id).await?.check_active()?;
+        let mut sql = Sql::new(SELECT_MEMBER);
+        sql.push(" WHERE pu.org_id = ").bind(org_id.to_owned());
+        sql.push(" AND pu.project_id = ")
+            .bind(project_id.to_owned());
+        if let Some(after) = &page.after {
+            sql.push(" AND pu.id > (SELECT c.id FROM project_users c WHERE c.project_id = ")
+                .bind(project_id.to_owned());
+            sql.push(" AND c.user_id = ").bind(after.clone()).push(")");
+        }
+        sql.push(" ORDER BY pu.id LIMIT ").bind(page.limit + 1);
+        let (text, args) = sql.build();
+        let rows = sqlx::query_as_with(text, args)
+            .fetch_all(&self.read)
+            .await?;
+        Ok(Page::from_overfetch(rows, page.limit))
+    }
+
+    pub async fn get_project_user(
+        &self,
+        org_id: &str,
+        project_id: &str,
+        user_id: &str,
+    ) -> Result<ProjectUser> {
+        self.get_project(org_id, project_id).await?.check_active()?;
+        find_member(&self.read, org_id, project_id, user_id)
+            .await?
+            .ok_or_else(|| not_a_member(user_id))
+    }
+
+    /// Adds an organization user to a project.
+    pub async fn add_project_user(
+        &self,
+        author: &Author,
+        project_id: &str,
+        member: &Member,
+        role: ProjectRole,
+    ) -> Result<ProjectUser> {
+        let now = self.clock.now();
+        transact!(self, |conn| {
+            lock_project(conn, self.backend, &author.org_id, project_id)
+                .await?
+                .check_active()?;
+            let user = resolve(conn, &author.org_id, member).await?;
+            sqlx::query(
+                "INSERT INTO project_users (id, org_id, project_id, user_id, role, added_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(ids::new_id(ids::PROJECT_USER))
+            .bind(author.org_id.clone())
+            .bind(project_id.to_owned())
+            .bind(user.id.clone())
+            .bind(role.as_str())
+            .bind(now)
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    Error::invalid(format!("User '{}' is already a member of project '{project_id}'.", user.id), "user_id")
+                } else {
+                    e.into()
+                }
+            })?;
+            let event = Event::new(
+                "user.added",
+                &user.id,
+                json!({"id": user.id, "data": {"role": role.as_str()}}),
+            )
+            .in_project(project_id);
+            audit::record(conn, author, event, now).await?;
+            Ok(ProjectUser {
+                id: user.id,
+                name: user.name,
+                email: user.email,
+                role: role.as_str().to_owned(),
+                added_at: now,
+            })
+        })
+    }
+
+    pub async fn modify_project_user(
+        &self,
+        author: &Author,
+        project_id: &str,
+        user_id: &str,
+        role: ProjectRole,
+    ) -> Result<ProjectUser> {
+        let now = self.clock.now();
+        transact!(self, |conn| {
+            lock_project(conn, self.backend, &author.org_id, project_id)
+                .await?
+                .check_active()?;
+            let current = find_member(&mut *conn, &author.org_id, project_id, user_id)
+                .await?
+                .ok_or_else(|| not_a_member(user_id))?;
+            if current.is_owner() && role != ProjectRole::Owner {
+                let owners = count_project_owners(conn, project_id).await?;
+                project_user::check_keeps_an_owner(owners, owners - 1)?;
+            }
+            sqlx::query(
+                "UPDATE project_users SET role = $1 WHERE project_id = $2 AND user_id = $3",
+            )
+            .bind(role.as_str())
+            .bind(project_id.to_owned())
+            .bind(user_id.to_owned())
+            .execute(&mut *conn)
+            .await?;
+            let details = json!({"id": user_id, "changes_requested": {"role": role.as_str()}});
+            audit::record(
+                conn,
+                author,
+                Event::new("user.updated", user_id, details).in_project(project_id),
+                now,
+            )
+            .await?;
+            Ok(ProjectUser {
+                role: role.as_str().to_owned(),
+                ..current
+            })
+        })
+    }
+
+    pub async fn remove_project_user(
+        &self,
+        author: &Author,
+        project_id: &str,
+        user_id: &str,
+    ) -> Result<()> {
+        let now = self.clock.now();
+        transact!(self, |conn| {
+            lock_project(conn, self.backend, &author.org_id, project_id)
+                .await?
+                .check_active()?;
+            let current = find_member(&mut *conn, &author.org_id, project_id, user_id)
+                .await?
+                .ok_or_else(|| not_a_member(user_id))?;
+            if current.is_owner() {
+                let owners = count_project_owners(conn, project_id).await?;
+                project_user::check_keeps_an_owner(owners, owners - 1)?;
+            }
+            sqlx::query("DELETE FROM project_users WHERE project_id = $1 AND user_id = $2")
+                .bind(project_id.to_owned())
+                .bind(user_id.to_owned())
+                .execute(&mut *conn)
+                .await?;
+            audit::record(
+                conn,
+                author,
+                Event::new("user.deleted", user_id, json!({"id": user_id})).in_project(project_id),
+                now,
+            )
+            .await
+        })
+    }
+}
+
+async fn find_member<'c, E>(
+    executor: E,
+    org_id: &str,
+    project_id: &str,
+    user_id: &str,
+) -> Result<Option<ProjectUser>>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Any>,
+{
+    Ok(sqlx::query_as(AssertSqlSafe(format!(
+        "{SELECT_MEMBER} WHERE pu.org_id = $1 AND pu.project_id = $2 AND pu.user_id = $3"
+    )))
+    .bind(org_id.to_owned())
+    .bind(project_id.to_owned())
+    .bind(user_id.to_owned())
+    .fetch_optional(executor)
+    .await?)
+}
+
+/// The organization user a request names; only organization users can join a project.
+async fn resolve(
+    conn: &mut AnyConnection,
+    org_id: &str,
+    member: &Member,
+) -> Result<crate::domain::user::User> {
+    let not_in_org = |param: &'static str| {
+        Error::invalid(
+            "Users must already be members of the organization to be added to a project.",
+            param,
+        )
+    };
+    match member {
+        Member::Id(user_id) => find_user(&mut *conn, org_id, user_id)
+            .await?
+            .ok_or_else(|| not_in_org("user_id")),
+        Member::Email(email) => find_user_by_email(conn, org_id, email)
+            .await?
+            .ok_or_else(|| not_in_org("email")),
+        Member::Both { user_id, email } => {
+            let user = find_user(&mut *conn, org_id, user_id)
+                .await?
+                .ok_or_else(|| not_in_org("user_id"))?;
+            if &user.email != email {
+                return Err(Error::invalid(
+                    format!(
+                        "'user_id' and 'email' name different users: {user_id} is not {email}."
+                    ),
+                    "email",
+                ));
+            }
+            Ok(user)
+        }
+    }
+}
+
+async fn count_project_owners(conn: &mut AnyConnection, project_id: &str) -> Result<i64> {
+    let (owners,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM project_users WHERE project_id = $1 AND role = 'owner'",
+    )
+    .bind(project_id.to_owned())
+    .fetch_one(conn)
+    .await?;
+    Ok(owners)
+}
+
+fn not_a_member(user_id: &str) -> Error {
+    Error::NotFound {
+        message: format!("User '{user_id}' is not a member of this project."),
+        param: Some("user_id"),
+    }
+}
