@@ -131,8 +131,9 @@ pub struct ServeArgs {
     /// Base URL of links in emails (invites). Default: http://<listen address>.
     #[arg(long, env = "ROSTER_PUBLIC_URL")]
     pub public_url: Option<String>,
-    /// smtp://[user:password@]host[:port] (STARTTLS when offered; add ?tls=required to insist)
-    /// or smtps://...; default: write each email as an .eml file into <data dir>/outbox.
+    /// smtp://[user:password@]host[:port] (plain; ?tls=opportunistic for STARTTLS when offered,
+    /// ?tls=required to insist) or smtps://... (TLS from the start); default: write each email as
+    /// an .eml file into <data dir>/outbox.
     #[arg(long, env = "ROSTER_SMTP_URL", hide_env_values = true)]
     pub smtp_url: Option<String>,
     /// Sender of Roster's emails.

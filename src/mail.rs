@@ -30,8 +30,8 @@ impl std::fmt::Debug for Mailer {
 /// Where mail goes.
 #[derive(Clone, Debug)]
 pub struct MailConfig {
-    /// `None`: the outbox folder. Otherwise `smtp://[user:password@]host[:port]` (STARTTLS when
-    /// the server offers it; `?tls=required` to insist) or `smtps://...` (TLS from the start).
+    /// `None`: the outbox folder. Otherwise `smtp://[user:password@]host[:port]` (plain;
+    /// `?tls=opportunistic` or `?tls=required` for STARTTLS) or `smtps://...` (TLS from the start).
     pub smtp_url: Option<String>,
     pub outbox: PathBuf,
 }

@@ -21,11 +21,13 @@ BOOTSTRAP_KEY = "sk-admin-pythonsuite000000000000000000000000000000"
 class Roster:
     """A running `roster serve` on an ephemeral port."""
 
-    def __init__(self, data_dir):
+    def __init__(self, data_dir, **extra_env):
         env = {k: v for k, v in os.environ.items() if not k.startswith(("ROSTER_", "OPENAI_"))}
         env.update(ROSTER_BOOTSTRAP_ADMIN_KEY=BOOTSTRAP_KEY, ROSTER_LOG_FORMAT="json", ROSTER_DATA_DIR=str(data_dir))
         if os.environ.get("ROSTER_TEST_DATABASE_URL"):
             env["ROSTER_DATABASE_URL"] = os.environ["ROSTER_TEST_DATABASE_URL"]
+        env.update(extra_env)
+        self.data_dir = pathlib.Path(data_dir)
         self.log_path = pathlib.Path(data_dir).with_suffix(".log")
         self.log = open(self.log_path, "w")
         self.process = subprocess.Popen(
@@ -82,6 +84,24 @@ def roster():
             yield server
         finally:
             server.stop()
+
+
+@pytest.fixture
+def start_roster():
+    """Starts servers with extra environment; stops them all at the end."""
+    servers = []
+    with tempfile.TemporaryDirectory() as tmp:
+
+        def start(**extra_env):
+            server = Roster(pathlib.Path(tmp) / f"data{len(servers)}", **extra_env)
+            servers.append(server)
+            return server
+
+        try:
+            yield start
+        finally:
+            for server in servers:
+                server.stop()
 
 
 @pytest.fixture
