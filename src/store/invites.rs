@@ -198,26 +198,9 @@ impl Store {
 
     /// The pending invite behind a token, for the acceptance page.
     pub async fn invite_by_token(&self, token: &str) -> Result<(Invite, String)> {
-        let found: Option<(String, String, String, String, i64, i64, Option<i64>, String)> = sqlx::query_as(
-            "SELECT i.id, i.email, i.role, i.projects, i.created_at, i.expires_at, i.accepted_at, o.name \
-             FROM invites i JOIN organizations o ON o.id = i.org_id WHERE i.token_digest = $1",
-        )
-        .bind(secret::digest(token))
-        .fetch_optional(&self.read)
-        .await?;
-        let (id, email, role, projects, created_at, expires_at, accepted_at, organization) =
-            found.ok_or_else(invite::unknown_token)?;
-        let invite = Invite {
-            id,
-            email,
-            role,
-            projects,
-            created_at,
-            expires_at,
-            accepted_at,
-        };
-        invite.check_can_accept(self.clock.now())?;
-        Ok((invite, organization))
+        let found = find_by_token(&self.read, &secret::digest(token), "").await?;
+        found.invite.check_can_accept(self.clock.now())?;
+        Ok((found.invite, found.organization))
     }
 
     /// Accepts an invite: the invitee becomes an organization user and a member of every invited
@@ -227,36 +210,13 @@ impl Store {
         let digest = secret::digest(token);
         let user_id = ids::new_id(ids::USER);
         transact!(self, |conn| {
-            let row: Option<(String, String, String, String, i64, i64, Option<i64>, String, String)> =
-                sqlx::query_as(AssertSqlSafe(format!(
-                    "SELECT i.id, i.email, i.role, i.projects, i.created_at, i.expires_at, i.accepted_at, i.org_id, \
-                     o.default_project_id FROM invites i JOIN organizations o ON o.id = i.org_id \
-                     WHERE i.token_digest = $1{}",
-                    self.backend.for_update_of("i")
-                )))
-                .bind(digest.clone())
-                .fetch_optional(&mut *conn)
-                .await?;
-            let (
-                id,
-                email,
-                role,
-                projects,
-                created_at,
-                expires_at,
-                accepted_at,
+            let lock = self.backend.for_update_of("i");
+            let TokenInvite {
+                invite,
                 org_id,
                 default_project_id,
-            ) = row.ok_or_else(invite::unknown_token)?;
-            let invite = Invite {
-                id,
-                email,
-                role,
-                projects,
-                created_at,
-                expires_at,
-                accepted_at,
-            };
+                ..
+            } = find_by_token(&mut *conn, &digest, &lock).await?;
             invite.check_can_accept(now)?;
             if find_user_by_email(conn, &org_id, &invite.email)
                 .await?
@@ -327,6 +287,32 @@ impl Store {
             })
         })
     }
+}
+
+/// An invite found by its token, with what acceptance needs of its organization.
+#[derive(sqlx::FromRow)]
+struct TokenInvite {
+    #[sqlx(flatten)]
+    invite: Invite,
+    org_id: String,
+    organization: String,
+    default_project_id: String,
+}
+
+/// The invite behind a token digest; `lock` is appended to lock its row in a transaction.
+async fn find_by_token<'c, E>(executor: E, digest: &str, lock: &str) -> Result<TokenInvite>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Any>,
+{
+    sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT i.id, i.email, i.role, i.projects, i.created_at, i.expires_at, i.accepted_at, i.org_id, \
+         o.name AS organization, o.default_project_id \
+         FROM invites i JOIN organizations o ON o.id = i.org_id WHERE i.token_digest = $1{lock}"
+    )))
+    .bind(digest.to_owned())
+    .fetch_optional(executor)
+    .await?
+    .ok_or_else(invite::unknown_token)
 }
 
 /// Adds the new user to an invited project, unless it was archived since the invite went out.

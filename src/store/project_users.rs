@@ -111,16 +111,15 @@ impl Store {
     ) -> Result<ProjectUser> {
         let now = self.clock.now();
         transact!(self, |conn| {
-            lock_project(conn, self.backend, &author.org_id, project_id)
-                .await?
-                .check_active()?;
-            let current = find_member(&mut *conn, &author.org_id, project_id, user_id)
-                .await?
-                .ok_or_else(|| not_a_member(user_id))?;
-            if current.is_owner() && role != ProjectRole::Owner {
-                let owners = count_project_owners(conn, project_id).await?;
-                project_user::check_keeps_an_owner(owners, owners - 1)?;
-            }
+            let current = member_losing_ownership(
+                self,
+                conn,
+                author,
+                project_id,
+                user_id,
+                role != ProjectRole::Owner,
+            )
+            .await?;
             sqlx::query(
                 "UPDATE project_users SET role = $1 WHERE project_id = $2 AND user_id = $3",
             )
@@ -152,16 +151,7 @@ impl Store {
     ) -> Result<()> {
         let now = self.clock.now();
         transact!(self, |conn| {
-            lock_project(conn, self.backend, &author.org_id, project_id)
-                .await?
-                .check_active()?;
-            let current = find_member(&mut *conn, &author.org_id, project_id, user_id)
-                .await?
-                .ok_or_else(|| not_a_member(user_id))?;
-            if current.is_owner() {
-                let owners = count_project_owners(conn, project_id).await?;
-                project_user::check_keeps_an_owner(owners, owners - 1)?;
-            }
+            member_losing_ownership(self, conn, author, project_id, user_id, true).await?;
             sqlx::query("DELETE FROM project_users WHERE project_id = $1 AND user_id = $2")
                 .bind(project_id.to_owned())
                 .bind(user_id.to_owned())
@@ -231,6 +221,29 @@ async fn resolve(
             Ok(user)
         }
     }
+}
+
+/// In a change to one member of an active project: locks the project, finds the member, and
+/// refuses the change if it takes away (`loses_ownership`) the project's last owner.
+async fn member_losing_ownership(
+    store: &Store,
+    conn: &mut AnyConnection,
+    author: &Author,
+    project_id: &str,
+    user_id: &str,
+    loses_ownership: bool,
+) -> Result<ProjectUser> {
+    lock_project(conn, store.backend, &author.org_id, project_id)
+        .await?
+        .check_active()?;
+    let current = find_member(&mut *conn, &author.org_id, project_id, user_id)
+        .await?
+        .ok_or_else(|| not_a_member(user_id))?;
+    if current.is_owner() && loses_ownership {
+        let owners = count_project_owners(conn, project_id).await?;
+        project_user::check_keeps_an_owner(owners, owners - 1)?;
+    }
+    Ok(current)
 }
 
 async fn count_project_owners(conn: &mut AnyConnection, project_id: &str) -> Result<i64> {
