@@ -5,10 +5,10 @@ use axum::extract::State;
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
 
-use super::AppState;
 use super::error::ApiResult;
 use super::extract::{Json, Path, Query};
 use super::pagination::{List, ListQuery, Listed};
+use super::{AppState, Deleted};
 use crate::domain::admin_key::{self, AdminApiKey};
 use crate::domain::principal::Principal;
 
@@ -81,13 +81,6 @@ struct CreatedAdminApiKey {
     value: String,
 }
 
-#[derive(Debug, Serialize)]
-struct DeletedAdminApiKey {
-    id: String,
-    object: &'static str,
-    deleted: bool,
-}
-
 async fn list(
     State(state): State<AppState>,
     principal: Principal,
@@ -146,14 +139,10 @@ async fn delete(
     State(state): State<AppState>,
     principal: Principal,
     Path(key_id): Path<String>,
-) -> ApiResult<axum::Json<DeletedAdminApiKey>> {
+) -> ApiResult<axum::Json<Deleted>> {
     state
         .store
         .delete_admin_key(&(&principal).into(), &key_id)
         .await?;
-    Ok(axum::Json(DeletedAdminApiKey {
-        id: key_id,
-        object: "organization.admin_api_key.deleted",
-        deleted: true,
-    }))
+    Ok(Deleted::new("organization.admin_api_key.deleted", key_id))
 }

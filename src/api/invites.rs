@@ -6,10 +6,10 @@ use axum::extract::State;
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
 
-use super::AppState;
 use super::error::ApiResult;
 use super::extract::{Json, Path, Query};
 use super::pagination::{List, ListQuery, Listed};
+use super::{AppState, Deleted};
 use crate::domain::invite::{self, Invite, InviteProject};
 use crate::domain::principal::Principal;
 use crate::domain::user::{OrgRole, validate_email};
@@ -58,13 +58,6 @@ impl Listed for InviteObject {
     fn id(&self) -> &str {
         &self.id
     }
-}
-
-#[derive(Debug, Serialize)]
-struct DeletedInvite {
-    object: &'static str,
-    id: String,
-    deleted: bool,
 }
 
 async fn list(
@@ -153,14 +146,10 @@ async fn delete(
     State(state): State<AppState>,
     principal: Principal,
     Path(invite_id): Path<String>,
-) -> ApiResult<axum::Json<DeletedInvite>> {
+) -> ApiResult<axum::Json<Deleted>> {
     state
         .store
         .delete_invite(&(&principal).into(), &invite_id)
         .await?;
-    Ok(axum::Json(DeletedInvite {
-        object: "organization.invite.deleted",
-        id: invite_id,
-        deleted: true,
-    }))
+    Ok(Deleted::new("organization.invite.deleted", invite_id))
 }

@@ -89,6 +89,24 @@ pub fn router(state: AppState) -> Router {
         )
 }
 
+/// What every delete operation of the contract answers: `{"id", "object", "deleted": true}`.
+#[derive(Debug, serde::Serialize)]
+pub struct Deleted {
+    pub id: String,
+    pub object: &'static str,
+    pub deleted: bool,
+}
+
+impl Deleted {
+    pub fn new(object: &'static str, id: String) -> axum::Json<Deleted> {
+        axum::Json(Deleted {
+            id,
+            object,
+            deleted: true,
+        })
+    }
+}
+
 /// Request ids in the style of the real service's `req_...`.
 #[derive(Clone, Copy)]
 struct NewRequestId;

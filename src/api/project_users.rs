@@ -5,11 +5,11 @@ use axum::extract::State;
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
 
-use super::AppState;
 use super::error::ApiResult;
 use super::extract::{Json, Path, Query};
 use super::pagination::{List, ListQuery, Listed};
 use super::users::required_role;
+use super::{AppState, Deleted};
 use crate::domain::principal::Principal;
 use crate::domain::project_user::{Member, ProjectRole, ProjectUser};
 
@@ -53,13 +53,6 @@ impl Listed for ProjectUserObject {
     fn id(&self) -> &str {
         &self.id
     }
-}
-
-#[derive(Debug, Serialize)]
-struct DeletedProjectUser {
-    object: &'static str,
-    id: String,
-    deleted: bool,
 }
 
 async fn list(
@@ -140,14 +133,10 @@ async fn delete(
     State(state): State<AppState>,
     principal: Principal,
     Path((project_id, user_id)): Path<(String, String)>,
-) -> ApiResult<axum::Json<DeletedProjectUser>> {
+) -> ApiResult<axum::Json<Deleted>> {
     state
         .store
         .remove_project_user(&(&principal).into(), &project_id, &user_id)
         .await?;
-    Ok(axum::Json(DeletedProjectUser {
-        object: "organization.project.user.deleted",
-        id: user_id,
-        deleted: true,
-    }))
+    Ok(Deleted::new("organization.project.user.deleted", user_id))
 }

@@ -5,10 +5,10 @@ use axum::extract::State;
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
 
-use super::AppState;
 use super::error::ApiResult;
 use super::extract::{Json, Path, Query};
 use super::pagination::{List, Listed};
+use super::{AppState, Deleted};
 use crate::domain::page::PageRequest;
 use crate::domain::principal::Principal;
 use crate::domain::user::{OrgRole, User};
@@ -49,13 +49,6 @@ impl Listed for UserObject {
     fn id(&self) -> &str {
         &self.id
     }
-}
-
-#[derive(Debug, Serialize)]
-struct DeletedUser {
-    object: &'static str,
-    id: String,
-    deleted: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -120,16 +113,12 @@ async fn delete(
     State(state): State<AppState>,
     principal: Principal,
     Path(user_id): Path<String>,
-) -> ApiResult<axum::Json<DeletedUser>> {
+) -> ApiResult<axum::Json<Deleted>> {
     state
         .store
         .delete_user(&(&principal).into(), &user_id)
         .await?;
-    Ok(axum::Json(DeletedUser {
-        object: "organization.user.deleted",
-        id: user_id,
-        deleted: true,
-    }))
+    Ok(Deleted::new("organization.user.deleted", user_id))
 }
 
 /// `role` is optional in the contract's shape but the only change there is to make.
