@@ -116,6 +116,9 @@ pub enum Command {
     /// Manage admin API keys.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Prune or export the audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Apply or inspect database migrations (the server also applies them at start).
     Migrate {
         #[command(subcommand)]
@@ -146,6 +149,9 @@ pub struct ServeArgs {
     /// Seconds an invite stays valid.
     #[arg(long, env = "ROSTER_INVITE_LIFETIME", default_value_t = crate::domain::invite::DEFAULT_LIFETIME_SECONDS)]
     pub invite_lifetime: i64,
+    /// Days audit events are kept; older ones are pruned hourly. Default: kept forever.
+    #[arg(long, env = "ROSTER_AUDIT_RETENTION_DAYS", value_parser = clap::value_parser!(u32).range(1..))]
+    pub audit_retention_days: Option<u32>,
     #[command(flatten)]
     pub bootstrap: BootstrapArgs,
 }
@@ -208,6 +214,37 @@ pub enum KeyCommand {
         #[arg(long, default_value = "CLI key")]
         name: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Delete the events effective before a time, in every organization or in one; an event
+    /// records each pruning.
+    Prune {
+        /// Unix seconds: events effective before this are deleted.
+        #[arg(long)]
+        before: i64,
+        #[arg(long)]
+        org: Option<String>,
+    },
+    /// Write an organization's events to stdout, oldest first, one JSON object per line in the
+    /// API's `AuditLog` shape (for shipping to a SIEM).
+    Export {
+        /// The organization; needed only when the database holds more than one.
+        #[arg(long)]
+        org: Option<String>,
+        /// Unix seconds: only events effective at or after this.
+        #[arg(long)]
+        since: Option<i64>,
+        #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
+        format: ExportFormat,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// One JSON object per line.
+    Jsonl,
 }
 
 #[derive(Debug, Subcommand)]

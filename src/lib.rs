@@ -9,6 +9,7 @@ pub mod store;
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -72,4 +73,22 @@ pub async fn start(
         shutdown,
         task,
     })
+}
+
+/// Keeps the audit log to `keep_seconds`: every `every`, prunes what is older, in every
+/// organization. Replicas may all run it; only one finds anything to prune.
+pub async fn enforce_audit_retention(store: Store, keep_seconds: i64, every: Duration) {
+    let mut ticks = tokio::time::interval(every);
+    loop {
+        ticks.tick().await;
+        let before = store.clock().now().saturating_sub(keep_seconds);
+        match store.prune_audit_logs(None, before).await {
+            Ok(pruned) => {
+                for (org, count) in pruned.into_iter().filter(|(_, count)| *count > 0) {
+                    tracing::info!(org, count, before, "pruned audit events past retention");
+                }
+            }
+            Err(error) => tracing::warn!(%error, "audit retention could not prune; will retry"),
+        }
+    }
 }

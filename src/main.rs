@@ -3,8 +3,12 @@
 use std::process::ExitCode;
 
 use clap::Parser;
+use std::io::Write;
+use std::time::Duration;
+
 use roster::config::{
-    BootstrapArgs, Cli, Command, GlobalArgs, KeyCommand, LogFormat, MigrateCommand, OrgCommand,
+    AuditCommand, BootstrapArgs, Cli, Command, ExportFormat, GlobalArgs, KeyCommand, LogFormat,
+    MigrateCommand, OrgCommand,
 };
 use roster::domain::organization::NewOrganization;
 use roster::domain::{Clock, Error, secret};
@@ -52,6 +56,15 @@ async fn run(cli: Cli) -> Result<(), String> {
             let server = roster::start(args.listen, store, settings)
                 .await
                 .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+            if let Some(days) = args.audit_retention_days {
+                let keep_seconds = i64::from(days) * 86_400;
+                let every = Duration::from_secs(3_600);
+                tokio::spawn(roster::enforce_audit_retention(
+                    server.store.clone(),
+                    keep_seconds,
+                    every,
+                ));
+            }
             tracing::info!(addr = %server.addr, backend = server.store.backend().name(), "roster is serving");
             server
                 .run_until(shutdown_signal())
@@ -117,6 +130,24 @@ async fn run(cli: Cli) -> Result<(), String> {
             store.close().await;
             Ok(())
         }
+        Command::Audit(AuditCommand::Prune { before, org }) => {
+            let store = open(&global).await?;
+            let pruned = store
+                .prune_audit_logs(org.as_deref(), before)
+                .await
+                .map_err(describe)?;
+            for (org, count) in pruned {
+                println!("{org}: deleted {count} audit events effective before {before}");
+            }
+            store.close().await;
+            Ok(())
+        }
+        Command::Audit(AuditCommand::Export { org, since, format }) => {
+            let store = open(&global).await?;
+            let result = export_audit_log(&store, org, since, format).await;
+            store.close().await;
+            result
+        }
         Command::Migrate { command } => {
             let store = Store::connect(
                 &database_url(&global)?,
@@ -139,6 +170,72 @@ async fn run(cli: Cli) -> Result<(), String> {
             store.close().await;
             Ok(())
         }
+    }
+}
+
+/// Streams the log in pages, oldest first; a reader that stops early (`| head`) ends it quietly.
+async fn export_audit_log(
+    store: &Store,
+    org: Option<String>,
+    since: Option<i64>,
+    format: ExportFormat,
+) -> Result<(), String> {
+    use roster::api::audit_logs::AuditLogObject;
+    use roster::domain::audit::Filter;
+    use roster::store::audit::LogPage;
+
+    let ExportFormat::Jsonl = format;
+    let org_id = match org {
+        Some(id) => store.get_organization(&id).await.map_err(describe)?.id,
+        None => {
+            let orgs = store.list_organizations().await.map_err(describe)?;
+            match <[_; 1]>::try_from(orgs) {
+                Ok([only]) => only.id,
+                Err(orgs) => {
+                    return Err(format!(
+                        "this database holds {} organizations; choose one with --org",
+                        orgs.len()
+                    ));
+                }
+            }
+        }
+    };
+    let filter = Filter {
+        from: since,
+        ..Filter::default()
+    };
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut page = LogPage {
+        older_than: None,
+        newer_than: None,
+        newest_first: false,
+        limit: 500,
+    };
+    loop {
+        let entries = store
+            .list_audit_logs(&org_id, &filter, &page)
+            .await
+            .map_err(describe)?;
+        page.newer_than = entries.items.last().map(|e| e.id.clone());
+        for entry in entries.items {
+            let line =
+                serde_json::to_string(&AuditLogObject::new(entry)).map_err(|e| e.to_string())?;
+            if let Err(e) = writeln!(out, "{line}") {
+                return quiet_broken_pipe(e);
+            }
+        }
+        if !entries.has_more {
+            break;
+        }
+    }
+    out.flush().or_else(quiet_broken_pipe)
+}
+
+fn quiet_broken_pipe(e: std::io::Error) -> Result<(), String> {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        Ok(())
+    } else {
+        Err(format!("cannot write the export: {e}"))
     }
 }
 

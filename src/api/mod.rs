@@ -2,6 +2,7 @@
 
 mod accept;
 mod admin_api_keys;
+pub mod audit_logs;
 mod auth;
 pub mod error;
 mod extract;
@@ -53,6 +54,7 @@ static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub fn router(state: AppState) -> Router {
     let v1 = Router::new()
         .merge(admin_api_keys::routes())
+        .merge(audit_logs::routes())
         .merge(projects::routes())
         .merge(project_users::routes())
         .merge(users::routes())

@@ -1,10 +1,13 @@
-//! Writing audit events. Called only inside a mutation's transaction, so an event exists
-//! exactly when its change does.
+//! The audit log: writing events (only inside a mutation's transaction, so an event exists
+//! exactly when its change does), reading them through filters, and pruning old ones.
 
+use serde_json::json;
 use sqlx::AnyConnection;
 
-use super::Author;
-use crate::domain::audit::Event;
+use super::sql::Sql;
+use super::{Author, Store};
+use crate::domain::audit::{Event, Filter, LogEntry};
+use crate::domain::page::Page;
 use crate::domain::{Result, ids};
 
 pub(super) async fn record(
@@ -15,20 +18,179 @@ pub(super) async fn record(
 ) -> Result<()> {
     let actor = author.actor.as_ref();
     sqlx::query(
-        "INSERT INTO audit_logs (id, org_id, type, effective_at, project_id, actor_id, actor_email, actor, resource_id, details) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        "INSERT INTO audit_logs (id, org_id, type, effective_at, project_id, actor_id, actor_email, actor_key_id, actor, resource_id, details) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
-    .bind(ids::new_id(ids::AUDIT_LOG))
+    .bind(ids::new_audit_id(now))
     .bind(author.org_id.clone())
     .bind(event.event_type)
     .bind(now)
     .bind(event.project_id.or_else(|| author.default_project_id.clone()))
     .bind(actor.map(|a| a.user_id.clone()))
     .bind(actor.map(|a| a.user_email.clone()))
+    .bind(actor.and_then(|a| a.key_id.clone()))
     .bind(actor.map(|a| a.json.to_string()))
     .bind(event.resource_id)
     .bind(event.details.to_string())
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// Where a page of the log starts and which way it runs.
+#[derive(Clone, Debug)]
+pub struct LogPage {
+    /// Only events older than this id (the contract's `after`).
+    pub older_than: Option<String>,
+    /// Only events newer than this id (the contract's `before`).
+    pub newer_than: Option<String>,
+    /// The order the rows are fetched in; a page read backwards from `before` runs oldest first.
+    pub newest_first: bool,
+    pub limit: i64,
+}
+
+/// The event recorded when events are pruned. The contract has no type for it; the nearest is
+/// `resource.deleted`, about the organization's log.
+const PRUNED: &str = "resource.deleted";
+
+impl Store {
+    /// One page of an organization's log. Each filter value is one range of an index ending in
+    /// the id, read up to the page size; the ranges are merged, and the other filters narrow
+    /// each range as it is read. A page is therefore a constant number of index ranges, whatever
+    /// the size of the log.
+    pub async fn list_audit_logs(
+        &self,
+        org_id: &str,
+        filter: &Filter,
+        page: &LogPage,
+    ) -> Result<Page<LogEntry>> {
+        let mut sql = Sql::new("");
+        let org = sql.arg(org_id.to_owned());
+        let limit = sql.arg(page.limit + 1);
+
+        let mut common = String::new();
+        let mut bound = |sql: &mut Sql, comparison: &str, id: String| {
+            let p = sql.arg(id);
+            common.push_str(&format!(" AND id {comparison} {p}"));
+        };
+        if let Some(id) = &page.older_than {
+            bound(&mut sql, "<", id.clone());
+        }
+        if let Some(id) = &page.newer_than {
+            bound(&mut sql, ">", id.clone());
+        }
+        // An event's id encodes its effective_at: a time range is an id range.
+        if let Some(from) = filter.from {
+            bound(&mut sql, ">=", ids::audit_id_floor(from));
+        }
+        if let Some(until) = filter.until {
+            bound(&mut sql, "<", ids::audit_id_floor(until));
+        }
+
+        // The filters, most selective first: the first present one drives the index ranges.
+        let filters: [(&[&str], &[String]); 5] = [
+            (&["resource_id"], &filter.resource_ids),
+            (&["actor_id", "actor_key_id"], &filter.actor_ids),
+            (&["actor_email"], &filter.actor_emails),
+            (&["project_id"], &filter.project_ids),
+            (&["type"], &filter.event_types),
+        ];
+        let mut arms = Vec::new();
+        for (columns, values) in filters {
+            if values.is_empty() {
+                continue;
+            }
+            let placeholders: Vec<String> = values.iter().map(|v| sql.arg(v.clone())).collect();
+            if arms.is_empty() {
+                for p in &placeholders {
+                    for column in columns {
+                        arms.push(format!(" AND {column} = {p}"));
+                    }
+                }
+            } else {
+                let any_column: Vec<String> = columns
+                    .iter()
+                    .map(|column| format!("{column} IN ({})", placeholders.join(", ")))
+                    .collect();
+                common.push_str(&format!(" AND ({})", any_column.join(" OR ")));
+            }
+        }
+        if arms.is_empty() {
+            arms.push(String::new());
+        }
+        if filter.tenant_only {
+            common.push_str(" AND (type LIKE 'tenant.%' OR type IN ('role.bound_to_resource', 'role.unbound_from_resource'))");
+        }
+
+        let direction = if page.newest_first { "DESC" } else { "ASC" };
+        let arms: Vec<String> = arms
+            .iter()
+            .enumerate()
+            .map(|(i, arm)| {
+                format!(
+                    "SELECT * FROM (SELECT id, type, effective_at, project_id, actor, details FROM audit_logs \
+                     WHERE org_id = {org}{arm}{common} ORDER BY id {direction} LIMIT {limit}) AS arm{i}"
+                )
+            })
+            .collect();
+        sql.push(&format!(
+            "SELECT a.id, a.type, a.effective_at, a.project_id, p.name AS project_name, a.actor, a.details \
+             FROM ({}) AS a LEFT JOIN projects p ON p.id = a.project_id ORDER BY a.id {direction} LIMIT {limit}",
+            arms.join(" UNION ")
+        ));
+        let (text, args) = sql.build();
+        let rows = sqlx::query_as_with(text, args)
+            .fetch_all(&self.read)
+            .await?;
+        Ok(Page::from_overfetch(rows, page.limit))
+    }
+
+    /// Removes the events of `org_id` (or of every organization) effective before `before`.
+    /// Where events were removed, an event says so, in the same transaction. Returns the
+    /// organizations touched and how many events each lost.
+    pub async fn prune_audit_logs(
+        &self,
+        org_id: Option<&str>,
+        before: i64,
+    ) -> Result<Vec<(String, u64)>> {
+        let orgs: Vec<String> = match org_id {
+            Some(id) => vec![self.get_organization(id).await?.id],
+            None => self
+                .list_organizations()
+                .await?
+                .into_iter()
+                .map(|o| o.id)
+                .collect(),
+        };
+        let floor = ids::audit_id_floor(before);
+        let mut pruned = Vec::new();
+        for org in orgs {
+            let now = self.clock.now();
+            let removed = transact!(self, |conn| {
+                let removed = sqlx::query("DELETE FROM audit_logs WHERE org_id = $1 AND id < $2")
+                    .bind(org.clone())
+                    .bind(floor.clone())
+                    .execute(&mut *conn)
+                    .await?
+                    .rows_affected();
+                if removed > 0 {
+                    let author = Author {
+                        org_id: org.clone(),
+                        actor: None,
+                        default_project_id: None,
+                    };
+                    let details = json!({
+                        "id": org,
+                        "resource_type": "audit_log",
+                        "effective_before": before,
+                        "deleted_count": removed,
+                    });
+                    record(conn, &author, Event::new(PRUNED, &org, details), now).await?;
+                }
+                Ok(removed)
+            })?;
+            pruned.push((org, removed));
+        }
+        Ok(pruned)
+    }
 }

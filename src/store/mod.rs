@@ -34,7 +34,7 @@ macro_rules! transact {
 }
 
 mod admin_keys;
-mod audit;
+pub mod audit;
 mod backend;
 pub mod invites;
 pub mod organizations;

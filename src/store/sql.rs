@@ -30,12 +30,21 @@ impl Sql {
     where
         T: for<'q> Encode<'q, Any> + Type<Any> + Send + 'static,
     {
+        let placeholder = self.arg(value);
+        self.text.push_str(&placeholder);
+        self
+    }
+
+    /// Binds `value` and returns its placeholder, to be pushed wherever the value is needed:
+    /// a value used in several places is bound once.
+    pub fn arg<T>(&mut self, value: T) -> String
+    where
+        T: for<'q> Encode<'q, Any> + Type<Any> + Send + 'static,
+    {
         self.binds += 1;
-        self.text.push('$');
-        self.text.push_str(&self.binds.to_string());
         // Encoding the scalar types used here cannot fail.
         let _ = self.args.add(value);
-        self
+        format!("${}", self.binds)
     }
 
     /// The text is built only from the constant fragments pushed; every value is bound.

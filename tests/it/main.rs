@@ -1,6 +1,7 @@
 //! Integration tests: the real server on an ephemeral port, over HTTP. One test binary.
 
 mod admin_api_keys;
+mod audit_log;
 mod auth;
 mod cli;
 mod common;

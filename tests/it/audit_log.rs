@@ -1,0 +1,423 @@
+//! The audit log on both backends: filters combined with both cursors, failed requests leaving
+//! nothing, retention by the clock, and the `roster audit` commands.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::cli::admin_key_in;
+use crate::common::process::{Served, roster};
+use crate::common::{Caller, TestServer, walk};
+
+const LOG: &str = "/v1/organization/audit_logs";
+
+async fn events(caller: &Caller<'_>, query: &str) -> Vec<Value> {
+    let body = caller.get(&format!("{LOG}?limit=100&{query}")).await;
+    body.ok()["data"].as_array().unwrap().clone()
+}
+
+fn types(events: &[Value]) -> Vec<&str> {
+    events.iter().map(|e| e["type"].as_str().unwrap()).collect()
+}
+
+/// Walks a list backwards with `before` from its oldest id, returning ids oldest first.
+async fn walk_back(caller: &Caller<'_>, query: &str, from: &str, limit: u32) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut before = from.to_owned();
+    loop {
+        let page = caller
+            .get(&format!("{LOG}?{query}&limit={limit}&before={before}"))
+            .await;
+        let body = page.ok();
+        let data: Vec<String> = body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["id"].as_str().unwrap().to_owned())
+            .collect();
+        let mut sorted = data.clone();
+        sorted.sort_by(|a, b| b.cmp(a));
+        assert_eq!(data, sorted, "a page read backwards is still newest first");
+        ids.extend(data.iter().rev().cloned());
+        if !body["has_more"].as_bool().unwrap() {
+            return ids;
+        }
+        before = body["first_id"].as_str().unwrap().to_owned();
+    }
+}
+
+#[tokio::test]
+async fn combined_filters_page_both_ways() {
+    let server = TestServer::start().await;
+    let admin = server.admin();
+    let mut projects = Vec::new();
+    for i in 0..12 {
+        let id = admin
+            .post(
+                "/v1/organization/projects",
+                json!({"name": format!("P{i}")}),
+            )
+            .await
+            .id();
+        admin
+            .post(
+                &format!("/v1/organization/projects/{id}"),
+                json!({"name": format!("P{i} renamed")}),
+            )
+            .await
+            .ok();
+        projects.push(id);
+    }
+    // Three projects' events of two types, by the bootstrap key's owner.
+    let chosen = &projects[3..6];
+    let query = format!(
+        "project_ids[]={}&project_ids[]={}&project_ids[]={}&event_types[]=project.updated&event_types[]=project.created&actor_emails[]=owner@example.com",
+        chosen[0], chosen[1], chosen[2]
+    );
+    let newest_first = walk(&admin, &format!("{LOG}?{query}"), 2).await;
+    assert_eq!(newest_first.len(), 6);
+    let all = events(&admin, &query).await;
+    assert_eq!(
+        types(&all),
+        [
+            "project.updated",
+            "project.created",
+            "project.updated",
+            "project.created",
+            "project.updated",
+            "project.created",
+        ]
+    );
+    assert!(
+        all.iter()
+            .all(|e| chosen.contains(&e["project"]["id"].as_str().unwrap().to_owned()))
+    );
+    let oldest = newest_first.last().unwrap();
+    let mut back = walk_back(&admin, &query, oldest, 2).await;
+    back.insert(0, oldest.clone());
+    back.reverse();
+    assert_eq!(
+        back, newest_first,
+        "before walks the same events the other way"
+    );
+
+    // The key's tracking id and the owner's user id name the same actor.
+    let key_id = all[0]["actor"]["api_key"]["id"].as_str().unwrap();
+    let user_id = all[0]["actor"]["api_key"]["user"]["id"].as_str().unwrap();
+    let by_key = walk(&admin, &format!("{LOG}?actor_ids[]={key_id}"), 100).await;
+    let by_user = walk(&admin, &format!("{LOG}?actor_ids={user_id}"), 100).await;
+    assert_eq!(by_key, by_user);
+    let both = walk(
+        &admin,
+        &format!("{LOG}?actor_ids[]={key_id}&actor_ids[]={user_id}"),
+        7,
+    )
+    .await;
+    assert_eq!(both, by_key, "an event matched twice is listed once");
+    assert_eq!(by_key.len(), 24);
+
+    let resource = events(
+        &admin,
+        &format!(
+            "resource_ids[]={}&event_types[]=project.updated",
+            projects[0]
+        ),
+    )
+    .await;
+    assert_eq!(types(&resource), ["project.updated"]);
+    assert_eq!(
+        resource[0]["project.updated"]["changes_requested"]["title"],
+        "P0 renamed"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn time_filters_follow_the_clock() {
+    let server = TestServer::start().await;
+    let admin = server.admin();
+    let before = server.clock.now();
+    admin
+        .post("/v1/organization/projects", json!({"name": "Early"}))
+        .await
+        .ok();
+    server.clock.advance(1_000);
+    let middle = server.clock.now();
+    admin
+        .post("/v1/organization/projects", json!({"name": "Late"}))
+        .await
+        .ok();
+    let names = |events: Vec<Value>| -> Vec<String> {
+        events
+            .iter()
+            .filter(|e| e["type"] == "project.created")
+            .filter(|e| e["project.created"]["data"]["name"] != "Default project")
+            .map(|e| {
+                e["project.created"]["data"]["name"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect()
+    };
+    assert_eq!(
+        names(events(&admin, &format!("effective_at[gte]={middle}")).await),
+        ["Late"]
+    );
+    assert_eq!(
+        names(events(&admin, &format!("effective_at[lt]={middle}")).await),
+        ["Early"]
+    );
+    assert_eq!(
+        names(
+            events(
+                &admin,
+                &format!(
+                    "effective_at[gt]={}&effective_at[lte]={}",
+                    before - 1,
+                    middle - 1
+                )
+            )
+            .await
+        ),
+        ["Early"]
+    );
+    assert_eq!(
+        names(events(&admin, &format!("effective_at[gt]={middle}")).await),
+        Vec::<String>::new()
+    );
+    let late = events(&admin, &format!("effective_at[gte]={middle}")).await;
+    assert_eq!(late[0]["effective_at"], middle);
+    // Extreme values are ranges like any other.
+    events(
+        &admin,
+        "effective_at[gte]=-5&effective_at[lt]=9223372036854775807",
+    )
+    .await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_failed_request_leaves_no_event() {
+    let server = TestServer::start().await;
+    let admin = server.admin();
+    let count = || async { walk(&admin, LOG, 100).await.len() };
+    let start = count().await;
+    admin
+        .post("/v1/organization/projects", json!({"name": ""}))
+        .await
+        .error(400, Some("name"));
+    assert_eq!(count().await, start);
+    admin
+        .post("/v1/organization/projects/proj_nope", json!({"name": "x"}))
+        .await
+        .error(404, Some("project_id"));
+    admin.post("/v1/organization/invites", json!({"email": "a@example.com", "role": "owner", "projects": [{"id": "proj_nope", "role": "member"}]})).await.error(400, Some("projects[0].id"));
+    admin
+        .delete(&format!(
+            "/v1/organization/users/{}",
+            server.add_user("solo@example.com", "reader", "Solo").await
+        ))
+        .await
+        .ok();
+    let after_delete = count().await;
+    assert!(after_delete > start);
+    assert_eq!(types(&events(&admin, "").await)[0], "user.deleted");
+    // The last owner cannot leave; the refusal writes nothing.
+    let users = admin.get("/v1/organization/users").await;
+    let owner = users.ok()["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["role"] == "owner")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        admin
+            .delete(&format!("/v1/organization/users/{owner}"))
+            .await
+            .status,
+        400
+    );
+    admin
+        .delete("/v1/organization/admin_api_keys/key_nope")
+        .await
+        .error(404, Some("key_id"));
+    assert_eq!(count().await, after_delete);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn bad_filters_are_refused() {
+    let server = TestServer::start().await;
+    let admin = server.admin();
+    admin
+        .get(&format!("{LOG}?event_types[]=project.exploded"))
+        .await
+        .error(400, Some("event_types[]"));
+    admin
+        .get(&format!("{LOG}?event_types[]=tenant.user.added"))
+        .await
+        .error(400, Some("tenant_only"));
+    admin
+        .get(&format!("{LOG}?limit=0"))
+        .await
+        .error(400, Some("limit"));
+    admin
+        .get(&format!("{LOG}?effective_at[gt]=yesterday"))
+        .await
+        .error(400, Some("effective_at[gt]"));
+    let many: String = (0..101).map(|i| format!("resource_ids[]=r{i}&")).collect();
+    admin
+        .get(&format!("{LOG}?{many}"))
+        .await
+        .error(400, Some("resource_ids[]"));
+    let tenant = admin
+        .get(&format!(
+            "{LOG}?tenant_only=true&event_types[]=tenant.user.added"
+        ))
+        .await;
+    assert_eq!(
+        tenant.ok()["data"],
+        json!([]),
+        "Roster records no tenant-scoped events"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn retention_prunes_by_the_clock_and_says_so() {
+    let server = TestServer::start().await;
+    let admin = server.admin();
+    admin
+        .post("/v1/organization/projects", json!({"name": "Old"}))
+        .await
+        .ok();
+    let old: BTreeSet<String> = walk(&admin, LOG, 100).await.into_iter().collect();
+    let retention = tokio::spawn(roster::enforce_audit_retention(
+        server.store.clone(),
+        3_600,
+        Duration::from_millis(20),
+    ));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(
+        walk(&admin, LOG, 100).await.len(),
+        old.len(),
+        "nothing is old yet"
+    );
+    server.clock.advance(3_601);
+    admin
+        .post("/v1/organization/projects", json!({"name": "New"}))
+        .await
+        .ok();
+    let mut kept = Vec::new();
+    for _ in 0..100 {
+        kept = events(&admin, "").await;
+        if kept.iter().any(|e| e["type"] == "resource.deleted") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    retention.abort();
+    assert_eq!(
+        types(&kept),
+        ["resource.deleted", "project.created"],
+        "{kept:?}"
+    );
+    let pruned = &kept[0]["resource.deleted"];
+    assert_eq!(pruned["deleted_count"], old.len());
+    assert_eq!(pruned["resource_type"], "audit_log");
+    assert!(kept[0]["actor"].is_null());
+    assert_eq!(kept[1]["project.created"]["data"]["name"], "New");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn export_streams_the_api_shape_and_prune_leaves_an_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let served = Served::start(&data, |_| {});
+    let key = admin_key_in(&served.stdout()).unwrap();
+    for name in ["One", "Two", "Three"] {
+        let (status, _) = served
+            .post(&key, "/v1/organization/projects", json!({"name": name}))
+            .await;
+        assert_eq!(status, 200);
+    }
+    let (_, listed) = served.get(&key, &format!("{LOG}?limit=100")).await;
+    let mut listed = listed["data"].as_array().unwrap().clone();
+    listed.reverse();
+
+    let output = roster(&data).args(["audit", "export"]).output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let exported: Vec<Value> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        exported, listed,
+        "oldest first, exactly as the API lists them"
+    );
+
+    let since = listed[2]["effective_at"].as_i64().unwrap();
+    let output = roster(&data)
+        .args(["audit", "export", "--since", &since.to_string()])
+        .output()
+        .unwrap();
+    let lines: Vec<Value> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let expected: Vec<&Value> = listed
+        .iter()
+        .filter(|e| e["effective_at"].as_i64().unwrap() >= since)
+        .collect();
+    assert_eq!(lines.iter().collect::<Vec<_>>(), expected);
+
+    let output = roster(&data)
+        .args([
+            "org",
+            "create",
+            "--name",
+            "Other",
+            "--owner-email",
+            "o@example.com",
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let output = roster(&data).args(["audit", "export"]).output().unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--org"));
+
+    let future = listed.last().unwrap()["effective_at"].as_i64().unwrap() + 1;
+    let output = roster(&data)
+        .args(["audit", "prune", "--before", &future.to_string()])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        report.contains(&format!("deleted {} audit events", listed.len())),
+        "{report}"
+    );
+    let (_, after) = served.get(&key, LOG).await;
+    let after = after["data"].as_array().unwrap();
+    assert_eq!(types(after), ["resource.deleted"]);
+    assert_eq!(after[0]["resource.deleted"]["deleted_count"], listed.len());
+    assert_eq!(after[0]["resource.deleted"]["effective_before"], future);
+    assert!(served.terminate());
+}
