@@ -6,11 +6,14 @@ pub mod audit_logs;
 mod auth;
 pub mod error;
 mod extract;
+mod groups;
 mod health;
 mod invites;
 mod pagination;
 mod project_users;
 mod projects;
+mod role_assignments;
+mod roles;
 mod users;
 
 use std::time::Duration;
@@ -56,6 +59,9 @@ pub fn router(state: AppState) -> Router {
         .merge(admin_api_keys::routes())
         .merge(audit_logs::routes())
         .merge(projects::routes())
+        .merge(roles::routes())
+        .merge(groups::routes())
+        .merge(role_assignments::routes())
         .merge(project_users::routes())
         .merge(users::routes())
         .merge(invites::routes())

@@ -13,6 +13,10 @@ pub const PROJECT: &str = "proj_";
 pub const ADMIN_API_KEY: &str = "key_";
 pub const AUDIT_LOG: &str = "audit_log-";
 pub const INVITE: &str = "invite-";
+pub const ROLE: &str = "role_";
+pub const GROUP: &str = "group_";
+/// A role assignment; never shown.
+pub const ROLE_ASSIGNMENT: &str = "ra_";
 /// A project membership; never shown, it orders the members of a project.
 pub const PROJECT_USER: &str = "pu_";
 

@@ -5,6 +5,7 @@ pub mod admin_key;
 pub mod audit;
 pub mod clock;
 pub mod error;
+pub mod group;
 pub mod ids;
 pub mod invite;
 pub mod organization;
@@ -12,6 +13,7 @@ pub mod page;
 pub mod principal;
 pub mod project;
 pub mod project_user;
+pub mod role;
 pub mod secret;
 pub mod user;
 

@@ -21,13 +21,38 @@ pub struct PageRequest {
     pub order: Order,
 }
 
+/// The range and default of `limit` for one list operation, as the contract gives them.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    pub min: i64,
+    pub max: i64,
+    pub default: i64,
+}
+
+/// Most lists: 1 to 100, 20 by default.
+pub const LIMITS: Limits = Limits {
+    min: 1,
+    max: MAX_LIMIT,
+    default: DEFAULT_LIMIT,
+};
+
 impl PageRequest {
     pub fn new(after: Option<String>, limit: Option<i64>, order: Option<Order>) -> Result<Self> {
-        let limit = limit.unwrap_or(DEFAULT_LIMIT);
-        if !(1..=MAX_LIMIT).contains(&limit) {
+        Self::within(LIMITS, after, limit, order)
+    }
+
+    pub fn within(
+        limits: Limits,
+        after: Option<String>,
+        limit: Option<i64>,
+        order: Option<Order>,
+    ) -> Result<Self> {
+        let Limits { min, max, default } = limits;
+        let limit = limit.unwrap_or(default);
+        if !(min..=max).contains(&limit) {
             return Err(Error::Invalid {
                 message: format!(
-                    "Invalid 'limit': expected an integer between 1 and {MAX_LIMIT}, but got {limit} instead."
+                    "Invalid 'limit': expected an integer between {min} and {max}, but got {limit} instead."
                 )
                 .into(),
                 param: Some("limit".into()),

@@ -6,6 +6,7 @@ use super::{Error, Result};
 pub enum ProjectRole {
     Owner,
     Member,
+    Viewer,
 }
 
 impl ProjectRole {
@@ -13,6 +14,7 @@ impl ProjectRole {
         match self {
             ProjectRole::Owner => "owner",
             ProjectRole::Member => "member",
+            ProjectRole::Viewer => "viewer",
         }
     }
 
@@ -21,9 +23,10 @@ impl ProjectRole {
         match role {
             "owner" => Ok(ProjectRole::Owner),
             "member" => Ok(ProjectRole::Member),
+            "viewer" => Ok(ProjectRole::Viewer),
             other => Err(Error::Invalid {
                 message: format!(
-                    "Invalid value: '{other}'. Supported values are: 'owner' and 'member'."
+                    "Invalid value: '{other}'. Supported values are: 'owner', 'member' and 'viewer'."
                 )
                 .into(),
                 param: Some(param.to_owned().into()),

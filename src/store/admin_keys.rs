@@ -7,7 +7,7 @@ use super::sql::Sql;
 use super::{Author, Store, audit, is_unique_violation};
 use crate::domain::admin_key::AdminApiKey;
 use crate::domain::audit::Event;
-use crate::domain::page::{Order, Page, PageRequest};
+use crate::domain::page::{Page, PageRequest};
 use crate::domain::principal::Principal;
 use crate::domain::{Error, Result, ids, secret};
 
@@ -56,14 +56,7 @@ impl Store {
     ) -> Result<Page<AdminApiKey>> {
         let mut sql = Sql::new(SELECT_KEY);
         sql.push(" WHERE k.org_id = ").bind(org_id.to_owned());
-        let (comparison, direction) = match page.order {
-            Order::Asc => (" AND k.id > ", " ORDER BY k.id ASC LIMIT "),
-            Order::Desc => (" AND k.id < ", " ORDER BY k.id DESC LIMIT "),
-        };
-        if let Some(after) = &page.after {
-            sql.push(comparison).bind(after.clone());
-        }
-        sql.push(direction).bind(page.limit + 1);
+        sql.keyset("k.id", page);
         let (text, args) = sql.build();
         let rows = sqlx::query_as_with(text, args)
             .fetch_all(&self.read)

@@ -36,10 +36,13 @@ macro_rules! transact {
 mod admin_keys;
 pub mod audit;
 mod backend;
+mod groups;
 pub mod invites;
 pub mod organizations;
 mod project_users;
 mod projects;
+pub mod role_assignments;
+pub mod roles;
 mod sql;
 mod users;
 

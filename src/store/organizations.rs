@@ -3,6 +3,7 @@
 use serde_json::json;
 use sqlx::{AnyConnection, AssertSqlSafe};
 
+use super::roles::insert_predefined_roles;
 use super::{Author, Store, admin_keys, audit};
 use crate::domain::audit::Event;
 use crate::domain::organization::{DEFAULT_PROJECT_NAME, NewOrganization, Organization};
@@ -136,6 +137,8 @@ async fn found(
         .bind(now)
         .execute(&mut *conn)
         .await?;
+    insert_predefined_roles(conn, &org_id, None, now).await?;
+    insert_predefined_roles(conn, &org_id, Some(&project_id), now).await?;
     let author = Author {
         org_id: org_id.clone(),
         actor: None,

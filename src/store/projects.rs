@@ -3,6 +3,7 @@
 use serde_json::{Map, Value, json};
 use sqlx::{AnyConnection, AssertSqlSafe};
 
+use super::roles::insert_predefined_roles;
 use super::sql::Sql;
 use super::{Author, Backend, Store, audit};
 use crate::domain::audit::Event;
@@ -62,6 +63,7 @@ impl Store {
             .bind(new.residency.clone())
             .execute(&mut *conn)
             .await?;
+            insert_predefined_roles(conn, &author.org_id, Some(&project_id), now).await?;
             let details = json!({"id": project_id, "data": {"name": new.name, "title": new.name}});
             audit::record(
                 conn,

@@ -5,6 +5,8 @@
 use sqlx::any::AnyArguments;
 use sqlx::{Any, Arguments, AssertSqlSafe, Encode, Type};
 
+use crate::domain::page::{Order, PageRequest};
+
 pub struct Sql {
     text: String,
     args: AnyArguments,
@@ -45,6 +47,21 @@ impl Sql {
         // Encoding the scalar types used here cannot fail.
         let _ = self.args.add(value);
         format!("${}", self.binds)
+    }
+
+    /// Ends a list query with its keyset page: `AND <column> > $after ORDER BY <column>
+    /// LIMIT $limit+1` (or `<` and `DESC`), the extra row telling whether more follow.
+    pub fn keyset(&mut self, column: &str, page: &PageRequest) -> &mut Self {
+        let (comparison, direction) = match page.order {
+            Order::Asc => (">", "ASC"),
+            Order::Desc => ("<", "DESC"),
+        };
+        if let Some(after) = &page.after {
+            self.push(&format!(" AND {column} {comparison} "))
+                .bind(after.clone());
+        }
+        self.push(&format!(" ORDER BY {column} {direction} LIMIT "))
+            .bind(page.limit + 1)
     }
 
     /// The text is built only from the constant fragments pushed; every value is bound.

@@ -1,5 +1,6 @@
 //! Integration tests: the real server on an ephemeral port, over HTTP. One test binary.
 
+mod access;
 mod admin_api_keys;
 mod audit_log;
 mod auth;

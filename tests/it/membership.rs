@@ -582,7 +582,7 @@ async fn project_user_rules() {
         .await
         .error(400, Some("user_id"));
     admin
-        .post(&format!("{users}/{ada}"), json!({"role": "viewer"}))
+        .post(&format!("{users}/{ada}"), json!({"role": "reader"}))
         .await
         .error(400, Some("role"));
     // Ada is the project's only owner: she can be neither demoted nor removed.

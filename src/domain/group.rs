@@ -1,0 +1,39 @@
+//! Groups of organization users: a group holds roles, and its members hold them through it.
+
+use super::{Error, Result};
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Group {
+    pub id: String,
+    pub name: String,
+    pub created_at: i64,
+}
+
+/// A user in a group.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct GroupMember {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+}
+
+/// A group's access to a project.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct ProjectGroup {
+    pub project_id: String,
+    pub group_id: String,
+    pub group_name: String,
+    pub created_at: i64,
+}
+
+/// A group's name: 1 to 255 characters, as the contract bounds it.
+pub fn validate_name(name: &str) -> Result<String> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 255 {
+        return Err(Error::invalid(
+            "A group's name must be between 1 and 255 characters.",
+            "name",
+        ));
+    }
+    Ok(name.to_owned())
+}

@@ -1,0 +1,475 @@
+//! Roles: the permission catalogue, the predefined roles of every organization and project, the
+//! rules for custom roles, and effective access (the union of what a principal holds).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::{Error, Result};
+
+/// Where a role applies: the whole organization, or one project.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    Organization,
+    Project,
+}
+
+impl Scope {
+    /// The contract's `resource_type`.
+    pub fn resource_type(self) -> &'static str {
+        match self {
+            Scope::Organization => "api.organization",
+            Scope::Project => "api.project",
+        }
+    }
+
+    pub fn from_resource_type(resource_type: &str) -> Scope {
+        if resource_type == "api.project" {
+            Scope::Project
+        } else {
+            Scope::Organization
+        }
+    }
+}
+
+/// One permission Roster knows, with the scopes a role holding it may have.
+pub struct Permission {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub in_organization: bool,
+    pub in_project: bool,
+}
+
+const fn permission(
+    name: &'static str,
+    description: &'static str,
+    in_organization: bool,
+    in_project: bool,
+) -> Permission {
+    Permission {
+        name,
+        description,
+        in_organization,
+        in_project,
+    }
+}
+
+/// The permission catalogue: the real service's names. A permission held at the organization
+/// applies in every project too.
+pub const PERMISSIONS: &[Permission] = &[
+    permission(
+        "api.organization.read",
+        "Read the organization, its users and invites",
+        true,
+        false,
+    ),
+    permission(
+        "api.organization.write",
+        "Change the organization, invite and remove users",
+        true,
+        false,
+    ),
+    permission(
+        "api.management.read",
+        "Read admin resources: projects, admin API keys, service accounts",
+        true,
+        false,
+    ),
+    permission(
+        "api.management.write",
+        "Create and change admin resources",
+        true,
+        false,
+    ),
+    permission(
+        "api.groups.read",
+        "Read groups and their members",
+        true,
+        false,
+    ),
+    permission(
+        "api.groups.write",
+        "Create, change and delete groups and their members",
+        true,
+        false,
+    ),
+    permission(
+        "api.roles.read",
+        "Read roles and role assignments",
+        true,
+        true,
+    ),
+    permission(
+        "api.roles.write",
+        "Create, change, delete and assign roles",
+        true,
+        true,
+    ),
+    permission("api.audit_logs.read", "Read the audit log", true, false),
+    permission("api.usage.read", "Read usage and costs", true, true),
+    permission(
+        "api.organization.projects.api_keys.read",
+        "Read a project's API keys",
+        true,
+        true,
+    ),
+    permission(
+        "api.organization.projects.api_keys.write",
+        "Create and delete a project's API keys",
+        true,
+        true,
+    ),
+    permission(
+        "api.project.read",
+        "Read a project and its members",
+        true,
+        true,
+    ),
+    permission("api.model.read", "List and read models", true, true),
+    permission("api.model.request", "Send requests to models", true, true),
+    permission("api.responses.write", "Create responses", true, true),
+];
+
+/// A role every organization or project has, managed by Roster.
+pub struct PredefinedRole {
+    pub name: &'static str,
+    pub scope: Scope,
+    pub description: &'static str,
+    pub permissions: &'static [&'static str],
+}
+
+pub const PREDEFINED_ROLES: &[PredefinedRole] = &[
+    PredefinedRole {
+        name: "owner",
+        scope: Scope::Organization,
+        description: "Manages the organization: every permission, in every project",
+        permissions: &[
+            "api.organization.read",
+            "api.organization.write",
+            "api.management.read",
+            "api.management.write",
+            "api.groups.read",
+            "api.groups.write",
+            "api.roles.read",
+            "api.roles.write",
+            "api.audit_logs.read",
+            "api.usage.read",
+            "api.organization.projects.api_keys.read",
+            "api.organization.projects.api_keys.write",
+            "api.project.read",
+            "api.model.read",
+            "api.model.request",
+            "api.responses.write",
+        ],
+    },
+    PredefinedRole {
+        name: "reader",
+        scope: Scope::Organization,
+        description: "Reads the organization: its settings, groups, roles and usage",
+        permissions: &[
+            "api.organization.read",
+            "api.management.read",
+            "api.groups.read",
+            "api.roles.read",
+            "api.usage.read",
+        ],
+    },
+    PredefinedRole {
+        name: "owner",
+        scope: Scope::Project,
+        description: "Manages the project: its members, roles and API keys",
+        permissions: &[
+            "api.roles.read",
+            "api.roles.write",
+            "api.usage.read",
+            "api.organization.projects.api_keys.read",
+            "api.organization.projects.api_keys.write",
+            "api.project.read",
+            "api.model.read",
+            "api.model.request",
+            "api.responses.write",
+        ],
+    },
+    PredefinedRole {
+        name: "member",
+        scope: Scope::Project,
+        description: "Uses the project: models, responses and its own API keys",
+        permissions: &[
+            "api.usage.read",
+            "api.organization.projects.api_keys.read",
+            "api.organization.projects.api_keys.write",
+            "api.project.read",
+            "api.model.read",
+            "api.model.request",
+            "api.responses.write",
+        ],
+    },
+    PredefinedRole {
+        name: "viewer",
+        scope: Scope::Project,
+        description: "Reads the project",
+        permissions: &[
+            "api.usage.read",
+            "api.organization.projects.api_keys.read",
+            "api.project.read",
+            "api.model.read",
+        ],
+    },
+];
+
+impl PredefinedRole {
+    /// The plain id, the same in every organization or project: `role-api-project-member`.
+    pub fn plain_id(&self) -> String {
+        format!(
+            "role-{}-{}",
+            self.scope.resource_type().replace('.', "-"),
+            self.name
+        )
+    }
+
+    /// The stable id of this role in one organization or project:
+    /// `role-api-project-member__api-project__proj_...`.
+    pub fn id_in(&self, resource_id: &str) -> String {
+        format!(
+            "{}__{}__{resource_id}",
+            self.plain_id(),
+            self.scope.resource_type().replace('.', "-")
+        )
+    }
+
+    pub fn permissions_json(&self) -> String {
+        serde_json::to_string(self.permissions).unwrap_or_else(|_| "[]".into())
+    }
+}
+
+pub fn predefined(scope: Scope) -> impl Iterator<Item = &'static PredefinedRole> {
+    PREDEFINED_ROLES.iter().filter(move |r| r.scope == scope)
+}
+
+/// The role id an operation means: a predefined role's plain id becomes its id in the
+/// operation's organization or project; anything else is taken as given.
+pub fn resolve_id(role_id: &str, scope: Scope, resource_id: &str) -> String {
+    predefined(scope)
+        .find(|r| r.plain_id() == role_id)
+        .map(|r| r.id_in(resource_id))
+        .unwrap_or_else(|| role_id.to_owned())
+}
+
+/// A role as stored.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Role {
+    pub id: String,
+    pub org_id: String,
+    pub resource_id: String,
+    pub resource_type: String,
+    pub name: String,
+    pub description: Option<String>,
+    /// JSON array of permission names.
+    pub permissions: String,
+    pub predefined: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub created_by: Option<String>,
+}
+
+impl Role {
+    pub fn is_predefined(&self) -> bool {
+        self.predefined != 0
+    }
+
+    pub fn scope(&self) -> Scope {
+        Scope::from_resource_type(&self.resource_type)
+    }
+
+    pub fn permission_list(&self) -> Vec<String> {
+        serde_json::from_str(&self.permissions).unwrap_or_default()
+    }
+
+    pub fn check_can_modify(&self) -> Result<()> {
+        if self.is_predefined() {
+            return Err(Error::invalid(
+                format!(
+                    "Role '{}' is predefined and cannot be modified or deleted.",
+                    self.name
+                ),
+                "role_id",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A custom role's name: non-empty, at most 255 characters.
+pub fn validate_name(name: &str) -> Result<String> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 255 {
+        return Err(Error::invalid(
+            "A role's name must be between 1 and 255 characters.",
+            "role_name",
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+/// Checks permissions against the catalogue for `scope`; returns them de-duplicated, in the
+/// order given.
+pub fn validate_permissions(permissions: &[String], scope: Scope) -> Result<Vec<String>> {
+    let mut seen = BTreeSet::new();
+    let mut valid = Vec::new();
+    for (i, name) in permissions.iter().enumerate() {
+        let known = PERMISSIONS.iter().find(|p| p.name == name);
+        let allowed = known.is_some_and(|p| match scope {
+            Scope::Organization => p.in_organization,
+            Scope::Project => p.in_project,
+        });
+        if !allowed {
+            let why = if known.is_some() {
+                "is not a permission a project role can hold"
+            } else {
+                "is not a permission Roster knows"
+            };
+            return Err(Error::invalid(
+                format!("Invalid permission '{name}': it {why}."),
+                format!("permissions[{i}]"),
+            ));
+        }
+        if seen.insert(name.clone()) {
+            valid.push(name.clone());
+        }
+    }
+    Ok(valid)
+}
+
+/// A role a principal holds, and where: the organization (`project_id: None`) or one project.
+#[derive(Clone, Debug)]
+pub struct Grant {
+    pub project_id: Option<String>,
+    pub permissions: Vec<String>,
+}
+
+/// What a principal may do: the union of every role it holds itself and through its groups.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Access {
+    pub organization: BTreeSet<String>,
+    pub projects: BTreeMap<String, BTreeSet<String>>,
+}
+
+impl Access {
+    /// The one function that computes access: the union of the grants.
+    pub fn union(grants: impl IntoIterator<Item = Grant>) -> Access {
+        let mut access = Access::default();
+        for grant in grants {
+            let into = match grant.project_id {
+                None => &mut access.organization,
+                Some(project) => access.projects.entry(project).or_default(),
+            };
+            into.extend(grant.permissions);
+        }
+        access
+    }
+
+    /// Whether `permission` is held in the organization (`project: None`) or in a project,
+    /// where permissions held at the organization count too.
+    pub fn allows(&self, project: Option<&str>, permission: &str) -> bool {
+        self.organization.contains(permission)
+            || project.is_some_and(|p| {
+                self.projects
+                    .get(p)
+                    .is_some_and(|set| set.contains(permission))
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grant(project: Option<&str>, permissions: &[&str]) -> Grant {
+        Grant {
+            project_id: project.map(str::to_owned),
+            permissions: permissions.iter().map(|p| (*p).to_owned()).collect(),
+        }
+    }
+
+    #[test]
+    fn predefined_roles_use_only_catalogue_permissions_of_their_scope() {
+        for role in PREDEFINED_ROLES {
+            let names: Vec<String> = role.permissions.iter().map(|p| (*p).to_owned()).collect();
+            assert_eq!(
+                validate_permissions(&names, role.scope).unwrap(),
+                names,
+                "{}",
+                role.name
+            );
+        }
+        let owner = predefined(Scope::Project)
+            .find(|r| r.name == "member")
+            .unwrap();
+        assert_eq!(owner.plain_id(), "role-api-project-member");
+        assert_eq!(
+            owner.id_in("proj_1"),
+            "role-api-project-member__api-project__proj_1"
+        );
+        assert_eq!(
+            resolve_id("role-api-project-member", Scope::Project, "proj_1"),
+            "role-api-project-member__api-project__proj_1"
+        );
+        assert_eq!(
+            resolve_id("role_01abc", Scope::Project, "proj_1"),
+            "role_01abc"
+        );
+        assert_eq!(
+            resolve_id("role-api-project-member", Scope::Organization, "org-1"),
+            "role-api-project-member"
+        );
+    }
+
+    #[test]
+    fn permissions_are_checked_against_the_catalogue_and_scope() {
+        let bad = validate_permissions(
+            &["api.model.read".into(), "api.nope".into()],
+            Scope::Project,
+        );
+        assert!(
+            matches!(bad, Err(Error::Invalid { param: Some(p), message, .. }) if p == "permissions[1]" && message.contains("api.nope"))
+        );
+        let org_only = validate_permissions(&["api.audit_logs.read".into()], Scope::Project);
+        assert!(org_only.is_err());
+        assert_eq!(
+            validate_permissions(&[], Scope::Organization).unwrap(),
+            Vec::<String>::new()
+        );
+        let twice = validate_permissions(
+            &["api.usage.read".into(), "api.usage.read".into()],
+            Scope::Organization,
+        );
+        assert_eq!(twice.unwrap(), vec!["api.usage.read"]);
+    }
+
+    #[test]
+    fn access_is_the_union_of_own_group_and_custom_roles() {
+        let reader = grant(None, &["api.organization.read"]);
+        let group_role = grant(None, &["api.groups.write"]);
+        let custom_in_project = grant(Some("proj_a"), &["api.model.request"]);
+        let member_elsewhere = grant(Some("proj_b"), &["api.project.read"]);
+        let access = Access::union([
+            reader.clone(),
+            group_role.clone(),
+            custom_in_project,
+            member_elsewhere,
+        ]);
+        assert!(access.allows(None, "api.organization.read"));
+        assert!(access.allows(None, "api.groups.write"), "through the group");
+        assert!(access.allows(Some("proj_a"), "api.model.request"));
+        assert!(
+            !access.allows(Some("proj_b"), "api.model.request"),
+            "a project role stays in its project"
+        );
+        assert!(!access.allows(None, "api.model.request"));
+        assert!(
+            access.allows(Some("proj_b"), "api.organization.read"),
+            "organization permissions reach every project"
+        );
+        // Leaving the group takes its access away.
+        let without_group = Access::union([reader]);
+        assert!(!without_group.allows(None, "api.groups.write"));
+    }
+}

@@ -1,0 +1,396 @@
+//! Groups of organization users, their members, and their access to projects.
+
+use serde_json::json;
+use sqlx::{AnyConnection, AssertSqlSafe};
+
+use super::projects::lock_project;
+use super::roles::{RoleScope, lock_role};
+use super::sql::Sql;
+use super::users::find_user;
+use super::{Author, Store, audit, is_unique_violation};
+use crate::domain::audit::Event;
+use crate::domain::group::{self, Group, GroupMember, ProjectGroup};
+use crate::domain::page::{Page, PageRequest};
+use crate::domain::{Error, Result, ids};
+
+const SELECT_GROUP: &str = "SELECT g.id, g.name, g.created_at FROM org_groups g";
+const SELECT_MEMBER: &str =
+    "SELECT u.id, u.name, u.email FROM group_users gu JOIN users u ON u.id = gu.user_id";
+const SELECT_PROJECT_GROUP: &str = "SELECT pg.project_id, pg.group_id, g.name AS group_name, pg.created_at FROM project_groups pg JOIN org_groups g ON g.id = pg.group_id";
+
+/// Reads a group inside a transaction, locking it.
+pub(super) async fn lock_group(
+    conn: &mut AnyConnection,
+    store: &Store,
+    org_id: &str,
+    group_id: &str,
+) -> Result<Group> {
+    sqlx::query_as(AssertSqlSafe(format!(
+        "{SELECT_GROUP} WHERE g.org_id = $1 AND g.id = $2{}",
+        store.backend.for_update_of("g")
+    )))
+    .bind(org_id.to_owned())
+    .bind(group_id.to_owned())
+    .fetch_optional(conn)
+    .await?
+    .ok_or_else(|| Error::not_found("group", group_id, "group_id"))
+}
+
+impl Store {
+    pub async fn list_groups(&self, org_id: &str, page: &PageRequest) -> Result<Page<Group>> {
+        let mut sql = Sql::new(SELECT_GROUP);
+        sql.push(" WHERE g.org_id = ").bind(org_id.to_owned());
+        sql.keyset("g.id", page);
+        let (text, args) = sql.build();
+        let rows = sqlx::query_as_with(text, args)
+            .fetch_all(&self.read)
+            .await?;
+        Ok(Page::from_overfetch(rows, page.limit))
+    }
+
+    pub async fn get_group(&self, org_id: &str, group_id: &str) -> Result<Group> {
+        sqlx::query_as(AssertSqlSafe(format!(
+            "{SELECT_GROUP} WHERE g.org_id = $1 AND g.id = $2"
+        )))
+        .bind(org_id.to_owned())
+        .bind(group_id.to_owned())
+        .fetch_optional(&self.read)
+        .await?
+        .ok_or_else(|| Error::not_found("group", group_id, "group_id"))
+    }
+
+    pub async fn create_group(&self, author: &Author, name: &str) -> Result<Group> {
+        let name = group::validate_name(name)?;
+        let now = self.clock.now();
+        let created = Group {
+            id: ids::new_id(ids::GROUP),
+            name,
+            created_at: now,
+        };
+        transact!(self, |conn| {
+            sqlx::query(
+                "INSERT INTO org_groups (id, org_id, name, created_at) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(created.id.clone())
+            .bind(author.org_id.clone())
+            .bind(created.name.clone())
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+            let details = json!({"id": created.id, "data": {"group_name": created.name}});
+            audit::record(
+                conn,
+                author,
+                Event::new("group.created", &created.id, details),
+                now,
+            )
+            .await?;
+            Ok(created.clone())
+        })
+    }
+
+    pub async fn rename_group(&self, author: &Author, group_id: &str, name: &str) -> Result<Group> {
+        let name = group::validate_name(name)?;
+        let now = self.clock.now();
+        transact!(self, |conn| {
+            let current = lock_group(conn, self, &author.org_id, group_id).await?;
+            sqlx::query("UPDATE org_groups SET name = $1 WHERE id = $2")
+                .bind(name.clone())
+                .bind(current.id.clone())
+                .execute(&mut *conn)
+                .await?;
+            let details = json!({"id": current.id, "changes_requested": {"group_name": name}});
+            audit::record(
+                conn,
+                author,
+                Event::new("group.updated", &current.id, details),
+                now,
+            )
+            .await?;
+            Ok(Group {
+                name: name.clone(),
+                ..current
+            })
+        })
+    }
+
+    /// Deletes a group: its members, project accesses and role assignments go with it (the
+    /// foreign keys cascade), in this one transaction.
+    pub async fn delete_group(&self, author: &Author, group_id: &str) -> Result<()> {
+        let now = self.clock.now();
+        transact!(self, |conn| {
+            let current = lock_group(conn, self, &author.org_id, group_id).await?;
+            sqlx::query("DELETE FROM org_groups WHERE id = $1")
+                .bind(current.id.clone())
+                .execute(&mut *conn)
+                .await?;
+            let details = json!({"id": current.id});
+            audit::record(
+                conn,
+                author,
+                Event::new("group.deleted", &current.id, details),
+                now,
+            )
+            .await?;
+            Ok(())
+        })
+    }
+
+    /// A group's members, by user id (the cursor).
+    pub async fn list_group_users(
+        &self,
+        org_id: &str,
+        group_id: &str,
+        page: &PageRequest,
+    ) -> Result<Page<GroupMember>> {
+        self.get_group(org_id, group_id).await?;
+        let mut sql = Sql::new(SELECT_MEMBER);
+        sql.push(" WHERE gu.group_id = ").bind(group_id.to_owned());
+        sql.keyset("gu.user_id", page);
+        let (text, args) = sql.build();
+        let rows = sqlx::query_as_with(text, args)
+            .fetch_all(&self.read)
+            .await?;
+        Ok(Page::from_overfetch(rows, page.limit))
+    }
+
+    pub async fn get_group_user(
+        &self,
+        org_id: &str,
+        group_id: &str,
+        user_id: &str,
+    ) -> Result<GroupMember> {
+        let found = sqlx::query_as(AssertSqlSafe(format!(
+            "{SELECT_MEMBER} JOIN org_groups g ON g.id = gu.group_id \
+             WHERE g.org_id = $1 AND gu.group_id = $2 AND gu.user_id = $3"
+        )))
+        .bind(org_id.to_owned())
+        .bind(group_id.to_owned())
+        .bind(user_id.to_owned())
+        .fetch_optional(&self.read)
+        .await?;
+        match found {
+            Some(member) => Ok(member),
+            None => {
+                self.get_group(org_id, group_id).await?;
+                Err(Error::not_found("user in this group", user_id, "user_id"))
+            }
+        }
+    }
+
+    pub async fn add_group_user(
+        &self,
+        author: &Author,
+        group_id: &str,
+        user_id: &str,
+    ) -> Result<()> {
+        let now = self.clock.now();
+        transact!(self, |conn| {
+            let group = lock_group(conn, self, &author.org_id, group_id).await?;
+            let user = find_user(&mut *conn, &author.org_id, user_id)
+                .await?
+                .ok_or_else(|| {
+                    Error::invalid(
+                        format!("User '{user_id}' is not a user of this organization."),
+                        "user_id",
+                    )
+                })?;
+            sqlx::query(
+                "INSERT INTO group_users (group_id, user_id, added_at) VALUES ($1, $2, $3)",
+            )
+            .bind(group.id.clone())
+            .bind(user.id.clone())
+            .bind(now)
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    Error::invalid(
+                        format!("User '{}' is already in group '{}'.", user.id, group.id),
+                        "user_id",
+                    )
+                } else {
+                    e.into()
+                }
+            })?;
+            let details = json!({"id": group.id, "changes_requested": {"users_added": [user.id]}});
+            audit::record(
+                conn,
+                author,
+                Event::new("group.updated", &group.id, details),
+                now,
+            )
+            .await?;
+            Ok(())
+        })
+    }
+
+    pub async fn remove_group_user(
+        &self,
+        author: &Author,
+        group_id: &str,
+        user_id: &str,
+    ) -> Result<()> {
+        let now = self.clock.now();
+        transact!(self, |conn| {
+            let group = lock_group(conn, self, &author.org_id, group_id).await?;
+            let removed =
+                sqlx::query("DELETE FROM group_users WHERE group_id = $1 AND user_id = $2")
+                    .bind(group.id.clone())
+                    .bind(user_id.to_owned())
+                    .execute(&mut *conn)
+                    .await?;
+            if removed.rows_affected() == 0 {
+                return Err(Error::not_found("user in this group", user_id, "user_id"));
+            }
+            let details =
+                json!({"id": group.id, "changes_requested": {"users_removed": [user_id]}});
+            audit::record(
+                conn,
+                author,
+                Event::new("group.updated", &group.id, details),
+                now,
+            )
+            .await?;
+            Ok(())
+        })
+    }
+
+    pub async fn list_project_groups(
+        &self,
+        org_id: &str,
+        project_id: &str,
+        page: &PageRequest,
+    ) -> Result<Page<ProjectGroup>> {
+        self.get_project(org_id, project_id).await?;
+        let mut sql = Sql::new(SELECT_PROJECT_GROUP);
+        sql.push(" WHERE pg.project_id = ")
+            .bind(project_id.to_owned());
+        sql.keyset("pg.group_id", page);
+        let (text, args) = sql.build();
+        let rows = sqlx::query_as_with(text, args)
+            .fetch_all(&self.read)
+            .await?;
+        Ok(Page::from_overfetch(rows, page.limit))
+    }
+
+    pub async fn get_project_group(
+        &self,
+        org_id: &str,
+        project_id: &str,
+        group_id: &str,
+    ) -> Result<ProjectGroup> {
+        let found = sqlx::query_as(AssertSqlSafe(format!(
+            "{SELECT_PROJECT_GROUP} WHERE g.org_id = $1 AND pg.project_id = $2 AND pg.group_id = $3"
+        )))
+        .bind(org_id.to_owned())
+        .bind(project_id.to_owned())
+        .bind(group_id.to_owned())
+        .fetch_optional(&self.read)
+        .await?;
+        match found {
+            Some(access) => Ok(access),
+            None => {
+                self.get_project(org_id, project_id).await?;
+                Err(Error::not_found(
+                    "group with access to this project",
+                    group_id,
+                    "group_id",
+                ))
+            }
+        }
+    }
+
+    /// Gives a group access to a project with a project role (an assignment like any other).
+    pub async fn add_project_group(
+        &self,
+        author: &Author,
+        project_id: &str,
+        group_id: &str,
+        role_id: &str,
+    ) -> Result<ProjectGroup> {
+        let now = self.clock.now();
+        let scope = RoleScope::project(&author.org_id, project_id);
+        let role_id = scope.role_id(role_id);
+        transact!(self, |conn| {
+            lock_project(conn, self.backend, &author.org_id, project_id)
+                .await?
+                .check_active()?;
+            let group = lock_group(conn, self, &author.org_id, group_id)
+                .await
+                .map_err(|_| Error::invalid(format!("No such group: '{group_id}'."), "group_id"))?;
+            let role = lock_role(conn, self, &scope, &role_id).await.map_err(|_| {
+                Error::invalid(
+                    format!("No such role in project '{project_id}': '{role_id}'."),
+                    "role",
+                )
+            })?;
+            sqlx::query(
+                "INSERT INTO project_groups (project_id, group_id, created_at) VALUES ($1, $2, $3)",
+            )
+            .bind(project_id.to_owned())
+            .bind(group.id.clone())
+            .bind(now)
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    Error::invalid(
+                        format!(
+                            "Group '{}' already has access to project '{project_id}'.",
+                            group.id
+                        ),
+                        "group_id",
+                    )
+                } else {
+                    e.into()
+                }
+            })?;
+            let principal = super::role_assignments::Principal::Group(group.id.clone());
+            super::role_assignments::insert(conn, author, &scope, &principal, &role, now).await?;
+            Ok(ProjectGroup {
+                project_id: project_id.to_owned(),
+                group_id: group.id.clone(),
+                group_name: group.name.clone(),
+                created_at: now,
+            })
+        })
+    }
+
+    /// Takes a group's access to a project away, with every role it held there.
+    pub async fn remove_project_group(
+        &self,
+        author: &Author,
+        project_id: &str,
+        group_id: &str,
+    ) -> Result<()> {
+        let now = self.clock.now();
+        transact!(self, |conn| {
+            lock_project(conn, self.backend, &author.org_id, project_id).await?;
+            let removed =
+                sqlx::query("DELETE FROM project_groups WHERE project_id = $1 AND group_id = $2")
+                    .bind(project_id.to_owned())
+                    .bind(group_id.to_owned())
+                    .execute(&mut *conn)
+                    .await?;
+            if removed.rows_affected() == 0 {
+                return Err(Error::not_found(
+                    "group with access to this project",
+                    group_id,
+                    "group_id",
+                ));
+            }
+            let details = json!({
+                "id": group_id,
+                "principal_id": group_id,
+                "principal_type": "group",
+                "resource_id": project_id,
+                "resource_type": "api.project",
+            });
+            let event =
+                Event::new("role.assignment.deleted", group_id, details).in_project(project_id);
+            audit::record(conn, author, event, now).await?;
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,445 @@
+//! Roles held by users and groups, in the organization or in a project.
+//!
+//! A user's predefined role is the `role` of the user (organization) or of the membership
+//! (project): the contract's legacy field and the roles operations are two views of one fact.
+//! Assigning a user a predefined role changes that field; custom roles, and every role of a
+//! group, are rows of `role_assignments`.
+
+use std::str::FromStr;
+
+use serde_json::json;
+use sqlx::AnyConnection;
+
+use super::groups::lock_group;
+use super::roles::{RoleScope, SELECT_ROLE, lock_role};
+use super::sql::Sql;
+use super::users::find_user;
+use super::{Author, Store, audit, is_unique_violation};
+use crate::domain::audit::Event;
+use crate::domain::page::{Order, Page, PageRequest};
+use crate::domain::project_user::ProjectRole;
+use crate::domain::role::{Grant, Role};
+use crate::domain::user::OrgRole;
+use crate::domain::{Error, Result, ids};
+
+/// Who holds a role.
+#[derive(Clone, Debug)]
+pub enum Principal {
+    User(String),
+    Group(String),
+}
+
+impl Principal {
+    pub fn id(&self) -> &str {
+        match self {
+            Principal::User(id) | Principal::Group(id) => id,
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Principal::User(_) => "user",
+            Principal::Group(_) => "group",
+        }
+    }
+}
+
+/// Records that `principal` holds `role` in `scope`, with its audit event.
+pub(super) async fn insert(
+    conn: &mut AnyConnection,
+    author: &Author,
+    scope: &RoleScope,
+    principal: &Principal,
+    role: &Role,
+    now: i64,
+) -> Result<()> {
+    let id = ids::new_id(ids::ROLE_ASSIGNMENT);
+    let (user_id, group_id) = match principal {
+        Principal::User(id) => (Some(id.clone()), None),
+        Principal::Group(id) => (None, Some(id.clone())),
+    };
+    sqlx::query(
+        "INSERT INTO role_assignments (id, org_id, role_id, resource_id, project_id, user_id, group_id, principal_id, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(id.clone())
+    .bind(scope.org_id.clone())
+    .bind(role.id.clone())
+    .bind(scope.resource_id().to_owned())
+    .bind(scope.project_id.clone())
+    .bind(user_id)
+    .bind(group_id)
+    .bind(principal.id().to_owned())
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            already_holds(principal, role)
+        } else {
+            e.into()
+        }
+    })?;
+    audit::record(
+        conn,
+        author,
+        assignment_event("role.assignment.created", &id, scope, principal),
+        now,
+    )
+    .await
+}
+
+fn assignment_event(
+    event_type: &'static str,
+    id: &str,
+    scope: &RoleScope,
+    principal: &Principal,
+) -> Event {
+    let details = json!({
+        "id": id,
+        "principal_id": principal.id(),
+        "principal_type": principal.kind(),
+        "resource_id": scope.resource_id(),
+        "resource_type": scope.scope().resource_type(),
+    });
+    let event = Event::new(event_type, id, details);
+    match &scope.project_id {
+        Some(project) => event.in_project(project),
+        None => event,
+    }
+}
+
+fn already_holds(principal: &Principal, role: &Role) -> Error {
+    Error::invalid(
+        format!(
+            "The {} '{}' already holds role '{}'.",
+            principal.kind(),
+            principal.id(),
+            role.name
+        ),
+        "role_id",
+    )
+}
+
+/// The select of the roles a principal holds in a scope, as `(role columns)`, built as one or
+/// two keyset-limited arms: the predefined role a user holds through the legacy field, and the
+/// assignment rows. `$1` is the org, `$2` the scope's resource, `$3` the principal.
+fn held_roles(sql: &mut Sql, scope: &RoleScope, principal: &Principal, page: Option<&PageRequest>) {
+    let org = sql.arg(scope.org_id.clone());
+    let resource = sql.arg(scope.resource_id().to_owned());
+    let who = sql.arg(principal.id().to_owned());
+    let (bound, order, limit) = match page {
+        Some(page) => {
+            let (comparison, direction) = match page.order {
+                Order::Asc => (">", "ASC"),
+                Order::Desc => ("<", "DESC"),
+            };
+            let bound = page
+                .after
+                .as_ref()
+                .map(|after| format!(" AND r.id {comparison} {}", sql.arg(after.clone())))
+                .unwrap_or_default();
+            let limit = sql.arg(page.limit + 1);
+            (
+                bound,
+                format!(" ORDER BY r.id {direction} LIMIT {limit}"),
+                Some((direction, limit)),
+            )
+        }
+        None => (String::new(), String::new(), None),
+    };
+    let mut arms = vec![format!(
+        "SELECT * FROM ({SELECT_ROLE} JOIN role_assignments ra ON ra.role_id = r.id \
+         WHERE ra.principal_id = {who} AND ra.resource_id = {resource} AND r.org_id = {org}{bound}{order}) AS assigned"
+    )];
+    if let Principal::User(_) = principal {
+        let legacy = match scope.project_id {
+            None => format!("SELECT u.role FROM users u WHERE u.id = {who} AND u.org_id = {org}"),
+            Some(_) => format!(
+                "SELECT pu.role FROM project_users pu WHERE pu.user_id = {who} AND pu.project_id = {resource}"
+            ),
+        };
+        arms.push(format!(
+            "SELECT * FROM ({SELECT_ROLE} WHERE r.resource_id = {resource} AND r.predefined = 1 \
+             AND r.name = ({legacy}){bound}) AS legacy"
+        ));
+    }
+    sql.push(&format!(
+        "SELECT * FROM ({}) AS held",
+        arms.join(" UNION ALL ")
+    ));
+    if let Some((direction, limit)) = limit {
+        sql.push(&format!(" ORDER BY held.id {direction} LIMIT {limit}"));
+    }
+}
+
+impl Store {
+    /// The principal exists in the organization and, for a project scope, in the project (a
+    /// member, or a group with access).
+    async fn check_principal<'c, E>(
+        &self,
+        executor: E,
+        scope: &RoleScope,
+        principal: &Principal,
+    ) -> Result<()>
+    where
+        E: sqlx::Executor<'c, Database = sqlx::Any>,
+    {
+        let (table, column, kind, param) = match (principal, &scope.project_id) {
+            (Principal::User(_), None) => ("users", "id", "user", "user_id"),
+            (Principal::User(_), Some(_)) => (
+                "project_users",
+                "user_id",
+                "member of this project",
+                "user_id",
+            ),
+            (Principal::Group(_), None) => ("org_groups", "id", "group", "group_id"),
+            (Principal::Group(_), Some(_)) => (
+                "project_groups",
+                "group_id",
+                "group with access to this project",
+                "group_id",
+            ),
+        };
+        let mut sql = Sql::new(&format!(
+            "SELECT t.{column} FROM {table} t WHERE t.{column} = "
+        ));
+        sql.bind(principal.id().to_owned());
+        match &scope.project_id {
+            Some(project) => sql.push(" AND t.project_id = ").bind(project.clone()),
+            None => sql.push(" AND t.org_id = ").bind(scope.org_id.clone()),
+        };
+        let (text, args) = sql.build();
+        let found: Option<(String,)> = sqlx::query_as_with(text, args)
+            .fetch_optional(executor)
+            .await?;
+        found
+            .map(|_| ())
+            .ok_or_else(|| Error::not_found(kind, principal.id(), param))
+    }
+
+    pub async fn list_role_assignments(
+        &self,
+        scope: &RoleScope,
+        principal: &Principal,
+        page: &PageRequest,
+    ) -> Result<Page<Role>> {
+        self.check_scope(scope).await?;
+        self.check_principal(&self.read, scope, principal).await?;
+        let mut sql = Sql::new("");
+        held_roles(&mut sql, scope, principal, Some(page));
+        let (text, args) = sql.build();
+        let rows = sqlx::query_as_with(text, args)
+            .fetch_all(&self.read)
+            .await?;
+        Ok(Page::from_overfetch(rows, page.limit))
+    }
+
+    pub async fn get_role_assignment(
+        &self,
+        scope: &RoleScope,
+        principal: &Principal,
+        role_id: &str,
+    ) -> Result<Role> {
+        let role_id = scope.role_id(role_id);
+        let mut sql = Sql::new("");
+        held_roles(&mut sql, scope, principal, None);
+        sql.push(" WHERE held.id = ").bind(role_id.clone());
+        let (text, args) = sql.build();
+        let found = sqlx::query_as_with(text, args)
+            .fetch_optional(&self.read)
+            .await?;
+        match found {
+            Some(role) => Ok(role),
+            None => {
+                self.check_scope(scope).await?;
+                self.check_principal(&self.read, scope, principal).await?;
+                Err(Error::NotFound {
+                    message: format!(
+                        "The {} '{}' does not hold role '{role_id}'.",
+                        principal.kind(),
+                        principal.id()
+                    )
+                    .into(),
+                    param: Some("role_id"),
+                })
+            }
+        }
+    }
+
+    /// The role `role_id` names in `scope`: 404 if it names none, 400 if it names a role of
+    /// another scope.
+    async fn role_in_scope(
+        &self,
+        conn: &mut AnyConnection,
+        scope: &RoleScope,
+        role_id: &str,
+    ) -> Result<Role> {
+        match lock_role(conn, self, scope, role_id).await {
+            Ok(role) => Ok(role),
+            Err(not_found) => {
+                let elsewhere: Option<(String,)> = sqlx::query_as(
+                    "SELECT r.resource_id FROM roles r WHERE r.org_id = $1 AND r.id = $2",
+                )
+                .bind(scope.org_id.clone())
+                .bind(role_id.to_owned())
+                .fetch_optional(&mut *conn)
+                .await?;
+                match elsewhere {
+                    Some((resource,)) => Err(Error::invalid(
+                        format!(
+                            "Role '{role_id}' belongs to '{resource}', not to '{}'; assign a role of the same scope.",
+                            scope.resource_id()
+                        ),
+                        "role_id",
+                    )),
+                    None => Err(not_found),
+                }
+            }
+        }
+    }
+
+    /// Assigns a role. For a user's predefined role this changes the user's (or membership's)
+    /// `role`, with the same rules and event as changing it there.
+    pub async fn assign_role(
+        &self,
+        author: &Author,
+        scope: &RoleScope,
+        principal: &Principal,
+        role_id: &str,
+    ) -> Result<Role> {
+        let role_id = scope.role_id(role_id);
+        let now = self.clock.now();
+        let role = transact!(self, |conn| {
+            self.check_scope_for_change(conn, scope).await?;
+            let role = self.role_in_scope(conn, scope, &role_id).await?;
+            // Outside the project, a principal needs adding first: a 400, not a missing object.
+            self.check_principal(&mut *conn, scope, principal)
+                .await
+                .map_err(|e| match (e, &scope.project_id) {
+                    (Error::NotFound { message, param }, Some(_)) => Error::Invalid {
+                        message: format!(
+                            "{message}; add it to the project before assigning it a project role."
+                        )
+                        .into(),
+                        param: param.map(Into::into),
+                        code: None,
+                    },
+                    (e, _) => e,
+                })?;
+            if let (Principal::User(_), true) = (principal, role.is_predefined()) {
+                return Ok(role);
+            }
+            insert(conn, author, scope, principal, &role, now).await?;
+            Ok(role)
+        })?;
+        if let Principal::User(user_id) = principal
+            && role.is_predefined()
+        {
+            let current = self.get_role_assignment(scope, principal, &role.id).await;
+            if current.is_ok() {
+                return Err(already_holds(principal, &role));
+            }
+            match &scope.project_id {
+                None => {
+                    self.modify_user_role(author, user_id, OrgRole::from_str(&role.name)?)
+                        .await?;
+                }
+                Some(project) => {
+                    let project_role = ProjectRole::parse(&role.name, "role_id")?;
+                    self.modify_project_user(author, project, user_id, project_role)
+                        .await?;
+                }
+            }
+        }
+        Ok(role)
+    }
+
+    async fn check_scope_for_change(
+        &self,
+        conn: &mut AnyConnection,
+        scope: &RoleScope,
+    ) -> Result<()> {
+        super::roles::check_scope_active(conn, self, scope).await
+    }
+
+    /// Unassigns a role. A user's predefined role can only be replaced (by assigning another),
+    /// since every user and member holds one.
+    pub async fn unassign_role(
+        &self,
+        author: &Author,
+        scope: &RoleScope,
+        principal: &Principal,
+        role_id: &str,
+    ) -> Result<()> {
+        let role_id = scope.role_id(role_id);
+        let now = self.clock.now();
+        transact!(self, |conn| {
+            let role = self.role_in_scope(conn, scope, &role_id).await?;
+            if let (Principal::User(_), true) = (principal, role.is_predefined()) {
+                return Err(Error::invalid(
+                    format!(
+                        "A user always holds one predefined role; assign another predefined role instead of unassigning '{}'.",
+                        role.name
+                    ),
+                    "role_id",
+                ));
+            }
+            if let Principal::Group(group_id) = principal {
+                lock_group(conn, self, &scope.org_id, group_id).await?;
+            } else {
+                find_user(&mut *conn, &scope.org_id, principal.id())
+                    .await?
+                    .ok_or_else(|| Error::not_found("user", principal.id(), "user_id"))?;
+            }
+            let removed: Option<(String,)> = sqlx::query_as(
+                "DELETE FROM role_assignments WHERE principal_id = $1 AND resource_id = $2 AND role_id = $3 RETURNING id",
+            )
+            .bind(principal.id().to_owned())
+            .bind(scope.resource_id().to_owned())
+            .bind(role.id.clone())
+            .fetch_optional(&mut *conn)
+            .await?;
+            let Some((id,)) = removed else {
+                return Err(Error::NotFound {
+                    message: format!(
+                        "The {} '{}' does not hold role '{}'.",
+                        principal.kind(),
+                        principal.id(),
+                        role.id
+                    )
+                    .into(),
+                    param: Some("role_id"),
+                });
+            };
+            let event = assignment_event("role.assignment.deleted", &id, scope, principal);
+            audit::record(conn, author, event, now).await
+        })
+    }
+
+    /// Every role a user holds, herself and through her groups, in the organization and in
+    /// every project: the grants `Access::union` combines.
+    pub async fn grants_of_user(&self, org_id: &str, user_id: &str) -> Result<Vec<Grant>> {
+        let rows: Vec<(Option<String>, String)> = sqlx::query_as(
+            "SELECT NULL AS project_id, r.permissions FROM users u JOIN roles r ON r.resource_id = u.org_id AND r.predefined = 1 AND r.name = u.role \
+               WHERE u.org_id = $1 AND u.id = $2 \
+             UNION ALL SELECT pu.project_id, r.permissions FROM project_users pu JOIN roles r ON r.resource_id = pu.project_id AND r.predefined = 1 AND r.name = pu.role \
+               WHERE pu.org_id = $1 AND pu.user_id = $2 \
+             UNION ALL SELECT ra.project_id, r.permissions FROM role_assignments ra JOIN roles r ON r.id = ra.role_id \
+               WHERE ra.org_id = $1 AND ra.user_id = $2 \
+             UNION ALL SELECT ra.project_id, r.permissions FROM group_users gu JOIN role_assignments ra ON ra.group_id = gu.group_id JOIN roles r ON r.id = ra.role_id \
+               WHERE ra.org_id = $1 AND gu.user_id = $2",
+        )
+        .bind(org_id.to_owned())
+        .bind(user_id.to_owned())
+        .fetch_all(&self.read)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(project_id, permissions)| Grant {
+                project_id,
+                permissions: serde_json::from_str(&permissions).unwrap_or_default(),
+            })
+            .collect())
+    }
+}
