@@ -192,3 +192,43 @@ def test_a_refused_request_leaves_no_event(roster, client):
     with pytest.raises(openai.BadRequestError):
         org.users.update(org.users.list().data[0].id, role="reader")
     assert [e.id for e in all_events(org)] == before
+
+
+def test_roles_assignments_and_groups_are_logged(roster, client):
+    org = client.admin.organization
+    before = {e.id for e in all_events(org)}
+    [bootstrap_key] = org.admin_api_keys.list().data
+    admin = bootstrap_key.owner.id
+    role = org.roles.create(role_name="Auditors", permissions=["api.audit_logs.read"])
+    org.roles.update(role.id, permissions=["api.audit_logs.read", "api.usage.read"])
+    org.users.roles.create(admin, role_id=role.id)
+    org.users.roles.delete(role.id, user_id=admin)
+    group = org.groups.create(name="Eng")
+    org.groups.update(group.id, name="Engineering")
+    org.groups.users.create(group.id, user_id=admin)
+    org.groups.delete(group.id)
+    org.roles.delete(role.id)
+
+    events = [e for e in reversed(all_events(org)) if e.id not in before]
+    assert [e.type for e in events] == [
+        "role.created", "role.updated", "role.assignment.created", "role.assignment.deleted",
+        "group.created", "group.updated", "group.updated", "group.deleted", "role.deleted",
+    ]
+    payloads = [summary(e)[3] for e in events]
+    org_id = payloads[0]["resource_id"]
+    assert org_id.startswith("org-")
+    assert payloads[0] == {"id": role.id, "role_name": "Auditors", "permissions": ["api.audit_logs.read"],
+                           "resource_type": "api.organization", "resource_id": org_id}
+    assert payloads[1]["changes_requested"]["permissions_added"] == ["api.usage.read"]
+    assert payloads[1]["changes_requested"]["permissions_removed"] == []
+    for assignment in payloads[2:4]:
+        assert assignment["id"].startswith("ra_")
+        assert {k: assignment[k] for k in ("principal_id", "principal_type", "resource_id", "resource_type")} == {
+            "principal_id": admin, "principal_type": "user", "resource_id": org_id, "resource_type": "api.organization"}
+    assert payloads[4] == {"id": group.id, "data": {"group_name": "Eng"}}
+    assert payloads[5] == {"id": group.id, "changes_requested": {"group_name": "Engineering"}}
+    assert payloads[6]["changes_requested"] == {"users_added": [admin]}
+    assert payloads[7] == {"id": group.id}
+    assert payloads[8] == {"id": role.id}
+    me = ("api_key", bootstrap_key.id, "user", "admin@localhost")
+    assert all(summary(e)[2] == me for e in events)
