@@ -10,10 +10,12 @@ mod groups;
 mod health;
 mod invites;
 mod pagination;
+mod project_api_keys;
 mod project_users;
 mod projects;
 mod role_assignments;
 mod roles;
+mod service_accounts;
 mod users;
 
 use std::time::Duration;
@@ -61,6 +63,8 @@ pub fn router(state: AppState) -> Router {
         .merge(projects::routes())
         .merge(roles::routes())
         .merge(groups::routes())
+        .merge(service_accounts::routes())
+        .merge(project_api_keys::routes())
         .merge(role_assignments::routes())
         .merge(project_users::routes())
         .merge(users::routes())

@@ -15,6 +15,7 @@ pub const AUDIT_LOG: &str = "audit_log-";
 pub const INVITE: &str = "invite-";
 pub const ROLE: &str = "role_";
 pub const GROUP: &str = "group_";
+pub const SERVICE_ACCOUNT: &str = "svc_acct_";
 /// A role assignment; never shown.
 pub const ROLE_ASSIGNMENT: &str = "ra_";
 /// A project membership; never shown, it orders the members of a project.

@@ -12,6 +12,7 @@ pub mod organization;
 pub mod page;
 pub mod principal;
 pub mod project;
+pub mod project_key;
 pub mod project_user;
 pub mod role;
 pub mod secret;

@@ -310,8 +310,12 @@ pub fn validate_name(name: &str) -> Result<String> {
 }
 
 /// Checks permissions against the catalogue for `scope`; returns them de-duplicated, in the
-/// order given.
-pub fn validate_permissions(permissions: &[String], scope: Scope) -> Result<Vec<String>> {
+/// order given. `param` names the list in errors (`permissions`, `scopes`).
+pub fn validate_permissions(
+    permissions: &[String],
+    scope: Scope,
+    param: &str,
+) -> Result<Vec<String>> {
     let mut seen = BTreeSet::new();
     let mut valid = Vec::new();
     for (i, name) in permissions.iter().enumerate() {
@@ -328,7 +332,7 @@ pub fn validate_permissions(permissions: &[String], scope: Scope) -> Result<Vec<
             };
             return Err(Error::invalid(
                 format!("Invalid permission '{name}': it {why}."),
-                format!("permissions[{i}]"),
+                format!("{param}[{i}]"),
             ));
         }
         if seen.insert(name.clone()) {
@@ -394,7 +398,7 @@ mod tests {
         for role in PREDEFINED_ROLES {
             let names: Vec<String> = role.permissions.iter().map(|p| (*p).to_owned()).collect();
             assert_eq!(
-                validate_permissions(&names, role.scope).unwrap(),
+                validate_permissions(&names, role.scope, "permissions").unwrap(),
                 names,
                 "{}",
                 role.name
@@ -431,10 +435,11 @@ mod tests {
         assert!(
             matches!(bad, Err(Error::Invalid { param: Some(p), message, .. }) if p == "permissions[1]" && message.contains("api.nope"))
         );
-        let org_only = validate_permissions(&["api.audit_logs.read".into()], Scope::Project);
+        let org_only =
+            validate_permissions(&["api.audit_logs.read".into()], Scope::Project, "scopes");
         assert!(org_only.is_err());
         assert_eq!(
-            validate_permissions(&[], Scope::Organization).unwrap(),
+            validate_permissions(&[], Scope::Organization, "permissions").unwrap(),
             Vec::<String>::new()
         );
         let twice = validate_permissions(

@@ -7,6 +7,9 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 pub const ADMIN_KEY_PREFIX: &str = "sk-admin-";
+/// Project keys, as the real service writes them: a user's, and a service account's.
+pub const USER_KEY_PREFIX: &str = "sk-proj-";
+pub const SERVICE_ACCOUNT_KEY_PREFIX: &str = "sk-svcacct-";
 const RANDOM_CHARS: usize = 48;
 
 /// A new secret: `prefix` and 48 alphanumeric characters (285 bits).

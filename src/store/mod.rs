@@ -39,6 +39,7 @@ mod backend;
 mod groups;
 pub mod invites;
 pub mod organizations;
+pub mod project_keys;
 mod project_users;
 mod projects;
 pub mod role_assignments;

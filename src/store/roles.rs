@@ -194,7 +194,7 @@ impl Store {
         permissions: &[String],
     ) -> Result<Role> {
         let name = role::validate_name(name)?;
-        let permissions = role::validate_permissions(permissions, scope.scope())?;
+        let permissions = role::validate_permissions(permissions, scope.scope(), "permissions")?;
         let now = self.clock.now();
         let role = Role {
             id: ids::new_id(ids::ROLE),
@@ -257,7 +257,7 @@ impl Store {
         let permissions = changes
             .permissions
             .as_deref()
-            .map(|p| role::validate_permissions(p, scope.scope()))
+            .map(|p| role::validate_permissions(p, scope.scope(), "permissions"))
             .transpose()?;
         let now = self.clock.now();
         transact!(self, |conn| {

@@ -8,6 +8,7 @@ mod cli;
 mod common;
 mod concurrency;
 mod errors;
+mod machine_identities;
 mod membership;
 mod projects;
 mod replicas;

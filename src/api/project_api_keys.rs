@@ -1,0 +1,240 @@
+//! `/organization/projects/{project_id}/api_keys`: list, retrieve, delete; and Roster's
+//! addition, a key for a project member.
+
+use axum::Router;
+use axum::extract::State;
+use axum::routing::{get, post};
+use serde::{Deserialize, Serialize};
+
+use super::error::ApiResult;
+use super::extract::{Json, Path, Query};
+use super::pagination::{List, Listed};
+use super::{AppState, Deleted};
+use crate::domain::Result;
+use crate::domain::admin_key;
+use crate::domain::page::PageRequest;
+use crate::domain::principal::Principal;
+use crate::domain::project_key::{ProjectApiKey, validate_scopes};
+use crate::store::project_keys::{CreatedKey, KeyOwner, NewKey, OwnerAccess};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/organization/projects/{project_id}/api_keys", get(list))
+        .route(
+            "/organization/projects/{project_id}/api_keys/{api_key_id}",
+            get(retrieve).delete(delete),
+        )
+        .route(
+            "/organization/projects/{project_id}/users/{user_id}/api_keys",
+            post(create_user_key),
+        )
+}
+
+/// The contract's `ProjectApiKey`.
+#[derive(Debug, Serialize)]
+struct ProjectApiKeyObject {
+    object: &'static str,
+    id: String,
+    name: String,
+    redacted_value: String,
+    created_at: i64,
+    last_used_at: Option<i64>,
+    owner_project_access: &'static str,
+    owner: KeyOwnerObject,
+}
+
+#[derive(Debug, Serialize)]
+struct KeyOwnerObject {
+    #[serde(rename = "type")]
+    owner_type: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user: Option<OwnerUser>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    service_account: Option<OwnerServiceAccount>,
+}
+
+/// The contract's `ProjectApiKeyOwnerUser`.
+#[derive(Debug, Serialize)]
+struct OwnerUser {
+    id: String,
+    email: String,
+    name: String,
+    created_at: i64,
+    role: String,
+}
+
+/// The contract's `ProjectApiKeyOwnerServiceAccount`.
+#[derive(Debug, Serialize)]
+struct OwnerServiceAccount {
+    id: String,
+    name: String,
+    created_at: i64,
+    role: String,
+}
+
+impl From<ProjectApiKey> for ProjectApiKeyObject {
+    fn from(k: ProjectApiKey) -> Self {
+        let access = if k.owner_has_access() {
+            "active"
+        } else {
+            "inactive"
+        };
+        let owner = match k.service_account_id {
+            Some(id) => KeyOwnerObject {
+                owner_type: "service_account",
+                user: None,
+                service_account: Some(OwnerServiceAccount {
+                    id,
+                    name: k.service_account_name.unwrap_or_default(),
+                    created_at: k.service_account_created_at.unwrap_or_default(),
+                    role: k.service_account_role.unwrap_or_default(),
+                }),
+            },
+            None => KeyOwnerObject {
+                owner_type: "user",
+                user: Some(OwnerUser {
+                    id: k.user_id.unwrap_or_default(),
+                    email: k.user_email.unwrap_or_default(),
+                    name: k.user_name.unwrap_or_default(),
+                    created_at: k.user_added_at.unwrap_or_default(),
+                    role: k.member_role.unwrap_or_else(|| "none".into()),
+                }),
+                service_account: None,
+            },
+        };
+        ProjectApiKeyObject {
+            object: "organization.project.api_key",
+            id: k.id,
+            name: k.name,
+            redacted_value: k.redacted_value,
+            created_at: k.created_at,
+            last_used_at: k.last_used_at,
+            owner_project_access: access,
+            owner,
+        }
+    }
+}
+
+impl Listed for ProjectApiKeyObject {
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+/// A key just made, with its value (shown only here): the contract's `ServiceAccountApiKeyBody`
+/// and `ProjectServiceAccountApiKey`.
+#[derive(Debug, Serialize)]
+pub struct NewKeyObject {
+    object: &'static str,
+    id: String,
+    name: String,
+    created_at: i64,
+    value: String,
+}
+
+impl NewKeyObject {
+    pub fn new(key: CreatedKey, object: &'static str) -> Self {
+        NewKeyObject {
+            object,
+            id: key.id,
+            name: key.name,
+            created_at: key.created_at,
+            value: key.value,
+        }
+    }
+}
+
+/// The contract's `CreateProjectServiceAccountApiKeyBody`, with `expires_in_seconds` as the
+/// real service takes it.
+#[derive(Debug, Deserialize)]
+pub struct CreateKey {
+    name: Option<String>,
+    scopes: Option<Vec<String>>,
+    expires_in_seconds: Option<i64>,
+}
+
+impl CreateKey {
+    pub async fn create(
+        self,
+        state: &AppState,
+        principal: &Principal,
+        project_id: &str,
+        owner: &KeyOwner,
+    ) -> Result<CreatedKey> {
+        let now = state.store.clock().now();
+        let key = NewKey {
+            name: admin_key::validate_name(self.name.as_deref().unwrap_or("Secret Key"))?,
+            expires_at: admin_key::expires_at(now, self.expires_in_seconds)?,
+            scopes: validate_scopes(&self.scopes.unwrap_or_default())?,
+        };
+        state
+            .store
+            .create_project_key(&principal.into(), project_id, owner, &key)
+            .await
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct KeyListQuery {
+    after: Option<String>,
+    limit: Option<i64>,
+    owner_project_access: Option<OwnerAccess>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(project_id): Path<String>,
+    Query(q): Query<KeyListQuery>,
+) -> ApiResult<axum::Json<List<ProjectApiKeyObject>>> {
+    let page = PageRequest::new(q.after, q.limit, None)?;
+    let keys = state
+        .store
+        .list_project_keys(
+            &principal.org_id,
+            &project_id,
+            &page,
+            q.owner_project_access.unwrap_or_default(),
+        )
+        .await?;
+    Ok(axum::Json(List::new(keys, ProjectApiKeyObject::from)))
+}
+
+async fn retrieve(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((project_id, key_id)): Path<(String, String)>,
+) -> ApiResult<axum::Json<ProjectApiKeyObject>> {
+    let key = state
+        .store
+        .get_project_key(&principal.org_id, &project_id, &key_id)
+        .await?;
+    Ok(axum::Json(key.into()))
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((project_id, key_id)): Path<(String, String)>,
+) -> ApiResult<axum::Json<Deleted>> {
+    state
+        .store
+        .delete_project_key(&(&principal).into(), &project_id, &key_id)
+        .await?;
+    Ok(Deleted::new("organization.project.api_key.deleted", key_id))
+}
+
+/// Roster's addition: a project key for a member of the project, shown once.
+async fn create_user_key(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((project_id, user_id)): Path<(String, String)>,
+    Json(body): Json<CreateKey>,
+) -> ApiResult<axum::Json<NewKeyObject>> {
+    let owner = KeyOwner::User(user_id);
+    let key = body.create(&state, &principal, &project_id, &owner).await?;
+    Ok(axum::Json(NewKeyObject::new(
+        key,
+        "organization.project.api_key",
+    )))
+}

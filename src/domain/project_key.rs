@@ -1,0 +1,104 @@
+//! Service accounts and project API keys: a project's machine identities and its credentials.
+
+use super::role::{self, Scope};
+use super::{Error, Result};
+
+/// A service account's role in its project.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ServiceAccountRole {
+    Owner,
+    Member,
+}
+
+impl ServiceAccountRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServiceAccountRole::Owner => "owner",
+            ServiceAccountRole::Member => "member",
+        }
+    }
+}
+
+/// The role of an account made with `create_service_account_only`: no access yet.
+pub const NO_ROLE: &str = "none";
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct ServiceAccount {
+    pub id: String,
+    pub name: String,
+    pub role: String,
+    pub created_at: i64,
+}
+
+pub fn validate_service_account_name(name: &str) -> Result<String> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 256 {
+        return Err(Error::invalid(
+            "A service account's name must be between 1 and 256 characters.",
+            "name",
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+/// A key's scopes: permissions a project role can hold; none means all of the owner's.
+pub fn validate_scopes(scopes: &[String]) -> Result<Vec<String>> {
+    role::validate_permissions(scopes, Scope::Project, "scopes")
+}
+
+/// A project API key as listed, with its owner: never its secret.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct ProjectApiKey {
+    pub id: String,
+    pub project_id: String,
+    pub name: String,
+    pub redacted_value: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    pub expires_at: Option<i64>,
+    pub user_id: Option<String>,
+    pub user_email: Option<String>,
+    pub user_name: Option<String>,
+    pub user_added_at: Option<i64>,
+    /// The user's role in the key's project; `None` while she is not a member.
+    pub member_role: Option<String>,
+    pub service_account_id: Option<String>,
+    pub service_account_name: Option<String>,
+    pub service_account_role: Option<String>,
+    pub service_account_created_at: Option<i64>,
+}
+
+impl ProjectApiKey {
+    /// Whether the owner has access to the key's project now: a member, or a service account
+    /// with a role.
+    pub fn owner_has_access(&self) -> bool {
+        match &self.service_account_role {
+            Some(role) => role != NO_ROLE,
+            None => self.member_role.is_some(),
+        }
+    }
+
+    pub fn belongs_to_service_account(&self) -> bool {
+        self.service_account_id.is_some()
+    }
+}
+
+/// A key presented to Roster that it verified: what the key may act as.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifiedKey {
+    pub key_id: String,
+    pub org_id: String,
+    pub project_id: String,
+    /// `user-...` or `svc_acct_...`.
+    pub owner_id: String,
+    /// Empty: every permission of the owner.
+    pub scopes: Vec<String>,
+}
+
+/// Whether a string can be a project key at all; anything else is refused before a lookup.
+pub fn looks_like_project_key(value: &str) -> bool {
+    let prefixed = value.starts_with(super::secret::USER_KEY_PREFIX)
+        || value.starts_with(super::secret::SERVICE_ACCOUNT_KEY_PREFIX);
+    prefixed && value.len() <= 256
+}
