@@ -43,9 +43,12 @@ def build():
     contract = yaml.safe_load(CONTRACT.read_text())
     additions = yaml.safe_load(ADDITIONS.read_text())
     for path, item in additions["paths"].items():
-        if path in contract["paths"]:
-            sys.exit(f"additions.yaml redefines the contract's path {path}")
-        contract["paths"][path] = item
+        # An addition may add an operation to a contract path, never change one of its own.
+        existing = contract["paths"].setdefault(path, {})
+        for key, value in item.items():
+            if key in existing:
+                sys.exit(f"additions.yaml redefines the contract's {key} {path}")
+            existing[key] = value
     for name, schema in additions["components"]["schemas"].items():
         if name in contract["components"]["schemas"]:
             sys.exit(f"additions.yaml redefines the contract's schema {name}")

@@ -10,11 +10,11 @@ use super::error::ApiResult;
 use super::extract::{Json, Path, Query};
 use super::pagination::{List, Listed};
 use super::{AppState, Deleted};
-use crate::domain::Result;
 use crate::domain::admin_key;
 use crate::domain::page::PageRequest;
 use crate::domain::principal::Principal;
 use crate::domain::project_key::{ProjectApiKey, validate_scopes};
+use crate::domain::{Error, Result};
 use crate::store::project_keys::{CreatedKey, KeyOwner, NewKey, OwnerAccess};
 
 pub fn routes() -> Router<AppState> {
@@ -22,7 +22,7 @@ pub fn routes() -> Router<AppState> {
         .route("/organization/projects/{project_id}/api_keys", get(list))
         .route(
             "/organization/projects/{project_id}/api_keys/{api_key_id}",
-            get(retrieve).delete(delete),
+            get(retrieve).post(update).delete(delete),
         )
         .route(
             "/organization/projects/{project_id}/users/{user_id}/api_keys",
@@ -208,6 +208,39 @@ async fn retrieve(
     let key = state
         .store
         .get_project_key(&principal.org_id, &project_id, &key_id)
+        .await?;
+    Ok(axum::Json(key.into()))
+}
+
+/// The body of the SDKs' `api_keys.update`: at least one of the two.
+#[derive(Debug, Deserialize)]
+struct UpdateKey {
+    expires_in_seconds: Option<i64>,
+    scopes: Option<Vec<String>>,
+}
+
+async fn update(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((project_id, key_id)): Path<(String, String)>,
+    Json(body): Json<UpdateKey>,
+) -> ApiResult<axum::Json<ProjectApiKeyObject>> {
+    if body.expires_in_seconds.is_none() && body.scopes.is_none() {
+        return Err(
+            Error::invalid("Provide scopes, expires_in_seconds, or both.", "scopes").into(),
+        );
+    }
+    let expires_at = admin_key::expires_at(state.store.clock().now(), body.expires_in_seconds)?;
+    let scopes = body.scopes.as_deref().map(validate_scopes).transpose()?;
+    let key = state
+        .store
+        .update_project_key(
+            &(&principal).into(),
+            &project_id,
+            &key_id,
+            expires_at,
+            scopes.as_deref(),
+        )
         .await?;
     Ok(axum::Json(key.into()))
 }

@@ -15,6 +15,7 @@ use crate::domain::principal::Principal;
 use crate::domain::project_key::{
     ServiceAccount, ServiceAccountRole, validate_service_account_name,
 };
+use crate::domain::{Error, admin_key};
 use crate::store::project_keys::KeyOwner;
 
 pub fn routes() -> Router<AppState> {
@@ -74,6 +75,8 @@ struct CreatedAccount {
 struct CreateAccount {
     name: String,
     create_service_account_only: Option<bool>,
+    /// The first key's lifetime, as the SDKs send it.
+    expires_in_seconds: Option<i64>,
 }
 
 /// The contract's `UpdateProjectServiceAccountBody`.
@@ -104,9 +107,23 @@ async fn create(
 ) -> ApiResult<axum::Json<CreatedAccount>> {
     let name = validate_service_account_name(&body.name)?;
     let without_key = body.create_service_account_only.unwrap_or(false);
+    if without_key && body.expires_in_seconds.is_some() {
+        return Err(Error::invalid(
+            "An account made with create_service_account_only has no key to expire.",
+            "expires_in_seconds",
+        )
+        .into());
+    }
+    let expires_at = admin_key::expires_at(state.store.clock().now(), body.expires_in_seconds)?;
     let (account, key) = state
         .store
-        .create_service_account(&(&principal).into(), &project_id, &name, without_key)
+        .create_service_account(
+            &(&principal).into(),
+            &project_id,
+            &name,
+            without_key,
+            expires_at,
+        )
         .await?;
     Ok(axum::Json(CreatedAccount {
         account: account.into(),

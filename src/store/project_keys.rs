@@ -196,6 +196,7 @@ impl Store {
         project_id: &str,
         name: &str,
         without_key: bool,
+        first_key_expires_at: Option<i64>,
     ) -> Result<(ServiceAccount, Option<CreatedKey>)> {
         let now = self.clock.now();
         let account = ServiceAccount {
@@ -229,7 +230,7 @@ impl Store {
             } else {
                 let first = NewKey {
                     name: "Secret Key".into(),
-                    expires_at: None,
+                    expires_at: first_key_expires_at,
                     scopes: Vec::new(),
                 };
                 let owner = KeyOwner::ServiceAccount(account.id.clone());
@@ -384,6 +385,52 @@ impl Store {
                 Err(Error::not_found("API key", key_id, "api_key_id"))
             }
         }
+    }
+
+    /// Changes a key's lifetime or scopes (the SDKs' `api_keys.update`).
+    pub async fn update_project_key(
+        &self,
+        author: &Author,
+        project_id: &str,
+        key_id: &str,
+        expires_at: Option<i64>,
+        scopes: Option<&[String]>,
+    ) -> Result<ProjectApiKey> {
+        let now = self.clock.now();
+        transact!(self, |conn| {
+            lock_project(conn, self.backend, &author.org_id, project_id)
+                .await?
+                .check_active()?;
+            let mut sql = Sql::new("UPDATE project_api_keys SET id = id");
+            let mut requested = serde_json::Map::new();
+            if let Some(at) = expires_at {
+                sql.push(", expires_at = ").bind(at);
+                requested.insert("expires_at".into(), json!(at));
+            }
+            if let Some(scopes) = scopes {
+                sql.push(", scopes = ")
+                    .bind(serde_json::to_string(scopes).unwrap_or_else(|_| "[]".into()));
+                requested.insert("scopes".into(), json!(scopes));
+            }
+            sql.push(" WHERE project_id = ").bind(project_id.to_owned());
+            sql.push(" AND id = ").bind(key_id.to_owned());
+            let (text, args) = sql.build();
+            let updated = sqlx::query_with(text, args).execute(&mut *conn).await?;
+            if updated.rows_affected() == 0 {
+                return Err(Error::not_found("API key", key_id, "api_key_id"));
+            }
+            let details = json!({"id": key_id, "changes_requested": requested});
+            let event = Event::new("api_key.updated", key_id, details).in_project(project_id);
+            audit::record(conn, author, event, now).await?;
+            sqlx::query_as(AssertSqlSafe(format!(
+                "{SELECT_KEY} WHERE k.project_id = $1 AND k.id = $2"
+            )))
+            .bind(project_id.to_owned())
+            .bind(key_id.to_owned())
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(Into::into)
+        })
     }
 
     /// Deletes a user's key. A service account's keys go with the account, not one by one, as
