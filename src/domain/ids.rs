@@ -2,8 +2,9 @@
 //! a prefix and a lowercase ULID, monotonic within the process, so that ordering by id is
 //! ordering by creation and a keyset cursor is just the last id.
 
+use std::collections::BTreeMap;
 use std::sync::Mutex;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use ulid::{Generator, Ulid};
 
@@ -22,9 +23,12 @@ pub const ROLE_ASSIGNMENT: &str = "ra_";
 pub const PROJECT_USER: &str = "pu_";
 
 static GENERATOR: Mutex<Option<Generator>> = Mutex::new(None);
-/// Audit ids follow the movable clock, so they get their own generator: a clock moved forward
-/// by a test must not drag every other id along.
-static AUDIT_GENERATOR: Mutex<Option<Generator>> = Mutex::new(None);
+/// The last audit id issued in each recent second. Audit ids follow the movable clock, and tests
+/// run many clocks in one process: keeping order per second, rather than in one sequence, keeps
+/// every second's ids in the order they were issued whatever other clocks do.
+static AUDIT_LAST: Mutex<BTreeMap<u64, Ulid>> = Mutex::new(BTreeMap::new());
+/// Seconds remembered; an id for an older second starts that second afresh.
+const AUDIT_SECONDS_KEPT: usize = 256;
 
 pub fn new_id(prefix: &str) -> String {
     let ulid = generate(&GENERATOR, SystemTime::now());
@@ -39,12 +43,22 @@ pub fn new_audit_id(unix_seconds: i64) -> String {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.subsec_millis())
         .unwrap_or(0);
-    let millis = second_start_millis(unix_seconds) + u64::from(within_second);
-    let at = UNIX_EPOCH + Duration::from_millis(millis);
-    let mut ulid = generate(&AUDIT_GENERATOR, at);
-    // Only a clock that went back makes the generator step past this second.
-    if ulid.timestamp_ms() / 1000 != millis / 1000 {
-        ulid = Ulid::from_parts(millis, rand::RngExt::random(&mut rand::rng()));
+    let second = second_start_millis(unix_seconds);
+    let millis = second + u64::from(within_second);
+    let mut last = AUDIT_LAST
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let fresh = Ulid::from_parts(millis, rand::RngExt::random(&mut rand::rng()));
+    let ulid = match last.get(&second) {
+        // Later than anything issued in this second yet: the fresh id sorts after it.
+        Some(previous) if previous.timestamp_ms() < millis => fresh,
+        // Same millisecond, or the clock stepped back within the second: follow on.
+        Some(previous) => previous.increment().unwrap_or(fresh),
+        None => fresh,
+    };
+    last.insert(second, ulid);
+    while last.len() > AUDIT_SECONDS_KEPT {
+        last.pop_first();
     }
     with_prefix(AUDIT_LOG, ulid)
 }
@@ -105,6 +119,10 @@ mod tests {
             ids.iter()
                 .all(|id| *id >= audit_id_floor(t) && *id < audit_id_floor(t + 1))
         );
+        // Another clock's second in between does not disturb this second's order.
+        let elsewhere = new_audit_id(t + 3_601);
+        let next = new_audit_id(t);
+        assert!(next > ids[99] && next < audit_id_floor(t + 1) && elsewhere > next);
         // A clock moved back still yields ids inside the requested second.
         let earlier = new_audit_id(t - 5);
         assert!(earlier >= audit_id_floor(t - 5) && earlier < audit_id_floor(t - 4));

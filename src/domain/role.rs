@@ -431,6 +431,7 @@ mod tests {
         let bad = validate_permissions(
             &["api.model.read".into(), "api.nope".into()],
             Scope::Project,
+            "permissions",
         );
         assert!(
             matches!(bad, Err(Error::Invalid { param: Some(p), message, .. }) if p == "permissions[1]" && message.contains("api.nope"))
@@ -445,6 +446,7 @@ mod tests {
         let twice = validate_permissions(
             &["api.usage.read".into(), "api.usage.read".into()],
             Scope::Organization,
+            "permissions",
         );
         assert_eq!(twice.unwrap(), vec!["api.usage.read"]);
     }

@@ -23,6 +23,11 @@ class ContractViolation(AssertionError):
     pass
 
 
+def operation_count():
+    """How many operations the served document declares."""
+    return len(_OPERATIONS)
+
+
 def operation_for(method, path):
     matches = [(pattern.pattern.count("[^/]+"), op) for pattern, m, op in _OPERATIONS if m == method and pattern.match(path)]
     # A literal segment beats a parameter: prefer the template with the fewest parameters.
