@@ -12,3 +12,4 @@ mod machine_identities;
 mod membership;
 mod projects;
 mod replicas;
+mod sdk;

@@ -5,6 +5,7 @@
 
 #![allow(dead_code)]
 
+pub mod contract;
 pub mod process;
 
 use std::sync::atomic::{AtomicU32, Ordering};
