@@ -2,7 +2,7 @@
 // is validated against the document Roster serves (the contract plus Roster's additions).
 
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +29,15 @@ const OPERATIONS = Object.entries(SPEC.paths).flatMap(([template, item]) =>
       pattern: new RegExp('^/v1' + template.replace(/\{[^}]+\}/g, '[^/]+') + '$'),
     })),
 );
+/** Operations this suite exercised; `writeCoverage` records them for scripts/coverage.py. */
+const EXERCISED = new Set();
+
+export function writeCoverage() {
+  const dir = path.join(ROOT, 'target', 'coverage');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, 'node.txt'), [...EXERCISED].sort().map((op) => `${op}\n`).join(''));
+}
+
 const pointer = (...parts) => parts.map((p) => String(p).replaceAll('~', '~0').replaceAll('/', '~1')).join('/');
 
 /** The contract violation in a response, naming the field's path; null if it conforms. */
@@ -37,6 +46,7 @@ export function violation(method, urlPath, status, body) {
   if (matches.length === 0) return `${method} ${urlPath} is not an operation of the contract`;
   // A literal segment beats a parameter: prefer the template with the fewest parameters.
   const op = matches.reduce((a, b) => (b.params < a.params ? b : a));
+  EXERCISED.add(SPEC.paths[op.template][method.toLowerCase()].operationId);
   const response = SPEC.paths[op.template][method.toLowerCase()].responses[String(status)];
   if (!response) return `${method} ${urlPath} answered ${status}, which the contract does not declare`;
   if (!response.content?.['application/json']?.schema) return null;

@@ -6,7 +6,7 @@ import { after, afterEach, before, test } from 'node:test';
 
 import OpenAI from 'openai';
 
-import { Roster } from './harness.mjs';
+import { Roster, writeCoverage } from './harness.mjs';
 
 let roster;
 let org;
@@ -18,6 +18,7 @@ before(async () => {
 
 after(async () => {
   await roster.stop();
+  writeCoverage();
 });
 
 afterEach(() => {

@@ -28,15 +28,24 @@ def operation_count():
     return len(_OPERATIONS)
 
 
+# Every operation of the served document, as (path pattern, method, operation).
+OPERATIONS = _OPERATIONS
+
+
 def operation_for(method, path):
     matches = [(pattern.pattern.count("[^/]+"), op) for pattern, m, op in _OPERATIONS if m == method and pattern.match(path)]
     # A literal segment beats a parameter: prefer the template with the fewest parameters.
     return min(matches, key=lambda m: m[0])[1] if matches else None
 
 
+EXERCISED = set()
+
+
 def validate(method, path, status, body):
     """Raises ContractViolation, naming the field's path, if `body` breaks the contract."""
     operation = operation_for(method, path)
+    if operation is not None:
+        EXERCISED.add(operation["operationId"])
     if operation is None:
         raise ContractViolation(f"{method} {path} is not an operation of the contract")
     response = operation["responses"].get(str(status))
