@@ -57,11 +57,7 @@ impl Store {
         let mut sql = Sql::new(SELECT_KEY);
         sql.push(" WHERE k.org_id = ").bind(org_id.to_owned());
         sql.keyset("k.id", page);
-        let (text, args) = sql.build();
-        let rows = sqlx::query_as_with(text, args)
-            .fetch_all(&self.read)
-            .await?;
-        Ok(Page::from_overfetch(rows, page.limit))
+        self.fetch_page(sql, page.limit).await
     }
 
     pub async fn get_admin_key(&self, org_id: &str, key_id: &str) -> Result<AdminApiKey> {

@@ -138,11 +138,7 @@ impl Store {
              FROM ({}) AS a LEFT JOIN projects p ON p.id = a.project_id ORDER BY a.id {direction} LIMIT {limit}",
             arms.join(" UNION ")
         ));
-        let (text, args) = sql.build();
-        let rows = sqlx::query_as_with(text, args)
-            .fetch_all(&self.read)
-            .await?;
-        Ok(Page::from_overfetch(rows, page.limit))
+        self.fetch_page(sql, page.limit).await
     }
 
     /// Removes the events of `org_id` (or of every organization) effective before `before`.

@@ -41,11 +41,7 @@ impl Store {
         let mut sql = Sql::new(SELECT_GROUP);
         sql.push(" WHERE g.org_id = ").bind(org_id.to_owned());
         sql.keyset("g.id", page);
-        let (text, args) = sql.build();
-        let rows = sqlx::query_as_with(text, args)
-            .fetch_all(&self.read)
-            .await?;
-        Ok(Page::from_overfetch(rows, page.limit))
+        self.fetch_page(sql, page.limit).await
     }
 
     pub async fn get_group(&self, org_id: &str, group_id: &str) -> Result<Group> {
@@ -147,11 +143,7 @@ impl Store {
         let mut sql = Sql::new(SELECT_MEMBER);
         sql.push(" WHERE gu.group_id = ").bind(group_id.to_owned());
         sql.keyset("gu.user_id", page);
-        let (text, args) = sql.build();
-        let rows = sqlx::query_as_with(text, args)
-            .fetch_all(&self.read)
-            .await?;
-        Ok(Page::from_overfetch(rows, page.limit))
+        self.fetch_page(sql, page.limit).await
     }
 
     pub async fn get_group_user(
@@ -267,11 +259,7 @@ impl Store {
         sql.push(" WHERE pg.project_id = ")
             .bind(project_id.to_owned());
         sql.keyset("pg.group_id", page);
-        let (text, args) = sql.build();
-        let rows = sqlx::query_as_with(text, args)
-            .fetch_all(&self.read)
-            .await?;
-        Ok(Page::from_overfetch(rows, page.limit))
+        self.fetch_page(sql, page.limit).await
     }
 
     pub async fn get_project_group(

@@ -54,6 +54,7 @@ use sqlx::AnyPool;
 pub use backend::Backend;
 
 use crate::domain::audit::Actor;
+use crate::domain::page::Page;
 use crate::domain::{Clock, Error, Result};
 
 /// Pool and timeout settings, from the configuration.
@@ -117,6 +118,19 @@ impl Store {
             read,
             clock,
         })
+    }
+
+    /// Runs a list query built with `limit + 1` rows (see `Sql::keyset`) on the read pool and
+    /// turns its rows into one page.
+    async fn fetch_page<T>(&self, sql: sql::Sql, limit: i64) -> Result<Page<T>>
+    where
+        T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+    {
+        let (text, args) = sql.build();
+        let rows = sqlx::query_as_with(text, args)
+            .fetch_all(&self.read)
+            .await?;
+        Ok(Page::from_overfetch(rows, limit))
     }
 
     pub fn backend(&self) -> Backend {

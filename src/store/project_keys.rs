@@ -154,11 +154,7 @@ impl Store {
         sql.push(" WHERE s.project_id = ")
             .bind(project_id.to_owned());
         sql.keyset("s.id", page);
-        let (text, args) = sql.build();
-        let rows = sqlx::query_as_with(text, args)
-            .fetch_all(&self.read)
-            .await?;
-        Ok(Page::from_overfetch(rows, page.limit))
+        self.fetch_page(sql, page.limit).await
     }
 
     pub async fn get_service_account(
@@ -357,11 +353,7 @@ impl Store {
             OwnerAccess::Any => &mut sql,
         };
         sql.keyset("k.id", page);
-        let (text, args) = sql.build();
-        let rows = sqlx::query_as_with(text, args)
-            .fetch_all(&self.read)
-            .await?;
-        Ok(Page::from_overfetch(rows, page.limit))
+        self.fetch_page(sql, page.limit).await
     }
 
     pub async fn get_project_key(

@@ -34,11 +34,7 @@ impl Store {
             sql.push(" AND c.user_id = ").bind(after.clone()).push(")");
         }
         sql.push(" ORDER BY pu.id LIMIT ").bind(page.limit + 1);
-        let (text, args) = sql.build();
-        let rows = sqlx::query_as_with(text, args)
-            .fetch_all(&self.read)
-            .await?;
-        Ok(Page::from_overfetch(rows, page.limit))
+        self.fetch_page(sql, page.limit).await
     }
 
     pub async fn get_project_user(

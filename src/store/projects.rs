@@ -30,11 +30,7 @@ impl Store {
             sql.push(" AND p.id > ").bind(after.clone());
         }
         sql.push(" ORDER BY p.id LIMIT ").bind(page.limit + 1);
-        let (text, args) = sql.build();
-        let rows = sqlx::query_as_with(text, args)
-            .fetch_all(&self.read)
-            .await?;
-        Ok(Page::from_overfetch(rows, page.limit))
+        self.fetch_page(sql, page.limit).await
     }
 
     pub async fn get_project(&self, org_id: &str, project_id: &str) -> Result<Project> {

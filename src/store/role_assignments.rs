@@ -12,11 +12,11 @@ use sqlx::AnyConnection;
 
 use super::groups::lock_group;
 use super::roles::{RoleScope, SELECT_ROLE, lock_role};
-use super::sql::Sql;
+use super::sql::{Sql, keyset_order};
 use super::users::find_user;
 use super::{Author, Store, audit, is_unique_violation};
 use crate::domain::audit::Event;
-use crate::domain::page::{Order, Page, PageRequest};
+use crate::domain::page::{Page, PageRequest};
 use crate::domain::project_user::ProjectRole;
 use crate::domain::role::{Grant, Role};
 use crate::domain::user::OrgRole;
@@ -130,10 +130,7 @@ fn held_roles(sql: &mut Sql, scope: &RoleScope, principal: &Principal, page: Opt
     let who = sql.arg(principal.id().to_owned());
     let (bound, order, limit) = match page {
         Some(page) => {
-            let (comparison, direction) = match page.order {
-                Order::Asc => (">", "ASC"),
-                Order::Desc => ("<", "DESC"),
-            };
+            let (comparison, direction) = keyset_order(page.order);
             let bound = page
                 .after
                 .as_ref()
@@ -228,11 +225,7 @@ impl Store {
         self.check_principal(&self.read, scope, principal).await?;
         let mut sql = Sql::new("");
         held_roles(&mut sql, scope, principal, Some(page));
-        let (text, args) = sql.build();
-        let rows = sqlx::query_as_with(text, args)
-            .fetch_all(&self.read)
-            .await?;
-        Ok(Page::from_overfetch(rows, page.limit))
+        self.fetch_page(sql, page.limit).await
     }
 
     pub async fn get_role_assignment(

@@ -159,11 +159,7 @@ impl Store {
         sql.push(" AND r.resource_id = ")
             .bind(scope.resource_id().to_owned());
         sql.keyset("r.id", page);
-        let (text, args) = sql.build();
-        let rows = sqlx::query_as_with(text, args)
-            .fetch_all(&self.read)
-            .await?;
-        Ok(Page::from_overfetch(rows, page.limit))
+        self.fetch_page(sql, page.limit).await
     }
 
     pub async fn get_role(&self, scope: &RoleScope, role_id: &str) -> Result<Role> {

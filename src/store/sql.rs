@@ -52,10 +52,7 @@ impl Sql {
     /// Ends a list query with its keyset page: `AND <column> > $after ORDER BY <column>
     /// LIMIT $limit+1` (or `<` and `DESC`), the extra row telling whether more follow.
     pub fn keyset(&mut self, column: &str, page: &PageRequest) -> &mut Self {
-        let (comparison, direction) = match page.order {
-            Order::Asc => (">", "ASC"),
-            Order::Desc => ("<", "DESC"),
-        };
+        let (comparison, direction) = keyset_order(page.order);
         if let Some(after) = &page.after {
             self.push(&format!(" AND {column} {comparison} "))
                 .bind(after.clone());
@@ -67,5 +64,13 @@ impl Sql {
     /// The text is built only from the constant fragments pushed; every value is bound.
     pub fn build(self) -> (AssertSqlSafe<String>, AnyArguments) {
         (AssertSqlSafe(self.text), self.args)
+    }
+}
+
+/// How a keyset page compares to its cursor, and which way it sorts.
+pub fn keyset_order(order: Order) -> (&'static str, &'static str) {
+    match order {
+        Order::Asc => (">", "ASC"),
+        Order::Desc => ("<", "DESC"),
     }
 }

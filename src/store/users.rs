@@ -36,11 +36,7 @@ impl Store {
             sql.push(" AND u.id > ").bind(after.clone());
         }
         sql.push(" ORDER BY u.id LIMIT ").bind(page.limit + 1);
-        let (text, args) = sql.build();
-        let rows = sqlx::query_as_with(text, args)
-            .fetch_all(&self.read)
-            .await?;
-        Ok(Page::from_overfetch(rows, page.limit))
+        self.fetch_page(sql, page.limit).await
     }
 
     pub async fn get_user(&self, org_id: &str, user_id: &str) -> Result<User> {
