@@ -161,13 +161,10 @@ impl Store {
         .bind(user_id.to_owned())
         .fetch_optional(&self.read)
         .await?;
-        match found {
-            Some(member) => Ok(member),
-            None => {
-                self.get_group(org_id, group_id).await?;
-                Err(Error::not_found("user in this group", user_id, "user_id"))
-            }
-        }
+        Store::found_or(found, self.get_group(org_id, group_id), || {
+            Error::not_found("user in this group", user_id, "user_id")
+        })
+        .await
     }
 
     pub async fn add_group_user(
@@ -276,17 +273,10 @@ impl Store {
         .bind(group_id.to_owned())
         .fetch_optional(&self.read)
         .await?;
-        match found {
-            Some(access) => Ok(access),
-            None => {
-                self.get_project(org_id, project_id).await?;
-                Err(Error::not_found(
-                    "group with access to this project",
-                    group_id,
-                    "group_id",
-                ))
-            }
-        }
+        Store::found_or(found, self.get_project(org_id, project_id), || {
+            Error::not_found("group with access to this project", group_id, "group_id")
+        })
+        .await
     }
 
     /// Gives a group access to a project with a project role (an assignment like any other).

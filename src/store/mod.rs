@@ -133,6 +133,23 @@ impl Store {
         Ok(Page::from_overfetch(rows, limit))
     }
 
+    /// What a one-query retrieve found, or the right 404 when it found nothing: the parent's
+    /// (an unknown project or group) if `parent` fails, else `missing`. The parent is looked up
+    /// only after a miss, so a retrieve that finds its row stays one query.
+    async fn found_or<T, P>(
+        found: Option<T>,
+        parent: impl Future<Output = Result<P>>,
+        missing: impl FnOnce() -> Error,
+    ) -> Result<T> {
+        match found {
+            Some(row) => Ok(row),
+            None => {
+                parent.await?;
+                Err(missing())
+            }
+        }
+    }
+
     pub fn backend(&self) -> Backend {
         self.backend
     }

@@ -171,17 +171,10 @@ impl Store {
         .bind(account_id.to_owned())
         .fetch_optional(&self.read)
         .await?;
-        match found {
-            Some(account) => Ok(account),
-            None => {
-                self.get_project(org_id, project_id).await?;
-                Err(Error::not_found(
-                    "service account",
-                    account_id,
-                    "service_account_id",
-                ))
-            }
-        }
+        Store::found_or(found, self.get_project(org_id, project_id), || {
+            Error::not_found("service account", account_id, "service_account_id")
+        })
+        .await
     }
 
     /// Creates a service account with role `member` and a first key, or, `without_key`, with
@@ -370,13 +363,10 @@ impl Store {
         .bind(key_id.to_owned())
         .fetch_optional(&self.read)
         .await?;
-        match found {
-            Some(key) => Ok(key),
-            None => {
-                self.get_project(org_id, project_id).await?;
-                Err(Error::not_found("API key", key_id, "api_key_id"))
-            }
-        }
+        Store::found_or(found, self.get_project(org_id, project_id), || {
+            Error::not_found("API key", key_id, "api_key_id")
+        })
+        .await
     }
 
     /// Changes a key's lifetime or scopes (the SDKs' `api_keys.update`).

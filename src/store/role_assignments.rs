@@ -109,6 +109,18 @@ fn assignment_event(
     }
 }
 
+fn does_not_hold(principal: &Principal, role_id: &str) -> Error {
+    Error::NotFound {
+        message: format!(
+            "The {} '{}' does not hold role '{role_id}'.",
+            principal.kind(),
+            principal.id()
+        )
+        .into(),
+        param: Some("role_id"),
+    }
+}
+
 fn already_holds(principal: &Principal, role: &Role) -> Error {
     Error::invalid(
         format!(
@@ -242,22 +254,11 @@ impl Store {
         let found = sqlx::query_as_with(text, args)
             .fetch_optional(&self.read)
             .await?;
-        match found {
-            Some(role) => Ok(role),
-            None => {
-                self.check_scope(scope).await?;
-                self.check_principal(&self.read, scope, principal).await?;
-                Err(Error::NotFound {
-                    message: format!(
-                        "The {} '{}' does not hold role '{role_id}'.",
-                        principal.kind(),
-                        principal.id()
-                    )
-                    .into(),
-                    param: Some("role_id"),
-                })
-            }
-        }
+        let parents = async {
+            self.check_scope(scope).await?;
+            self.check_principal(&self.read, scope, principal).await
+        };
+        Store::found_or(found, parents, || does_not_hold(principal, &role_id)).await
     }
 
     /// The role `role_id` names in `scope`: 404 if it names none, 400 if it names a role of
@@ -394,16 +395,7 @@ impl Store {
             .fetch_optional(&mut *conn)
             .await?;
             let Some((id,)) = removed else {
-                return Err(Error::NotFound {
-                    message: format!(
-                        "The {} '{}' does not hold role '{}'.",
-                        principal.kind(),
-                        principal.id(),
-                        role.id
-                    )
-                    .into(),
-                    param: Some("role_id"),
-                });
+                return Err(does_not_hold(principal, &role.id));
             };
             let event = assignment_event("role.assignment.deleted", &id, scope, principal);
             audit::record(conn, author, event, now).await

@@ -172,13 +172,10 @@ impl Store {
         .bind(role_id.clone())
         .fetch_optional(&self.read)
         .await?;
-        match found {
-            Some(role) => Ok(role),
-            None => {
-                self.check_scope(scope).await?;
-                Err(no_such_role(&role_id, scope))
-            }
-        }
+        Store::found_or(found, self.check_scope(scope), || {
+            no_such_role(&role_id, scope)
+        })
+        .await
     }
 
     pub async fn create_role(
