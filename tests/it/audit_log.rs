@@ -102,6 +102,21 @@ async fn combined_filters_page_both_ways() {
         "before walks the same events the other way"
     );
 
+    // Projects and types alone: one index range per (project, type), both ways.
+    let pairs = format!(
+        "project_ids[]={}&project_ids[]={}&event_types[]=project.updated",
+        chosen[0], chosen[2]
+    );
+    let renames = walk(&admin, &format!("{LOG}?{pairs}"), 1).await;
+    assert_eq!(renames.len(), 2);
+    let mut back = walk_back(&admin, &pairs, &renames[1], 1).await;
+    back.insert(0, renames[1].clone());
+    back.reverse();
+    assert_eq!(back, renames);
+    let renamed = events(&admin, &pairs).await;
+    assert!(renamed.iter().all(|e| e["type"] == "project.updated"));
+    assert_eq!(renamed[0]["project"]["id"], chosen[2].as_str());
+
     // The key's tracking id and the owner's user id name the same actor.
     let key_id = all[0]["actor"]["api_key"]["id"].as_str().unwrap();
     let user_id = all[0]["actor"]["api_key"]["user"]["id"].as_str().unwrap();
