@@ -11,7 +11,7 @@ use serde_json::json;
 use sqlx::AnyConnection;
 
 use super::groups::lock_group;
-use super::roles::{RoleScope, SELECT_ROLE, lock_role};
+use super::roles::{RoleScope, SELECT_ROLE, check_scope_active, lock_role};
 use super::sql::{Sql, keyset_order};
 use super::users::find_user;
 use super::{Author, Store, audit, is_unique_violation};
@@ -305,7 +305,7 @@ impl Store {
         let role_id = scope.role_id(role_id);
         let now = self.clock.now();
         let role = transact!(self, |conn| {
-            self.check_scope_for_change(conn, scope).await?;
+            check_scope_active(conn, self, scope).await?;
             let role = self.role_in_scope(conn, scope, &role_id).await?;
             // Outside the project, a principal needs adding first: a 400, not a missing object.
             self.check_principal(&mut *conn, scope, principal)
@@ -347,14 +347,6 @@ impl Store {
             }
         }
         Ok(role)
-    }
-
-    async fn check_scope_for_change(
-        &self,
-        conn: &mut AnyConnection,
-        scope: &RoleScope,
-    ) -> Result<()> {
-        super::roles::check_scope_active(conn, self, scope).await
     }
 
     /// Unassigns a role. A user's predefined role can only be replaced (by assigning another),
