@@ -1,5 +1,9 @@
 //! Admin API keys: authentication, and the four operations of the contract.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
 use serde_json::json;
 use sqlx::{AnyConnection, AssertSqlSafe};
 
@@ -19,9 +23,66 @@ const SELECT_KEY: &str = "SELECT k.id, k.name, k.redacted_value, k.created_at, k
 /// at most, instead of one on every request.
 pub const LAST_USED_GRANULARITY_SECONDS: i64 = 60;
 
+/// How long an authenticated key is trusted without a lookup. A key deleted through this
+/// process is refused at once (its deletion clears the cache); deleted through another replica
+/// of one database, within this long.
+const KEY_CACHE_TTL: Duration = Duration::from_millis(500);
+/// Keys remembered at most; beyond, the cache starts afresh.
+const KEY_CACHE_CAPACITY: usize = 10_000;
+
+/// Recently authenticated keys by digest, so that most requests cost no lookup. Only keys that
+/// authenticated are kept: an unknown key is looked up every time.
+#[derive(Debug, Default)]
+pub(super) struct KeyCache(Mutex<HashMap<String, (Principal, Instant)>>);
+
+impl KeyCache {
+    fn get(&self, digest: &str) -> Option<Principal> {
+        let entries = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        entries
+            .get(digest)
+            .filter(|(_, at)| at.elapsed() < KEY_CACHE_TTL)
+            .map(|(principal, _)| principal.clone())
+    }
+
+    fn put(&self, principal: &Principal) {
+        let mut entries = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if entries.len() >= KEY_CACHE_CAPACITY {
+            entries.clear();
+        }
+        entries.insert(
+            principal.key_digest.clone(),
+            (principal.clone(), Instant::now()),
+        );
+    }
+
+    fn touched(&self, digest: &str, now: i64) {
+        let mut entries = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((principal, _)) = entries.get_mut(digest) {
+            principal.last_used_at = Some(now);
+        }
+    }
+
+    /// Forgets every key, after a change that can revoke one.
+    pub(super) fn clear(&self) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+}
+
 impl Store {
-    /// The caller behind a key digest: one lookup of a unique index. Expiry is the caller's check.
+    /// The caller behind a key digest: a cache hit, or one lookup of a unique index. Expiry is
+    /// the caller's check.
     pub async fn authenticate(&self, digest: &str) -> Result<Option<Principal>> {
+        if let Some(principal) = self.keys.get(digest) {
+            return Ok(Some(principal));
+        }
+        let found = self.lookup_key(digest).await?;
+        if let Some(principal) = &found {
+            self.keys.put(principal);
+        }
+        Ok(found)
+    }
+
+    async fn lookup_key(&self, digest: &str) -> Result<Option<Principal>> {
         Ok(sqlx::query_as(
             "SELECT k.org_id, o.default_project_id, k.id AS key_id, k.digest AS key_digest, k.expires_at, k.last_used_at, \
              u.id AS user_id, u.email AS user_email \
@@ -46,6 +107,7 @@ impl Store {
             .bind(principal.key_id.clone())
             .execute(&self.write)
             .await?;
+        self.keys.touched(&principal.key_digest, now);
         Ok(())
     }
 
@@ -88,7 +150,7 @@ impl Store {
     /// Deletes a key; it is refused from the next request on.
     pub async fn delete_admin_key(&self, author: &Author, key_id: &str) -> Result<()> {
         let now = self.clock.now();
-        transact!(self, |conn| {
+        let deleted = transact!(self, |conn| {
             let deleted = sqlx::query("DELETE FROM admin_api_keys WHERE org_id = $1 AND id = $2")
                 .bind(author.org_id.clone())
                 .bind(key_id.to_owned())
@@ -104,7 +166,10 @@ impl Store {
                 now,
             )
             .await
-        })
+        });
+        // After the commit: a request between a clear and the commit could cache the key anew.
+        self.keys.clear();
+        deleted
     }
 }
 

@@ -47,6 +47,7 @@ pub mod roles;
 mod sql;
 mod users;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::AnyPool;
@@ -86,6 +87,8 @@ pub struct Store {
     /// Where plain reads run. On PostgreSQL the same pool as `write`.
     read: AnyPool,
     clock: Clock,
+    /// Recently authenticated admin keys (`admin_keys.rs`), shared by the clones.
+    keys: Arc<admin_keys::KeyCache>,
 }
 
 /// The caller a mutation is recorded against: its organization, and the audit actor.
@@ -117,6 +120,7 @@ impl Store {
             write,
             read,
             clock,
+            keys: Arc::default(),
         })
     }
 

@@ -87,7 +87,7 @@ impl Store {
     /// Deletes a user with her project memberships and the admin keys she owns, in one transaction.
     pub async fn delete_user(&self, author: &Author, user_id: &str) -> Result<()> {
         let now = self.clock.now();
-        transact!(self, |conn| {
+        let deleted = transact!(self, |conn| {
             lock_organization(conn, self.backend, &author.org_id).await?;
             let current = find_user(&mut *conn, &author.org_id, user_id)
                 .await?
@@ -111,7 +111,10 @@ impl Store {
                 now,
             )
             .await
-        })
+        });
+        // Her admin keys went with her: forget them (after the commit, as there).
+        self.keys.clear();
+        deleted
     }
 }
 

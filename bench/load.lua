@@ -1,0 +1,87 @@
+-- wrk script for every benchmark scenario (bench/run.py sets the environment).
+--   SCENARIO      retrieve | page_first | page_deep | create_delete | audit
+--   ROSTER_KEY    the admin key sent with every request
+--   PROJECT_ID    the project whose members are read; CREATE_PROJECT_ID the one written to
+--   USERS         members of PROJECT_ID: user ids are bench_user_id(0 .. USERS-1)
+--   DEEP_AFTER    the cursor of page_deep; AUDIT_QUERY the audit filter
+--   MAX_REQUESTS  each thread stops after this many responses (wrk's -d bounds the time)
+-- create_delete adds users to CREATE_PROJECT_ID and removes each once her addition is answered.
+
+local scenario = os.getenv("SCENARIO")
+local key = os.getenv("ROSTER_KEY")
+local project = os.getenv("PROJECT_ID")
+local create_project = os.getenv("CREATE_PROJECT_ID")
+local users = tonumber(os.getenv("USERS"))
+local deep_after = os.getenv("DEEP_AFTER")
+local audit_query = os.getenv("AUDIT_QUERY")
+local max_requests = tonumber(os.getenv("MAX_REQUESTS"))
+
+local next_thread = 0
+function setup(thread)
+  thread:set("thread_index", next_thread)
+  next_thread = next_thread + 1
+end
+
+local headers = { ["Authorization"] = "Bearer " .. key }
+local json_headers = { ["Authorization"] = "Bearer " .. key, ["Content-Type"] = "application/json" }
+local responses = 0
+local added = {}      -- create_delete: users added and not yet removed
+local next_user = -1
+local members_path = "/v1/organization/projects/" .. project .. "/users"
+
+local function user_id(i)
+  return string.format("user-%026d", i)
+end
+
+function init(args)
+  math.randomseed(1000 + thread_index)
+end
+
+function request()
+  if scenario == "retrieve" then
+    return wrk.format("GET", members_path .. "/" .. user_id(math.random(0, users - 1)), headers)
+  elseif scenario == "page_first" then
+    return wrk.format("GET", members_path .. "?limit=100", headers)
+  elseif scenario == "page_deep" then
+    return wrk.format("GET", members_path .. "?limit=100&after=" .. deep_after, headers)
+  elseif scenario == "audit" then
+    return wrk.format("GET", "/v1/organization/audit_logs?" .. audit_query, headers)
+  elseif scenario == "create_delete" then
+    -- Removes the users whose addition has been answered, else adds the next user of this
+    -- thread's own slice (round and round), so that no two requests race on one user.
+    local path = "/v1/organization/projects/" .. create_project .. "/users"
+    if #added > 0 then
+      return wrk.format("DELETE", path .. "/" .. table.remove(added), headers)
+    end
+    local slice = math.floor(users / tonumber(os.getenv("THREADS")))
+    next_user = next_user + 1
+    local user = user_id(thread_index * slice + next_user % slice)
+    return wrk.format("POST", path, json_headers, '{"user_id":"' .. user .. '","role":"member"}')
+  end
+  error("unknown SCENARIO " .. tostring(scenario))
+end
+
+local unexpected = 0
+function response(status, headers, body)
+  responses = responses + 1
+  -- The first few failures are shown: bench/run.py fails the run on any.
+  if status >= 300 and unexpected < 3 then
+    unexpected = unexpected + 1
+    io.write(string.format("UNEXPECTED %d %s\n", status, body))
+  end
+  if scenario == "create_delete" and status == 200 and body:find('"object":"organization.project.user"', 1, true) then
+    table.insert(added, body:match('"id":"(user%-%d+)"'))
+  end
+  if responses >= max_requests then
+    wrk.thread:stop()
+  end
+end
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'RESULT {"requests":%d,"duration_us":%d,"p50_us":%d,"p99_us":%d,"mean_us":%.1f,' ..
+    '"errors":{"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d}}\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    latency.mean, e.connect, e.read, e.write, e.status, e.timeout))
+end
