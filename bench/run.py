@@ -37,6 +37,7 @@ BENCH = ROOT / "bench"
 WORK = ROOT / "target" / "bench"
 RESULTS = BENCH / "results"
 ROSTER = ROOT / "target" / "release" / "roster"
+roster_binary = ROSTER  # --roster: another build, to compare before and after a change
 FLOOR = BENCH / "floor" / "target" / "release" / "roster-bench-floor"
 LOAD_SCRIPT = BENCH / "load.lua"
 
@@ -197,7 +198,7 @@ class Server:
 
 
 def roster_cmd(db: Database, *args: str) -> list[str]:
-    return [str(ROSTER), "--data-dir", str(WORK / "data"), "--database-url", db.url,
+    return [str(roster_binary), "--data-dir", str(WORK / "data"), "--database-url", db.url,
             "--log", "warn", *args]
 
 
@@ -284,6 +285,18 @@ def seed(db: Database, size: int) -> dict:
     seconds = time.perf_counter() - started
     log(f"seeded {db.backend} {size} in {seconds:.1f} s")
     return {"org_id": org_id, "projects": projects, "users": users, "seed_seconds": seconds}
+
+
+def seeded(db: Database, size: int, reuse: bool) -> dict:
+    """The organization of `size` memberships: seeded now, or by an earlier run if `reuse`."""
+    record = WORK / f"world-{db.backend}-{size}.json"
+    if reuse and record.exists():
+        log(f"reusing the {db.backend} organization of {size} memberships seeded earlier")
+        return json.loads(record.read_text())
+    record.unlink(missing_ok=True)
+    world = seed(db, size)
+    record.write_text(json.dumps(world))
+    return world
 
 
 # --- load -------------------------------------------------------------------------------------
@@ -491,8 +504,13 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=1, help="seconds of warm-up a scenario")
     parser.add_argument("--max-requests", type=int, default=2_000_000, help="requests a scenario at most")
     parser.add_argument("--skip-build", action="store_true")
+    parser.add_argument("--roster", type=Path, default=ROSTER, help="the roster binary to measure")
+    parser.add_argument("--reuse-seed", action="store_true",
+                        help="measure the organizations the last run seeded, if there")
     parser.add_argument("--output", default="latest", help="name of the results files")
     args = parser.parse_args()
+    global roster_binary
+    roster_binary = args.roster.resolve()
     sizes = [int(s) for s in args.sizes.split(",")]
     backends = args.backends.split(",")
     scenarios = args.scenarios.split(",")
@@ -509,7 +527,8 @@ def main() -> None:
     }, "sizes": {}}
     for size in sizes:
         by_server: dict[str, dict] = {}
-        worlds = {backend: seed(Database(backend, size), size) for backend in backends}
+        worlds = {backend: seeded(Database(backend, size), size, args.reuse_seed)
+                  for backend in backends}
         fixtures = WORK / f"fixtures-{size}.json"
         first = Database(backends[0], size)
         server = start_roster(first)

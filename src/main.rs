@@ -15,9 +15,6 @@ use roster::domain::{Clock, Error, secret};
 use roster::store::Store;
 use roster::store::organizations::FoundedOrganization;
 
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();

@@ -6,7 +6,7 @@ use axum::routing::get;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::value::RawValue;
 
 use super::AppState;
 use super::error::ApiResult;
@@ -22,7 +22,8 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// The contract's `AuditLog`. The actor and the per-type payload were stored as the contract's
-/// JSON when the event was written; the payload sits under a key named after the type.
+/// JSON when the event was written, and are sent as stored, unparsed; the payload sits under a
+/// key named after the type.
 #[derive(Debug, Serialize)]
 pub struct AuditLogObject {
     pub id: String,
@@ -31,9 +32,9 @@ pub struct AuditLogObject {
     pub effective_at: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub project: Option<AuditLogProject>,
-    pub actor: Option<Value>,
+    pub actor: Option<Box<RawValue>>,
     #[serde(flatten)]
-    pub details: BTreeMap<String, Value>,
+    pub details: BTreeMap<String, Box<RawValue>>,
 }
 
 #[derive(Debug, Serialize)]
@@ -44,7 +45,7 @@ pub struct AuditLogProject {
 
 impl AuditLogObject {
     pub fn new(entry: LogEntry) -> Self {
-        let details = serde_json::from_str(&entry.details).unwrap_or(Value::Null);
+        let details = stored_json(entry.details).unwrap_or_else(null);
         AuditLogObject {
             details: BTreeMap::from([(entry.event_type.clone(), details)]),
             id: entry.id,
@@ -54,9 +55,18 @@ impl AuditLogObject {
                 id,
                 name: entry.project_name,
             }),
-            actor: entry.actor.and_then(|a| serde_json::from_str(&a).ok()),
+            actor: entry.actor.and_then(stored_json),
         }
     }
+}
+
+/// JSON that Roster stored; `None` only if the database was edited into something else.
+fn stored_json(text: String) -> Option<Box<RawValue>> {
+    RawValue::from_string(text).ok()
+}
+
+fn null() -> Box<RawValue> {
+    RawValue::from_string("null".to_owned()).expect("null is JSON")
 }
 
 impl Listed for AuditLogObject {

@@ -66,6 +66,15 @@ impl Backend {
         }
     }
 
+    /// Like `for_update_of`, for a transaction that needs the row to stay as read but does not
+    /// change it: such transactions run side by side, and one that changes the row waits.
+    pub(super) fn for_share_of(self, alias: &str) -> String {
+        match self {
+            Backend::Sqlite => String::new(),
+            Backend::Postgres => format!(" FOR SHARE OF {alias}"),
+        }
+    }
+
     /// The (write, read) pools.
     pub(super) async fn pools(
         self,

@@ -3,7 +3,7 @@
 use serde_json::json;
 use sqlx::{AnyConnection, AssertSqlSafe};
 
-use super::projects::lock_project;
+use super::projects::{lock_project, share_project};
 use super::sql::Sql;
 use super::users::{find_user, find_user_by_email};
 use super::{Author, Store, audit, is_unique_violation};
@@ -73,7 +73,7 @@ impl Store {
     ) -> Result<ProjectUser> {
         let now = self.clock.now();
         transact!(self, |conn| {
-            lock_project(conn, self.backend, &author.org_id, project_id)
+            share_project(conn, self.backend, &author.org_id, project_id)
                 .await?
                 .check_active()?;
             let user = resolve(conn, &author.org_id, member).await?;
@@ -233,8 +233,10 @@ async fn resolve(
     }
 }
 
-/// In a change to one member of an active project: locks the project, finds the member, and
-/// refuses the change if it takes away (`loses_ownership`) the project's last owner.
+/// In a change to one member of an active project: finds the member, and refuses the change if
+/// it takes away (`loses_ownership`) the project's last owner. The project is share-locked, so
+/// that changes to other members run alongside; only an owner's loss locks it outright, so that
+/// two such changes count the owners one after the other.
 async fn member_losing_ownership(
     store: &Store,
     conn: &mut AnyConnection,
@@ -243,13 +245,14 @@ async fn member_losing_ownership(
     user_id: &str,
     loses_ownership: bool,
 ) -> Result<ProjectUser> {
-    lock_project(conn, store.backend, &author.org_id, project_id)
+    share_project(conn, store.backend, &author.org_id, project_id)
         .await?
         .check_active()?;
     let current = find_member(&mut *conn, &author.org_id, project_id, user_id)
         .await?
         .ok_or_else(|| not_a_member(user_id))?;
     if current.is_owner() && loses_ownership {
+        lock_project(conn, store.backend, &author.org_id, project_id).await?;
         let owners = count_project_owners(conn, project_id).await?;
         project_user::check_keeps_an_owner(owners, owners - 1)?;
     }

@@ -142,9 +142,28 @@ pub(super) async fn lock_project(
     org_id: &str,
     project_id: &str,
 ) -> Result<Project> {
+    select_project(conn, org_id, project_id, &backend.for_update_of("p")).await
+}
+
+/// Reads a project that a transaction adds to (a member, say) but does not change: adders run
+/// side by side, and archiving the project waits for them.
+pub(super) async fn share_project(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    org_id: &str,
+    project_id: &str,
+) -> Result<Project> {
+    select_project(conn, org_id, project_id, &backend.for_share_of("p")).await
+}
+
+async fn select_project(
+    conn: &mut AnyConnection,
+    org_id: &str,
+    project_id: &str,
+    lock: &str,
+) -> Result<Project> {
     sqlx::query_as(AssertSqlSafe(format!(
-        "{SELECT_PROJECT} WHERE p.org_id = $1 AND p.id = $2{}",
-        backend.for_update_of("p")
+        "{SELECT_PROJECT} WHERE p.org_id = $1 AND p.id = $2{lock}"
     )))
     .bind(org_id.to_owned())
     .bind(project_id.to_owned())
