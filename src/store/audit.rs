@@ -154,7 +154,11 @@ impl Store {
             .collect();
         // The ranges of distinct values of one column are disjoint, and need no de-duplication
         // (which sorts whole rows); an actor is matched on two columns, whose ranges may meet.
-        let union = if driver.len() > 1 { " UNION " } else { " UNION ALL " };
+        let union = if driver.len() > 1 {
+            " UNION "
+        } else {
+            " UNION ALL "
+        };
         sql.push(&format!(
             "SELECT a.id, a.type, a.effective_at, a.project_id, p.name AS project_name, a.actor, a.details \
              FROM ({}) AS a LEFT JOIN projects p ON p.id = a.project_id ORDER BY a.id {direction} LIMIT {limit}",

@@ -234,9 +234,10 @@ async fn resolve(
 }
 
 /// In a change to one member of an active project: finds the member, and refuses the change if
-/// it takes away (`loses_ownership`) the project's last owner. The project is share-locked, so
-/// that changes to other members run alongside; only an owner's loss locks it outright, so that
-/// two such changes count the owners one after the other.
+/// it takes away (`loses_ownership`) the project's last owner. A change that can take ownership
+/// away locks the project outright, so that two of them count the owners one after the other;
+/// any other change only share-locks it, and runs alongside others. (Share-locking first and
+/// locking outright on finding an owner deadlocks under concurrent removals.)
 async fn member_losing_ownership(
     store: &Store,
     conn: &mut AnyConnection,
@@ -245,14 +246,16 @@ async fn member_losing_ownership(
     user_id: &str,
     loses_ownership: bool,
 ) -> Result<ProjectUser> {
-    share_project(conn, store.backend, &author.org_id, project_id)
-        .await?
-        .check_active()?;
+    let project = if loses_ownership {
+        lock_project(conn, store.backend, &author.org_id, project_id).await?
+    } else {
+        share_project(conn, store.backend, &author.org_id, project_id).await?
+    };
+    project.check_active()?;
     let current = find_member(&mut *conn, &author.org_id, project_id, user_id)
         .await?
         .ok_or_else(|| not_a_member(user_id))?;
     if current.is_owner() && loses_ownership {
-        lock_project(conn, store.backend, &author.org_id, project_id).await?;
         let owners = count_project_owners(conn, project_id).await?;
         project_user::check_keeps_an_owner(owners, owners - 1)?;
     }

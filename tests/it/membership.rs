@@ -778,3 +778,64 @@ async fn rules_hold_under_concurrent_requests() {
     assert_eq!(invites.iter().filter(|r| r.status == 200).count(), 1);
     s.stop().await;
 }
+
+#[tokio::test]
+async fn project_rules_hold_under_concurrent_requests() {
+    let s = TestServer::start().await;
+    let admin = s.admin();
+    let project = admin
+        .post("/v1/organization/projects", json!({"name": "P"}))
+        .await
+        .id();
+    let users = format!("/v1/organization/projects/{project}/users");
+    let mut people = Vec::new();
+    for i in 0..8 {
+        let email = format!("u{i}@example.com");
+        people.push(s.add_user(&email, "reader", &format!("U{i}")).await);
+    }
+
+    // Additions of different people share the project: all of them land.
+    let adds = join_all(
+        people
+            .iter()
+            .map(|id| admin.post(&users, json!({"user_id": id, "role": "owner"}))),
+    )
+    .await;
+    let statuses: Vec<u16> = adds.iter().map(|r| r.status).collect();
+    assert!(statuses.iter().all(|&s| s == 200), "{statuses:?}");
+    let mut listed = walk(&admin, &users, 3).await;
+    listed.sort();
+    let mut expected = people.clone();
+    expected.sort();
+    assert_eq!(listed, expected);
+
+    // Six owners removed and two demoted at once: the project keeps exactly one owner.
+    let paths: Vec<String> = people.iter().map(|id| format!("{users}/{id}")).collect();
+    let (removed, demoted) = paths.split_at(6);
+    let removals = removed.iter().map(|path| admin.delete(path));
+    let demotions = demoted
+        .iter()
+        .map(|path| admin.post(path, json!({"role": "member"})));
+    let (removals, demotions) =
+        futures_util::future::join(join_all(removals), join_all(demotions)).await;
+    let statuses: Vec<u16> = removals
+        .iter()
+        .chain(&demotions)
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 200).count(),
+        7,
+        "all but one succeed: {statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|&s| s == 200 || s == 400),
+        "{statuses:?}"
+    );
+    let mut owners = 0;
+    for id in walk(&admin, &users, 10).await {
+        owners += usize::from(admin.get(&format!("{users}/{id}")).await.ok()["role"] == "owner");
+    }
+    assert_eq!(owners, 1);
+    s.stop().await;
+}
