@@ -33,38 +33,57 @@ const KEY_CACHE_CAPACITY: usize = 10_000;
 /// Recently authenticated keys by digest, so that most requests cost no lookup. Only keys that
 /// authenticated are kept: an unknown key is looked up every time.
 #[derive(Debug, Default)]
-pub(super) struct KeyCache(Mutex<HashMap<String, (Principal, Instant)>>);
+pub(super) struct KeyCache(Mutex<CachedKeys>);
+
+#[derive(Debug, Default)]
+struct CachedKeys {
+    entries: HashMap<String, (Principal, Instant)>,
+    /// Counts the clears: a lookup that began before one must not refill the cache after it,
+    /// with a key that the clear was for.
+    generation: u64,
+}
 
 impl KeyCache {
-    fn get(&self, digest: &str) -> Option<Principal> {
-        let entries = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        entries
+    fn lock(&self) -> std::sync::MutexGuard<'_, CachedKeys> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The cached key, or on a miss the generation to hand `put` with what the lookup finds.
+    fn get(&self, digest: &str) -> Result<Principal, u64> {
+        let keys = self.lock();
+        keys.entries
             .get(digest)
             .filter(|(_, at)| at.elapsed() < KEY_CACHE_TTL)
             .map(|(principal, _)| principal.clone())
+            .ok_or(keys.generation)
     }
 
-    fn put(&self, principal: &Principal) {
-        let mut entries = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        if entries.len() >= KEY_CACHE_CAPACITY {
-            entries.clear();
+    /// Keeps a key looked up since `get` answered `generation`, unless a clear came between.
+    fn put(&self, principal: &Principal, generation: u64) {
+        let mut keys = self.lock();
+        if keys.generation != generation {
+            return;
         }
-        entries.insert(
+        if keys.entries.len() >= KEY_CACHE_CAPACITY {
+            keys.entries.clear();
+        }
+        keys.entries.insert(
             principal.key_digest.clone(),
             (principal.clone(), Instant::now()),
         );
     }
 
     fn touched(&self, digest: &str, now: i64) {
-        let mut entries = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((principal, _)) = entries.get_mut(digest) {
+        if let Some((principal, _)) = self.lock().entries.get_mut(digest) {
             principal.last_used_at = Some(now);
         }
     }
 
     /// Forgets every key, after a change that can revoke one.
     pub(super) fn clear(&self) {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        let mut keys = self.lock();
+        keys.entries.clear();
+        keys.generation += 1;
     }
 }
 
@@ -72,12 +91,13 @@ impl Store {
     /// The caller behind a key digest: a cache hit, or one lookup of a unique index. Expiry is
     /// the caller's check.
     pub async fn authenticate(&self, digest: &str) -> Result<Option<Principal>> {
-        if let Some(principal) = self.keys.get(digest) {
-            return Ok(Some(principal));
-        }
+        let generation = match self.keys.get(digest) {
+            Ok(principal) => return Ok(Some(principal)),
+            Err(generation) => generation,
+        };
         let found = self.lookup_key(digest).await?;
         if let Some(principal) = &found {
-            self.keys.put(principal);
+            self.keys.put(principal, generation);
         }
         Ok(found)
     }
@@ -167,7 +187,7 @@ impl Store {
             )
             .await
         });
-        // After the commit: a request between a clear and the commit could cache the key anew.
+        // After the commit: a lookup between a clear and the commit could cache the key anew.
         self.keys.clear();
         deleted
     }

@@ -112,7 +112,7 @@ impl Store {
             )
             .await
         });
-        // Her admin keys went with her: forget them (after the commit, as there).
+        // Her admin keys went with her: forget them (after the commit, as for a deleted key).
         self.keys.clear();
         deleted
     }
