@@ -12,11 +12,9 @@ use crate::domain::page::{Page, PageRequest};
 use crate::domain::project_user::{self, Member, ProjectRole, ProjectUser};
 use crate::domain::{Error, Result, ids};
 
-const SELECT_MEMBER: &str = "SELECT u.id, u.name, u.email, pu.role, pu.added_at \
-     FROM project_users pu JOIN users u ON u.id = pu.user_id";
 /// Members of an active project: the reads check the project in the same query, and look it up
 /// on its own only when they find nothing, to tell which 404 (or archived) it is.
-const SELECT_ACTIVE_MEMBER: &str = "SELECT u.id, u.name, u.email, pu.role, pu.added_at \
+const SELECT_MEMBER: &str = "SELECT u.id, u.name, u.email, pu.role, pu.added_at \
      FROM project_users pu JOIN users u ON u.id = pu.user_id \
      JOIN projects p ON p.id = pu.project_id AND p.archived_at IS NULL";
 
@@ -28,7 +26,7 @@ impl Store {
         project_id: &str,
         page: &PageRequest,
     ) -> Result<Page<ProjectUser>> {
-        let mut sql = Sql::new(SELECT_ACTIVE_MEMBER);
+        let mut sql = Sql::new(SELECT_MEMBER);
         sql.push(" WHERE pu.org_id = ").bind(org_id.to_owned());
         sql.push(" AND pu.project_id = ")
             .bind(project_id.to_owned());
@@ -51,14 +49,7 @@ impl Store {
         project_id: &str,
         user_id: &str,
     ) -> Result<ProjectUser> {
-        let found = sqlx::query_as(AssertSqlSafe(format!(
-            "{SELECT_ACTIVE_MEMBER} WHERE pu.org_id = $1 AND pu.project_id = $2 AND pu.user_id = $3"
-        )))
-        .bind(org_id.to_owned())
-        .bind(project_id.to_owned())
-        .bind(user_id.to_owned())
-        .fetch_optional(&self.read)
-        .await?;
+        let found = find_member(&self.read, org_id, project_id, user_id).await?;
         let project = async { self.get_project(org_id, project_id).await?.check_active() };
         Store::found_or(found, project, || not_a_member(user_id)).await
     }
