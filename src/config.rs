@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::domain::organization::{
     DEFAULT_ORGANIZATION_NAME, DEFAULT_OWNER_EMAIL, DEFAULT_OWNER_NAME,
 };
-use crate::store::StoreOptions;
+use crate::store::{StoreOptions, Synchronous};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -77,6 +77,10 @@ pub struct GlobalArgs {
         global = true
     )]
     pub db_statement_timeout: u64,
+    /// SQLite only: `full` (every commit reaches the disk before it is acknowledged) or `normal`
+    /// (faster; an operating-system crash or power cut can lose the last commits).
+    #[arg(long, env = "ROSTER_SQLITE_SYNCHRONOUS", value_enum, default_value_t = Synchronous::Full, global = true)]
+    pub sqlite_synchronous: Synchronous,
 }
 
 impl GlobalArgs {
@@ -94,6 +98,7 @@ impl GlobalArgs {
             max_connections: self.db_max_connections,
             connect_timeout: Duration::from_secs(self.db_connect_timeout),
             statement_timeout: Duration::from_secs(self.db_statement_timeout),
+            sqlite_synchronous: self.sqlite_synchronous,
         }
     }
 }

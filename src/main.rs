@@ -17,6 +17,13 @@ use roster::store::organizations::FoundedOrganization;
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // Everything Roster writes (the data directory, the database and its WAL, the outbox's
+    // emails with their live invite links) is for its owner alone, whatever umask it was started
+    // with, as PostgreSQL does for its data directory.
+    // SAFETY: umask only swaps the process's file-creation mask; it cannot fail.
+    unsafe {
+        libc::umask(0o077);
+    }
     let cli = Cli::parse();
     init_logging(&cli.global);
     match run(cli).await {
@@ -65,7 +72,8 @@ async fn run(cli: Cli) -> Result<(), String> {
                     every,
                 ));
             }
-            tracing::info!(addr = %server.addr, backend = server.store.backend().name(), "roster is serving");
+            let durability = server.store.durability().await.map_err(describe)?;
+            tracing::info!(addr = %server.addr, backend = server.store.backend().name(), durability, "roster is serving");
             server
                 .run_until(shutdown_signal())
                 .await

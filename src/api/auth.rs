@@ -59,6 +59,13 @@ impl FromRequestParts<AppState> for Principal {
                 shown(presented)
             )));
         }
+        if !principal.owner_is_owner() {
+            return Err(unauthenticated(&format!(
+                "The API key {} belongs to a user who is no longer an owner of this organization; \
+                 admin API keys work only for organization owners.",
+                shown(presented)
+            )));
+        }
         if let Err(e) = state.store.touch_admin_key(&principal, now).await {
             tracing::warn!(error = %e, "could not record the key's last use");
         }

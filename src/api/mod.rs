@@ -31,7 +31,7 @@ use tower_http::request_id::{
 use tower_http::trace::TraceLayer;
 use tracing::Span;
 
-use crate::domain::ids;
+use crate::domain::{ids, secret};
 use crate::mail::Mailer;
 use crate::store::Store;
 use error::ApiError;
@@ -87,7 +87,9 @@ pub fn router(state: AppState) -> Router {
                     TraceLayer::new_for_http()
                         .make_span_with(|req: &Request| {
                             let request_id = req.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
-                            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id)
+                            // Paths can carry invite tokens: log them redacted.
+                            let path = secret::redact_path(req.uri().path());
+                            tracing::info_span!("request", method = %req.method(), %path, request_id)
                         })
                         .on_request(())
                         .on_failure(())

@@ -11,10 +11,18 @@ pub struct Principal {
     pub last_used_at: Option<i64>,
     pub user_id: String,
     pub user_email: String,
+    /// The key owner's organization role now: admin keys act only while it is `owner`.
+    pub user_role: String,
 }
 
 impl Principal {
     pub fn is_expired(&self, now: i64) -> bool {
         self.expires_at.is_some_and(|at| at <= now)
+    }
+
+    /// Admin keys belong to organization owners (as in the real service): a key whose owner
+    /// was demoted stops working with the demotion.
+    pub fn owner_is_owner(&self) -> bool {
+        self.user_role == super::user::OrgRole::Owner.as_str()
     }
 }

@@ -55,9 +55,43 @@ pub fn looks_like_admin_key(value: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
+/// `path` fit for a log line: every segment that is a secret (an invite token, or a key someone
+/// put in a URL) shown as its prefix and `***`, so that reading the log grants nothing.
+pub fn redact_path(path: &str) -> std::borrow::Cow<'_, str> {
+    const SECRET_PREFIXES: [&str; 2] = [crate::domain::invite::TOKEN_PREFIX, "sk-"];
+    let is_secret = |segment: &str| SECRET_PREFIXES.iter().any(|p| segment.starts_with(p));
+    if !path.split('/').any(is_secret) {
+        return path.into();
+    }
+    path.split('/')
+        .map(
+            |segment| match SECRET_PREFIXES.iter().find(|p| segment.starts_with(*p)) {
+                Some(prefix) => format!("{prefix}***"),
+                None => segment.to_owned(),
+            },
+        )
+        .collect::<Vec<_>>()
+        .join("/")
+        .into()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secrets_in_paths_are_redacted_for_the_log() {
+        assert_eq!(redact_path("/invite/inv-AbC123xyz"), "/invite/inv-***");
+        assert_eq!(
+            redact_path("/v1/invites/inv-AbC123xyz/accept"),
+            "/v1/invites/inv-***/accept"
+        );
+        assert_eq!(redact_path("/v1/sk-admin-oops/x"), "/v1/sk-***/x");
+        assert_eq!(
+            redact_path("/v1/organization/invites/invite-01abc"),
+            "/v1/organization/invites/invite-01abc"
+        );
+    }
 
     #[test]
     fn generated_admin_keys_are_well_formed_and_distinct() {

@@ -25,7 +25,8 @@ pub const LAST_USED_GRANULARITY_SECONDS: i64 = 60;
 
 /// How long an authenticated key is trusted without a lookup. A key deleted through this
 /// process is refused at once (its deletion clears the cache); deleted through another replica
-/// of one database, within this long.
+/// of one database, within this long. The same holds for a key whose owner is demoted or
+/// deleted.
 const KEY_CACHE_TTL: Duration = Duration::from_millis(500);
 /// Keys remembered at most; beyond, the cache starts afresh.
 const KEY_CACHE_CAPACITY: usize = 10_000;
@@ -105,7 +106,7 @@ impl Store {
     async fn lookup_key(&self, digest: &str) -> Result<Option<Principal>> {
         Ok(sqlx::query_as(
             "SELECT k.org_id, o.default_project_id, k.id AS key_id, k.digest AS key_digest, k.expires_at, k.last_used_at, \
-             u.id AS user_id, u.email AS user_email \
+             u.id AS user_id, u.email AS user_email, u.role AS user_role \
              FROM admin_api_keys k JOIN users u ON u.id = k.owner_user_id JOIN organizations o ON o.id = k.org_id \
              WHERE k.digest = $1",
         )

@@ -88,8 +88,9 @@ impl Backend {
             Backend::Sqlite => {
                 let busy_ms = options.statement_timeout.as_millis();
                 let pragmas = format!(
-                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {busy_ms};"
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = {}; \
+                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {busy_ms};",
+                    options.sqlite_synchronous.as_str()
                 );
                 let write_pragmas = pragmas.clone();
                 let write = AnyPoolOptions::new()

@@ -65,6 +65,9 @@ pub struct StoreOptions {
     pub max_connections: u32,
     pub connect_timeout: Duration,
     pub statement_timeout: Duration,
+    /// SQLite's `synchronous`: whether a commit waits for the disk (`Full`) or may be lost to
+    /// an operating-system crash or power cut (`Normal`).
+    pub sqlite_synchronous: Synchronous,
 }
 
 impl Default for StoreOptions {
@@ -73,6 +76,25 @@ impl Default for StoreOptions {
             max_connections: 8,
             connect_timeout: Duration::from_secs(5),
             statement_timeout: Duration::from_secs(30),
+            sqlite_synchronous: Synchronous::Full,
+        }
+    }
+}
+
+/// SQLite's `PRAGMA synchronous` in WAL mode: `Full` syncs the WAL at every commit, so an
+/// acknowledged change survives a power cut; `Normal` syncs only at checkpoints, faster but able
+/// to lose the last commits (a revoked key could come back).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Synchronous {
+    Full,
+    Normal,
+}
+
+impl Synchronous {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Synchronous::Full => "FULL",
+            Synchronous::Normal => "NORMAL",
         }
     }
 }
@@ -193,6 +215,33 @@ impl Store {
                 )
             })
             .collect())
+    }
+
+    /// How durable a commit is, as the database itself reports it, for the start-up log:
+    /// SQLite's `synchronous` on the connection that writes; PostgreSQL's `synchronous_commit`.
+    pub async fn durability(&self) -> Result<String> {
+        let (setting,): (String,) = match self.backend {
+            Backend::Sqlite => {
+                let (level,): (i64,) = sqlx::query_as("PRAGMA synchronous")
+                    .fetch_one(&self.write)
+                    .await?;
+                let name = match level {
+                    0 => "OFF",
+                    1 => "NORMAL",
+                    2 => "FULL",
+                    _ => "EXTRA",
+                };
+                (format!("synchronous={name}"),)
+            }
+            Backend::Postgres => {
+                sqlx::query_as(
+                    "SELECT 'synchronous_commit=' || current_setting('synchronous_commit')",
+                )
+                .fetch_one(&self.write)
+                .await?
+            }
+        };
+        Ok(setting)
     }
 
     /// Whether the database answers, for `/readyz`.

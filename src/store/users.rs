@@ -52,7 +52,7 @@ impl Store {
         role: OrgRole,
     ) -> Result<User> {
         let now = self.clock.now();
-        transact!(self, |conn| {
+        let modified = transact!(self, |conn| {
             lock_organization(conn, self.backend, &author.org_id).await?;
             let current = find_user(&mut *conn, &author.org_id, user_id)
                 .await?
@@ -81,7 +81,11 @@ impl Store {
                 role: role.as_str().to_owned(),
                 ..current
             })
-        })
+        });
+        // A demoted owner's admin keys stop working: forget the cached ones (after the commit, as
+        // for a deleted key).
+        self.keys.clear();
+        modified
     }
 
     /// Deletes a user with her project memberships and the admin keys she owns, in one transaction.

@@ -209,3 +209,70 @@ async fn organizations_see_nothing_of_each_other() {
     assert_eq!(s.key, BOOTSTRAP_KEY);
     s.stop().await;
 }
+
+#[tokio::test]
+async fn a_demoted_owners_admin_key_stops_working_at_once() {
+    let s = TestServer::start().await;
+    let admin = s.admin();
+    let ada = s.add_user("ada@example.com", "owner", "Ada").await;
+    let (_, her_key) = s
+        .store
+        .create_admin_key(&s.cli_author(), &ada, Some("Ada's key"), None)
+        .await
+        .unwrap();
+    let hers = s.with_key(&her_key);
+    let projects = || async { walk(&admin, "/v1/organization/projects", 100).await };
+    // Used once, so that this replica holds it in its key cache.
+    hers.post("/v1/organization/projects", json!({"name": "By Ada"}))
+        .await
+        .ok();
+    let before = projects().await;
+
+    admin
+        .post(
+            &format!("/v1/organization/users/{ada}"),
+            json!({"role": "reader"}),
+        )
+        .await
+        .ok();
+    let refused = hers
+        .post(
+            "/v1/organization/projects",
+            json!({"name": "After demotion"}),
+        )
+        .await;
+    let error = refused.error(401, None);
+    assert_eq!(error["code"], "invalid_api_key");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("no longer an owner"),
+        "{error}"
+    );
+    assert_eq!(
+        projects().await,
+        before,
+        "the refused request created nothing"
+    );
+
+    // Made owner again through the roles operations, the key works; demoted the same way, not.
+    let user_roles = format!("/v1/organization/users/{ada}/roles");
+    admin
+        .post(
+            &user_roles,
+            json!({"role_id": "role-api-organization-owner"}),
+        )
+        .await
+        .ok();
+    hers.get("/v1/organization/projects").await.ok();
+    admin
+        .post(
+            &user_roles,
+            json!({"role_id": "role-api-organization-reader"}),
+        )
+        .await
+        .ok();
+    hers.get("/v1/organization/projects").await.error(401, None);
+    s.stop().await;
+}

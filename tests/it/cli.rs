@@ -195,3 +195,24 @@ async fn init_org_and_key_commands() {
     assert_eq!(beta_keys["data"].as_array().unwrap().len(), 1);
     assert!(served.terminate());
 }
+
+#[tokio::test]
+async fn sqlite_commits_reach_the_disk_before_they_are_acknowledged_unless_told_otherwise() {
+    let dir = tempfile::tempdir().unwrap();
+    let durability = |served: &Served| {
+        served
+            .log()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find(|l| l["fields"]["message"] == "roster is serving")
+            .and_then(|l| l["fields"]["durability"].as_str().map(str::to_owned))
+    };
+    let full = Served::start(&dir.path().join("full"), |_| {});
+    assert_eq!(durability(&full).as_deref(), Some("synchronous=FULL"));
+    assert!(full.terminate());
+    let normal = Served::start(&dir.path().join("normal"), |c| {
+        c.env("ROSTER_SQLITE_SYNCHRONOUS", "normal");
+    });
+    assert_eq!(durability(&normal).as_deref(), Some("synchronous=NORMAL"));
+    assert!(normal.terminate());
+}

@@ -13,3 +13,4 @@ mod membership;
 mod projects;
 mod replicas;
 mod sdk;
+mod secrets;

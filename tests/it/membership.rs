@@ -461,6 +461,12 @@ async fn organization_users_and_the_last_owner() {
             .ok()["role"],
         "owner"
     );
+    // Ada, now the other owner, acts with a key of her own: the demoted owner's key stops working.
+    let (_, ada_key) = s
+        .store
+        .create_admin_key(&s.cli_author(), &ada, Some("Ada's key"), None)
+        .await
+        .unwrap();
     assert_eq!(
         admin
             .post(
@@ -471,13 +477,21 @@ async fn organization_users_and_the_last_owner() {
             .ok()["role"],
         "reader"
     );
-    admin
+    s.with_key(&ada_key)
         .post(
             &format!("/v1/organization/users/{ada}"),
             json!({"role": "reader"}),
         )
         .await
         .error(400, None);
+    assert_eq!(
+        s.with_key(&ada_key)
+            .get(&format!("/v1/organization/users/{ada}"))
+            .await
+            .ok()["role"],
+        "owner",
+        "the refused demotion changed nothing"
+    );
     s.stop().await;
 }
 
@@ -486,14 +500,9 @@ async fn deleting_a_user_revokes_her_admin_keys() {
     let s = TestServer::start().await;
     let admin = s.admin();
     let ada = s.add_user("ada@example.com", "owner", "Ada").await;
-    let author = roster::store::Author {
-        org_id: s.org_id.clone(),
-        actor: None,
-        default_project_id: None,
-    };
     let (_, her_key) = s
         .store
-        .create_admin_key(&author, &ada, Some("Ada's key"), None)
+        .create_admin_key(&s.cli_author(), &ada, Some("Ada's key"), None)
         .await
         .unwrap();
     assert_eq!(

@@ -52,7 +52,7 @@ pub fn settings(outbox: &std::path::Path) -> roster::api::Settings {
 
 /// The acceptance link's token in an email: `/invite/<token>`, after undoing quoted-printable's
 /// soft line breaks as a mail reader does.
-fn token_in(text: &str) -> Option<String> {
+pub fn token_in(text: &str) -> Option<String> {
     let text = text.replace("=\r\n", "").replace("=\n", "");
     let start = text.find("/invite/")? + "/invite/".len();
     Some(
@@ -216,6 +216,15 @@ impl TestServer {
         Caller {
             server: self,
             key: None,
+        }
+    }
+
+    /// The author of changes made through Roster's CLI (no actor), in the bootstrap organization.
+    pub fn cli_author(&self) -> roster::store::Author {
+        roster::store::Author {
+            org_id: self.org_id.clone(),
+            actor: None,
+            default_project_id: None,
         }
     }
 

@@ -25,6 +25,7 @@ pub fn roster(data_dir: &Path) -> Command {
 /// A `roster serve` process on an ephemeral port.
 pub struct Served {
     pub base: String,
+    pub data_dir: PathBuf,
     child: Child,
     stdout: PathBuf,
     stderr: PathBuf,
@@ -57,6 +58,7 @@ impl Served {
                     .expect("the address is logged")
                     .to_owned();
                 return Served {
+                    data_dir: data_dir.to_owned(),
                     child,
                     base: format!("http://{addr}"),
                     stdout,
@@ -74,6 +76,30 @@ impl Served {
 
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    /// The token of the newest invite mailed to `email` in this process's outbox folder, waiting
+    /// up to ten seconds for it.
+    pub async fn outbox_token(&self, email: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let newest = std::fs::read_dir(self.data_dir.join("outbox"))
+                .into_iter()
+                .flatten()
+                .filter_map(|e| e.ok())
+                .filter_map(|e| {
+                    let modified = e.metadata().ok()?.modified().ok()?;
+                    Some((modified, std::fs::read_to_string(e.path()).ok()?))
+                })
+                .filter(|(_, text)| text.contains(&format!("To: {email}")))
+                .max_by_key(|(modified, _)| *modified)
+                .and_then(|(_, text)| super::token_in(&text));
+            if let Some(token) = newest {
+                return token;
+            }
+            assert!(Instant::now() < deadline, "no invite reached {email}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     pub async fn get(&self, key: &str, path: &str) -> (u16, serde_json::Value) {
