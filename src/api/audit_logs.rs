@@ -1,7 +1,7 @@
 //! `GET /organization/audit_logs`: the log, newest first, under the contract's filters.
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::routing::get;
 use std::collections::BTreeMap;
 
@@ -12,6 +12,7 @@ use super::AppState;
 use super::error::ApiResult;
 use super::extract::Query;
 use super::pagination::{List, Listed};
+use crate::domain::Error;
 use crate::domain::audit::{Filter, FilterRequest, LogEntry, TimeRange};
 use crate::domain::page::PageRequest;
 use crate::domain::principal::Principal;
@@ -104,11 +105,38 @@ struct AuditLogQuery {
     before: Option<String>,
 }
 
+/// The operators `effective_at` takes. Any other (`effective_at[xx]`) is refused, not ignored:
+/// a filter silently dropped would widen the page.
+const TIME_OPERATORS: [&str; 4] = [
+    "effective_at[gt]",
+    "effective_at[gte]",
+    "effective_at[lt]",
+    "effective_at[lte]",
+];
+
+fn check_time_operators(query: Option<&str>) -> Result<(), Error> {
+    let query = query.unwrap_or_default();
+    match form_urlencoded::parse(query.as_bytes())
+        .find(|(name, _)| name.starts_with("effective_at") && !TIME_OPERATORS.contains(&&**name))
+    {
+        Some((name, _)) => Err(Error::invalid(
+            format!(
+                "Unknown filter '{name}': 'effective_at' takes effective_at[gt], effective_at[gte], \
+                 effective_at[lt] and effective_at[lte]."
+            ),
+            "effective_at",
+        )),
+        None => Ok(()),
+    }
+}
+
 async fn list(
     State(state): State<AppState>,
     principal: Principal,
+    RawQuery(raw): RawQuery,
     Query(q): Query<AuditLogQuery>,
 ) -> ApiResult<axum::Json<List<AuditLogObject>>> {
+    check_time_operators(raw.as_deref())?;
     let filter = Filter::new(FilterRequest {
         effective_at: TimeRange {
             gt: q.gt,

@@ -105,6 +105,16 @@ impl IntoResponse for ApiError {
                     None,
                 )
             }
+            ApiError::Domain(Error::TimedOut(cause)) => {
+                tracing::warn!(%cause, "a request timed out");
+                envelope(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    SERVER_ERROR,
+                    "The server could not complete your request in time; nothing was changed. Please retry your request.",
+                    None,
+                    None,
+                )
+            }
             ApiError::Domain(Error::Internal(cause)) => {
                 tracing::error!(%cause, "internal error");
                 internal_error_response()

@@ -2,7 +2,7 @@
 
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection};
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
@@ -22,11 +22,53 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
         let bytes = Bytes::from_request(req, state)
             .await
             .map_err(body_rejection)?;
-        let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
-        let value = serde_path_to_error::deserialize(&mut deserializer).map_err(json_error)?;
-        deserializer.end().map_err(|_| parse_error())?;
-        Ok(Json(value))
+        // Parsed as JSON first, then read as `T`: what is not JSON is told apart from a JSON
+        // value of the wrong type, and every string is checked before any reaches the database.
+        let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|_| parse_error())?;
+        if let Some(param) = nul_in(&value, String::new()) {
+            return Err(nul_error(&param));
+        }
+        serde_path_to_error::deserialize(value)
+            .map(Json)
+            .map_err(json_error)
     }
+}
+
+/// The path of the first string (or object key) in `value` that holds a NUL character, which no
+/// text column can store (PostgreSQL refuses it outright).
+fn nul_in(value: &serde_json::Value, path: String) -> Option<String> {
+    use serde_json::Value;
+    match value {
+        Value::String(s) if s.contains('\0') => Some(path),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| nul_in(item, format!("{path}[{i}]"))),
+        Value::Object(fields) => fields.iter().find_map(|(name, field)| {
+            let path = if path.is_empty() {
+                name.clone()
+            } else {
+                format!("{path}.{name}")
+            };
+            if name.contains('\0') {
+                Some(path)
+            } else {
+                nul_in(field, path)
+            }
+        }),
+        _ => None,
+    }
+}
+
+fn nul_error(param: &str) -> ApiError {
+    ApiError::Domain(Error::Invalid {
+        message: format!(
+            "Invalid value for '{param}': it contains a NUL character (U+0000), which is not allowed."
+        )
+        .into(),
+        param: Some(param.to_owned().into()),
+        code: Some("invalid_value"),
+    })
 }
 
 /// Query-string parameters; repeated keys (`project_ids[]=a&project_ids[]=b`) fill a `Vec`.
@@ -37,6 +79,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or_default();
+        if let Some((name, _)) =
+            form_urlencoded::parse(query.as_bytes()).find(|(_, value)| value.contains('\0'))
+        {
+            // `emails[]` names the parameter `emails`, as the contract does.
+            return Err(nul_error(name.trim_end_matches("[]")));
+        }
         let deserializer =
             serde_html_form::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
         serde_path_to_error::deserialize(deserializer)
@@ -63,6 +111,11 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T>
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if let Ok(raw) = RawPathParams::from_request_parts(parts, state).await
+            && let Some((name, _)) = raw.iter().find(|(_, value)| value.contains('\0'))
+        {
+            return Err(nul_error(name));
+        }
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|p| Path(p.0))
@@ -102,10 +155,6 @@ fn parse_error() -> ApiError {
 
 /// Turns serde's account of a bad body into a message a person understands, naming the field.
 fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
-    use serde_json::error::Category;
-    if !matches!(e.inner().classify(), Category::Data) {
-        return parse_error();
-    }
     let path = e.path().to_string();
     let path = (path != ".").then_some(path);
     let full = e.inner().to_string();
@@ -124,16 +173,22 @@ fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
             "missing_required_parameter",
         )
     } else if let Some(param) = path {
-        let code = if detail.starts_with("invalid type") {
-            "invalid_type"
-        } else {
-            "invalid_value"
-        };
-        (
-            format!("Invalid value for '{param}': {detail}."),
-            Some(param),
-            code,
-        )
+        match detail.strip_prefix("invalid type: ") {
+            // "integer `7`, expected a string": serde says an enum expects "string or map".
+            Some(types) => (
+                format!(
+                    "Invalid type for '{param}': got {}.",
+                    types.replace("expected string or map", "expected a string")
+                ),
+                Some(param),
+                "invalid_type",
+            ),
+            None => (
+                format!("Invalid value for '{param}': {detail}."),
+                Some(param),
+                "invalid_value",
+            ),
+        }
     } else {
         (
             format!("The request body must be a JSON object: {detail}."),

@@ -20,14 +20,15 @@ pub struct AdminApiKey {
     pub owner_created_at: i64,
 }
 
+/// A key's name, admin or project: may be empty.
 pub fn validate_name(name: &str) -> Result<String> {
-    if name.chars().count() > MAX_NAME_CHARS {
-        return Err(Error::invalid(
-            format!("The key name must be at most {MAX_NAME_CHARS} characters."),
-            "name",
-        ));
+    super::name::NameRule {
+        called: "The key name",
+        param: "name",
+        min_chars: 0,
+        max_chars: MAX_NAME_CHARS,
     }
-    Ok(name.trim().to_owned())
+    .check(name)
 }
 
 /// The expiry time for a key created at `now`, from the request's `expires_in_seconds`.

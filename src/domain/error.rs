@@ -28,6 +28,10 @@ pub enum Error {
     /// The database could not be reached in time: 503.
     #[error("the database is unavailable: {0}")]
     Unavailable(String),
+    /// The work did not finish in time (a lock held too long, a statement past its timeout, a
+    /// request past its deadline); nothing was changed and the caller may retry: 503.
+    #[error("timed out: {0}")]
+    TimedOut(String),
     /// A fault of Roster's own; the cause is logged, never shown: 500.
     #[error("internal error: {0}")]
     Internal(String),

@@ -1,6 +1,6 @@
 //! Groups of organization users: a group holds roles, and its members hold them through it.
 
-use super::{Error, Result};
+use super::Result;
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct Group {
@@ -28,12 +28,11 @@ pub struct ProjectGroup {
 
 /// A group's name: 1 to 255 characters, as the contract bounds it.
 pub fn validate_name(name: &str) -> Result<String> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 255 {
-        return Err(Error::invalid(
-            "A group's name must be between 1 and 255 characters.",
-            "name",
-        ));
+    super::name::NameRule {
+        called: "A group's name",
+        param: "name",
+        min_chars: 1,
+        max_chars: 255,
     }
-    Ok(name.to_owned())
+    .check(name)
 }

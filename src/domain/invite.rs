@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::name::NameRule;
 use super::project_user::ProjectRole;
 use super::{Error, Result};
 
@@ -104,15 +105,15 @@ pub fn requested_projects(
     Ok(seen)
 }
 
+/// The invitee's name, as she gives it on accepting.
 pub fn validate_name(name: &str) -> Result<String> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
-        return Err(Error::invalid(
-            format!("Give a name of 1 to {MAX_NAME_CHARS} characters."),
-            "name",
-        ));
+    NameRule {
+        called: "Your name",
+        param: "name",
+        min_chars: 1,
+        max_chars: MAX_NAME_CHARS,
     }
-    Ok(name.to_owned())
+    .check(name)
 }
 
 /// What the invitation email says.

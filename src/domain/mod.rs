@@ -8,6 +8,7 @@ pub mod error;
 pub mod group;
 pub mod ids;
 pub mod invite;
+pub mod name;
 pub mod organization;
 pub mod page;
 pub mod principal;

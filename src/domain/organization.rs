@@ -1,6 +1,7 @@
 //! Organizations: the tenant every other row belongs to.
 
-use super::{Error, Result, user::validate_email};
+use super::name::NameRule;
+use super::{Result, user::validate_email};
 
 pub const DEFAULT_ORGANIZATION_NAME: &str = "Default Organization";
 pub const DEFAULT_PROJECT_NAME: &str = "Default project";
@@ -26,17 +27,24 @@ pub struct NewOrganization {
 
 impl NewOrganization {
     pub fn new(name: &str, owner_email: &str, owner_name: &str) -> Result<Self> {
-        let name = name.trim();
-        if name.is_empty() {
-            return Err(Error::invalid(
-                "The organization name must not be empty.",
-                "name",
-            ));
+        let name = NameRule {
+            called: "The organization name",
+            param: "name",
+            min_chars: 1,
+            max_chars: 256,
         }
+        .check(name)?;
+        let owner_name = NameRule {
+            called: "The owner's name",
+            param: "owner_name",
+            min_chars: 0,
+            max_chars: 256,
+        }
+        .check(owner_name)?;
         Ok(NewOrganization {
-            name: name.to_owned(),
+            name,
             owner_email: validate_email(owner_email, "owner_email")?,
-            owner_name: owner_name.trim().to_owned(),
+            owner_name,
         })
     }
 }

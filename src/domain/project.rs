@@ -68,20 +68,13 @@ impl Project {
 }
 
 pub fn validate_name(name: &str) -> Result<String> {
-    let name = name.trim();
-    if name.is_empty() {
-        return Err(Error::invalid(
-            "The project name must not be empty.",
-            "name",
-        ));
+    super::name::NameRule {
+        called: "The project name",
+        param: "name",
+        min_chars: 1,
+        max_chars: MAX_NAME_CHARS,
     }
-    if name.chars().count() > MAX_NAME_CHARS {
-        return Err(Error::invalid(
-            format!("The project name must be at most {MAX_NAME_CHARS} characters."),
-            "name",
-        ));
-    }
-    Ok(name.to_owned())
+    .check(name)
 }
 
 /// A new project, validated.

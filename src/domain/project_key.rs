@@ -1,7 +1,7 @@
 //! Service accounts and project API keys: a project's machine identities and its credentials.
 
+use super::Result;
 use super::role::{self, Scope};
-use super::{Error, Result};
 
 /// A service account's role in its project.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
@@ -32,14 +32,13 @@ pub struct ServiceAccount {
 }
 
 pub fn validate_service_account_name(name: &str) -> Result<String> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 256 {
-        return Err(Error::invalid(
-            "A service account's name must be between 1 and 256 characters.",
-            "name",
-        ));
+    super::name::NameRule {
+        called: "A service account's name",
+        param: "name",
+        min_chars: 1,
+        max_chars: 256,
     }
-    Ok(name.to_owned())
+    .check(name)
 }
 
 /// A key's scopes: permissions a project role can hold; none means all of the owner's.

@@ -299,14 +299,13 @@ impl Role {
 
 /// A custom role's name: non-empty, at most 255 characters.
 pub fn validate_name(name: &str) -> Result<String> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 255 {
-        return Err(Error::invalid(
-            "A role's name must be between 1 and 255 characters.",
-            "role_name",
-        ));
+    super::name::NameRule {
+        called: "A role's name",
+        param: "role_name",
+        min_chars: 1,
+        max_chars: 255,
     }
-    Ok(name.to_owned())
+    .check(name)
 }
 
 /// Checks permissions against the catalogue for `scope`; returns them de-duplicated, in the

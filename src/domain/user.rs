@@ -65,25 +65,29 @@ pub fn check_keeps_an_owner(owners_after: i64, what: &str) -> Result<()> {
 }
 
 /// Checks an email address and returns it normalised (trimmed, lowercase): one person, one
-/// address, however it was typed.
+/// address, however it was typed. An address is accepted only if the mailer can send to it: it
+/// is read by the parser the mailer reads recipients with (lettre's), and must come out of it
+/// unchanged: a plain address, with no display name, comment or quoting, at a domain name (not
+/// an IP address).
 pub fn validate_email(email: &str, param: &'static str) -> Result<String> {
-    let email = email.trim();
-    let valid = email.len() <= 320
-        && email.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty()
-                && !domain.is_empty()
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-                && !domain.contains('@')
-                && !email.chars().any(|c| c.is_whitespace() || c.is_control())
-        });
-    if !valid {
+    let email = email.trim().to_lowercase();
+    let mailable = email.len() <= 320
+        && email
+            .parse::<lettre::message::Mailbox>()
+            .is_ok_and(|mailbox| {
+                let domain = mailbox.email.domain();
+                mailbox.name.is_none()
+                    && mailbox.email.to_string() == email
+                    && !domain.starts_with('[')
+                    && domain.parse::<std::net::IpAddr>().is_err()
+            });
+    if !mailable {
         return Err(Error::invalid(
             format!("'{email}' is not a valid email address."),
             param,
         ));
     }
-    Ok(email.to_lowercase())
+    Ok(email)
 }
 
 #[cfg(test)]
@@ -108,6 +112,23 @@ mod tests {
             "ada@@example.com",
             "a da@example.com",
             "ada@.com",
+            // Addresses that look like one but that no mailer takes as a plain recipient.
+            "a..b@x.test",
+            ".a@x.test",
+            "a.@x.test",
+            "a@-x.test",
+            "a@x-.test",
+            "a@x..test",
+            "a@[127.0.0.1]",
+            "a@127.0.0.1",
+            "a(comment)@x.test",
+            "a,b@x.test",
+            "a;b@x.test",
+            "\"a b\"@x.test",
+            "Ada <a@x.test>",
+            "<a@x.test>",
+            "a@x.test.",
+            "a\u{0}@x.test",
         ] {
             assert!(
                 validate_email(bad, "email").is_err(),

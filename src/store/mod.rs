@@ -277,10 +277,21 @@ impl From<sqlx::Error> for Error {
     fn from(e: sqlx::Error) -> Self {
         // PostgreSQL's serialization_failure and deadlock_detected: the transaction may succeed
         // if run again.
-        if let sqlx::Error::Database(db) = &e
-            && matches!(db.code().as_deref(), Some("40001" | "40P01"))
-        {
-            return Error::Contention(db.message().to_owned());
+        if let sqlx::Error::Database(db) = &e {
+            match db.code().as_deref() {
+                Some("40001" | "40P01") => return Error::Contention(db.message().to_owned()),
+                // PostgreSQL's query_canceled (statement_timeout) and lock_not_available.
+                Some("57014" | "55P03") => return Error::TimedOut(db.message().to_owned()),
+                // SQLite's BUSY and LOCKED, with their extended codes: the write lock was not
+                // had within the busy timeout.
+                Some(code)
+                    if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some()
+                        && code.parse::<i32>().is_ok_and(|c| matches!(c & 0xff, 5 | 6)) =>
+                {
+                    return Error::TimedOut(db.message().to_owned());
+                }
+                _ => {}
+            }
         }
         match e {
             sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {

@@ -108,3 +108,258 @@ async fn readiness_fails_while_the_database_is_gone() {
     s.anonymous().get("/healthz").await.ok();
     s.stop().await;
 }
+
+/// How many audit events the organization holds: every change writes one, so an unchanged
+/// count after a refused request shows that it changed nothing.
+async fn events(s: &TestServer) -> usize {
+    crate::common::walk(&s.admin(), "/v1/organization/audit_logs", 100)
+        .await
+        .len()
+}
+
+#[tokio::test]
+async fn a_nul_character_anywhere_is_400_naming_the_field() {
+    let s = TestServer::start().await;
+    let admin = s.admin();
+    let project = admin
+        .post("/v1/organization/projects", json!({"name": "P"}))
+        .await
+        .id();
+    let before = events(&s).await;
+    let bodies = [
+        (
+            "/v1/organization/projects",
+            json!({"name": "a\u{0}b"}),
+            "name",
+        ),
+        (
+            &format!("/v1/organization/projects/{project}"),
+            json!({"name": "a\u{0}"}),
+            "name",
+        ),
+        ("/v1/organization/groups", json!({"name": "g\u{0}"}), "name"),
+        (
+            "/v1/organization/roles",
+            json!({"role_name": "r\u{0}", "permissions": ["api.model.read"]}),
+            "role_name",
+        ),
+        (
+            "/v1/organization/roles",
+            json!({"role_name": "r", "permissions": ["api.model.read\u{0}"]}),
+            "permissions[0]",
+        ),
+        (
+            &format!("/v1/organization/projects/{project}/service_accounts"),
+            json!({"name": "s\u{0}"}),
+            "name",
+        ),
+        (
+            "/v1/organization/admin_api_keys",
+            json!({"name": "k\u{0}"}),
+            "name",
+        ),
+        (
+            "/v1/organization/invites",
+            json!({"email": "a\u{0}@example.com", "role": "reader"}),
+            "email",
+        ),
+        (
+            "/v1/organization/invites",
+            json!({"email": "a@example.com", "role": "reader", "projects": [{"id": "proj_\u{0}", "role": "member"}]}),
+            "projects[0].id",
+        ),
+        (
+            &format!("/v1/organization/projects/{project}/users"),
+            json!({"user_id": "user-\u{0}", "role": "member"}),
+            "user_id",
+        ),
+        (
+            "/v1/invites/inv-abc/accept",
+            json!({"name": "N\u{0}"}),
+            "name",
+        ),
+    ];
+    for (path, body, param) in bodies {
+        let error = admin.post(path, body).await;
+        let error = error.error(400, Some(param));
+        assert!(
+            error["message"].as_str().unwrap().contains("NUL"),
+            "{path}: {error}"
+        );
+    }
+    let queries = [
+        ("/v1/organization/projects/proj_%00x", "project_id"),
+        (
+            &format!("/v1/organization/projects/{project}/users/user-%00"),
+            "user_id",
+        ),
+        ("/v1/organization/projects?after=proj_%00", "after"),
+        ("/v1/organization/users?emails[]=a%00@example.com", "emails"),
+        (
+            "/v1/organization/audit_logs?project_ids[]=proj_%00",
+            "project_ids",
+        ),
+        ("/v1/organization/audit_logs?after=%00", "after"),
+    ];
+    for (path, param) in queries {
+        admin.get(path).await.error(400, Some(param));
+    }
+    admin
+        .delete("/v1/organization/admin_api_keys/key_%00")
+        .await
+        .error(400, Some("key_id"));
+    assert_eq!(
+        events(&s).await,
+        before,
+        "no refused request changed anything"
+    );
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn names_with_control_characters_are_refused() {
+    let s = TestServer::start().await;
+    let admin = s.admin();
+    let before = events(&s).await;
+    for name in ["line\nbreak", "tab\there", "bell\u{7}", "\u{1b}[31mred"] {
+        for (path, body, param) in [
+            ("/v1/organization/projects", json!({"name": name}), "name"),
+            ("/v1/organization/groups", json!({"name": name}), "name"),
+            (
+                "/v1/organization/roles",
+                json!({"role_name": name, "permissions": []}),
+                "role_name",
+            ),
+            (
+                "/v1/organization/admin_api_keys",
+                json!({"name": name}),
+                "name",
+            ),
+        ] {
+            let error = admin.post(path, body).await;
+            assert!(
+                error.error(400, Some(param))["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("control characters"),
+                "{path} {name:?}"
+            );
+        }
+    }
+    assert_eq!(events(&s).await, before);
+    // Letters of any script, and spaces inside, are names like any other.
+    let named = admin
+        .post(
+            "/v1/organization/projects",
+            json!({"name": "  Ünïcødé 名前 project "}),
+        )
+        .await;
+    assert_eq!(named.ok()["name"], "Ünïcødé 名前 project");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn an_unknown_time_operator_is_refused_not_ignored() {
+    let s = TestServer::start().await;
+    let admin = s.admin();
+    for query in ["effective_at[xx]=1", "effective_at=1", "effective_at[GT]=1"] {
+        let error = admin
+            .get(&format!("/v1/organization/audit_logs?{query}"))
+            .await;
+        assert!(
+            error.error(400, Some("effective_at"))["message"]
+                .as_str()
+                .unwrap()
+                .contains("effective_at[gte]"),
+            "{query}"
+        );
+    }
+    admin
+        .get("/v1/organization/audit_logs?effective_at[gte]=1&effective_at[lt]=99999999999")
+        .await
+        .ok();
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_value_of_the_wrong_json_type_is_named_as_such() {
+    let s = TestServer::start().await;
+    let admin = s.admin();
+    let error = admin
+        .post(
+            "/v1/organization/invites",
+            json!({"email": "a@example.com", "role": 7}),
+        )
+        .await;
+    let error = error.error(400, Some("role"));
+    assert_eq!(error["code"], "invalid_type");
+    let message = error["message"].as_str().unwrap();
+    assert!(
+        message.contains("Invalid type for 'role'") && message.contains("integer `7`"),
+        "{message}"
+    );
+    let error = admin
+        .post("/v1/organization/projects", json!({"name": ["P"]}))
+        .await;
+    assert_eq!(error.error(400, Some("name"))["code"], "invalid_type");
+    // What is not JSON at all is still told as such.
+    let error = admin
+        .post_raw("/v1/organization/projects", "{\"name\": ")
+        .await;
+    assert!(
+        error.error(400, None)["message"]
+            .as_str()
+            .unwrap()
+            .contains("not valid JSON")
+    );
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_change_that_waits_on_a_lock_past_the_statement_timeout_is_503() {
+    use sqlx::Connection;
+    let s = TestServer::start_with(roster::store::StoreOptions {
+        statement_timeout: std::time::Duration::from_secs(1),
+        ..roster::store::StoreOptions::default()
+    })
+    .await;
+    let admin = s.admin();
+    let ada = s.add_user("ada@example.com", "reader", "Ada").await;
+    let user = format!("/v1/organization/users/{ada}");
+
+    // Another client of the database holds the lock the change needs: SQLite's write lock, or
+    // the organization's row on PostgreSQL.
+    let mut holder = sqlx::AnyConnection::connect(&s.database_url).await.unwrap();
+    let lock = if s.database_url.starts_with("sqlite") {
+        "BEGIN IMMEDIATE".to_owned()
+    } else {
+        sqlx::query("BEGIN").execute(&mut holder).await.unwrap();
+        format!(
+            "SELECT id FROM organizations WHERE id = '{}' FOR UPDATE",
+            s.org_id
+        )
+    };
+    sqlx::query(sqlx::AssertSqlSafe(lock))
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let refused = admin.post(&user, json!({"role": "owner"})).await;
+    refused.error(503, None);
+    assert_eq!(refused.body["error"]["type"], "server_error");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    sqlx::query("ROLLBACK").execute(&mut holder).await.unwrap();
+    holder.close().await.unwrap();
+
+    assert_eq!(
+        admin.get(&user).await.ok()["role"],
+        "reader",
+        "nothing changed"
+    );
+    assert_eq!(
+        admin.post(&user, json!({"role": "owner"})).await.ok()["role"],
+        "owner",
+        "the same change succeeds once the lock is released"
+    );
+    s.stop().await;
+}

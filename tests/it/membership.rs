@@ -718,7 +718,13 @@ async fn rules_hold_under_concurrent_requests() {
     assert!(adds.iter().all(|r| r.status == 200 || r.status == 400));
     assert_eq!(walk(&admin, &users, 10).await, vec![ada.clone()]);
 
-    // The two owners demote each other at once: one owner remains.
+    // The two owners demote each other at once: one owner remains, and from then on only her
+    // admin key works (the other's owner is no longer an owner).
+    let (_, ada_key) = s
+        .store
+        .create_admin_key(&s.cli_author(), &ada, Some("Ada's key"), None)
+        .await
+        .unwrap();
     let owner_id = admin
         .get("/v1/organization/users?emails=owner@example.com")
         .await
@@ -739,6 +745,11 @@ async fn rules_hold_under_concurrent_requests() {
         1,
         "{statuses:?}"
     );
+    let admin = if statuses[0] == 200 {
+        s.with_key(&ada_key)
+    } else {
+        s.admin()
+    };
     let owners = walk(&admin, "/v1/organization/users", 10).await;
     let mut owner_count = 0;
     for id in owners {
@@ -846,5 +857,47 @@ async fn project_rules_hold_under_concurrent_requests() {
         owners += usize::from(admin.get(&format!("{users}/{id}")).await.ok()["role"] == "owner");
     }
     assert_eq!(owners, 1);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn only_addresses_the_mailer_can_send_to_are_invited() {
+    let s = TestServer::start().await;
+    let admin = s.admin();
+    for odd in [
+        "a..b@x.test",
+        ".a@x.test",
+        "a.@x.test",
+        "a@-x.test",
+        "a@x..test",
+        "a@[127.0.0.1]",
+        "a@127.0.0.1",
+        "a(comment)@x.test",
+        "a,b@x.test",
+        "\"a b\"@x.test",
+        "Ada <a@x.test>",
+        "a@x.test.",
+    ] {
+        let refused = admin
+            .post(INVITES, json!({"email": odd, "role": "reader"}))
+            .await;
+        assert!(
+            refused.error(400, Some("email"))["message"]
+                .as_str()
+                .unwrap()
+                .contains("is not a valid email address"),
+            "{odd}"
+        );
+    }
+    assert_eq!(walk(&admin, INVITES, 100).await, Vec::<String>::new());
+    // A plain address is invited, and its email is written.
+    admin
+        .post(
+            INVITES,
+            json!({"email": "a.b+tag@x-y.test", "role": "reader"}),
+        )
+        .await
+        .ok();
+    assert!(s.invite_token("a.b+tag@x-y.test").await.is_some());
     s.stop().await;
 }

@@ -32,6 +32,8 @@ pub struct TestServer {
     client: reqwest::Client,
     server: Option<roster::RunningServer>,
     database: TestDatabase,
+    /// The server's database, for tests that reach it from outside (as another client would).
+    pub database_url: String,
     outbox: tempfile::TempDir,
     read_tokens: std::sync::Mutex<Vec<String>>,
 }
@@ -121,9 +123,13 @@ impl TestDatabase {
 
 impl TestServer {
     pub async fn start() -> TestServer {
+        TestServer::start_with(StoreOptions::default()).await
+    }
+
+    pub async fn start_with(options: StoreOptions) -> TestServer {
         let (database, url) = TestDatabase::create().await;
         let clock = Clock::default();
-        let store = Store::open(&url, &StoreOptions::default(), clock.clone())
+        let store = Store::open(&url, &options, clock.clone())
             .await
             .expect("open the store");
         let new = NewOrganization::new("Test Organization", "owner@example.com", "Owner").unwrap();
@@ -150,6 +156,7 @@ impl TestServer {
             client: reqwest::Client::new(),
             server: Some(server),
             database,
+            database_url: url,
             outbox,
             read_tokens: std::sync::Mutex::default(),
         }
