@@ -157,6 +157,15 @@ pub struct ServeArgs {
     /// Days audit events are kept; older ones are pruned hourly. Default: kept forever.
     #[arg(long, env = "ROSTER_AUDIT_RETENTION_DAYS", value_parser = clap::value_parser!(u32).range(1..))]
     pub audit_retention_days: Option<u32>,
+    /// Seconds a request may take in all (its body, its queries); past them it gets 503.
+    #[arg(long, env = "ROSTER_REQUEST_TIMEOUT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub request_timeout: u64,
+    /// Seconds a connection may take to send a request's headers, or stay idle between requests.
+    #[arg(long, env = "ROSTER_HEADER_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_timeout: u64,
+    /// Connections served at once; further ones wait to be accepted.
+    #[arg(long, env = "ROSTER_MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_connections: u64,
     #[command(flatten)]
     pub bootstrap: BootstrapArgs,
 }
@@ -175,6 +184,11 @@ impl ServeArgs {
             mail_from: self.mail_from.clone(),
             public_url: self.public_url.clone().unwrap_or_default(),
             invite_lifetime_seconds: self.invite_lifetime,
+            limits: crate::api::Limits {
+                request_timeout: Duration::from_secs(self.request_timeout),
+                header_timeout: Duration::from_secs(self.header_timeout),
+                max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),
+            },
         })
     }
 }

@@ -22,7 +22,10 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
 use axum::http::{HeaderName, Response};
+use axum::middleware::{self, Next};
+use axum::response::IntoResponse;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{
@@ -51,12 +54,37 @@ pub struct Settings {
     /// The base of links in emails, such as `https://roster.example.com`.
     pub public_url: String,
     pub invite_lifetime_seconds: i64,
+    pub limits: Limits,
+}
+
+/// What bounds a client's hold on the server.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// A request's whole life, from its headers to its response (its body read, every query
+    /// run); past it the client gets 503 and the work is abandoned, its transaction rolled back.
+    pub request_timeout: Duration,
+    /// How long a connection may take to send a request's headers, or stay idle between
+    /// requests, before it is closed.
+    pub header_timeout: Duration,
+    /// Connections served at once; more wait to be accepted.
+    pub max_connections: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            request_timeout: Duration::from_secs(30),
+            header_timeout: Duration::from_secs(10),
+            max_connections: 1024,
+        }
+    }
 }
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The whole HTTP application: the contract under `/v1`, Roster's additions beside it.
 pub fn router(state: AppState) -> Router {
+    let request_timeout = state.settings.limits.request_timeout;
     let v1 = Router::new()
         .merge(admin_api_keys::routes())
         .merge(audit_logs::routes())
@@ -99,6 +127,10 @@ pub fn router(state: AppState) -> Router {
                 )
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
                 .layer(CatchPanicLayer::custom(|_| error::internal_error_response()))
+                .layer(middleware::from_fn(check_framing))
+                .layer(middleware::from_fn(move |req: Request, next: Next| {
+                    within_deadline(request_timeout, req, next)
+                }))
                 .layer(DefaultBodyLimit::max(extract::MAX_BODY_BYTES)),
         )
 }
@@ -118,6 +150,45 @@ impl Deleted {
             object,
             deleted: true,
         })
+    }
+}
+
+/// Refuses what could smuggle a request or hold the server waiting: a body announced both by
+/// `Content-Length` and `Transfer-Encoding` (RFC 9112 6.3), and one announced larger than the
+/// limit (refused at once, not after reading up to it).
+async fn check_framing(req: Request, next: Next) -> Response<axum::body::Body> {
+    let headers = req.headers();
+    if headers.contains_key(CONTENT_LENGTH) && headers.contains_key(TRANSFER_ENCODING) {
+        return ApiError::Domain(crate::domain::Error::Invalid {
+            message: "The request has both Content-Length and Transfer-Encoding headers; send one.".into(),
+            param: None,
+            code: Some("invalid_request"),
+        })
+        .into_response();
+    }
+    let announced = headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|length| length > extract::MAX_BODY_BYTES as u64) {
+        return ApiError::PayloadTooLarge {
+            limit_bytes: extract::MAX_BODY_BYTES,
+        }
+        .into_response();
+    }
+    next.run(req).await
+}
+
+/// Answers 503 when a request outlives `timeout`, whatever it waits on (a slow body, a database
+/// that went silent); dropping the handler rolls its transaction back.
+async fn within_deadline(timeout: Duration, req: Request, next: Next) -> Response<axum::body::Body> {
+    match tokio::time::timeout(timeout, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::Domain(crate::domain::Error::TimedOut(format!(
+            "the request passed its deadline of {} s",
+            timeout.as_secs_f64()
+        )))
+        .into_response(),
     }
 }
 

@@ -49,6 +49,7 @@ pub fn settings(outbox: &std::path::Path) -> roster::api::Settings {
         mail_from: "Roster <roster@localhost>".into(),
         public_url: String::new(),
         invite_lifetime_seconds: roster::domain::invite::DEFAULT_LIFETIME_SECONDS,
+        limits: roster::api::Limits::default(),
     }
 }
 
