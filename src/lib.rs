@@ -25,6 +25,8 @@ pub struct RunningServer {
     pub store: Store,
     shutdown: tokio::sync::oneshot::Sender<()>,
     task: JoinHandle<std::io::Result<()>>,
+    /// Sends queued mail (`mail::deliver`); what it has not sent stays queued for the next start.
+    delivery: JoinHandle<()>,
 }
 
 impl RunningServer {
@@ -32,6 +34,7 @@ impl RunningServer {
     pub async fn shutdown(self) -> std::io::Result<()> {
         let _ = self.shutdown.send(());
         let result = self.task.await.map_err(std::io::Error::other)?;
+        self.delivery.abort();
         self.store.close().await;
         result
     }
@@ -56,6 +59,11 @@ pub async fn start(
         settings.public_url = format!("http://{addr}");
     }
     let limits = settings.limits;
+    let delivery = tokio::spawn(mail::deliver(
+        store.clone(),
+        settings.mailer.clone(),
+        settings.mail_from.clone(),
+    ));
     let app = api::router(AppState {
         store: store.clone(),
         settings,
@@ -67,6 +75,7 @@ pub async fn start(
         store,
         shutdown,
         task,
+        delivery,
     })
 }
 
@@ -109,14 +118,16 @@ async fn serve(
         let _ = stream.set_nodelay(true);
         let app = app.clone();
         // The peer address reaches handlers for the audit log of invite acceptances.
-        let service = tower::ServiceExt::map_request(app, move |mut req: axum::extract::Request<hyper::body::Incoming>| {
-            req.extensions_mut()
-                .insert(axum::extract::ConnectInfo(peer));
-            req
-        });
-        let connection = graceful.watch(
-            http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service)),
+        let service = tower::ServiceExt::map_request(
+            app,
+            move |mut req: axum::extract::Request<hyper::body::Incoming>| {
+                req.extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+                req
+            },
         );
+        let connection = graceful
+            .watch(http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service)));
         tokio::spawn(async move {
             if let Err(error) = connection.await {
                 tracing::debug!(%error, %peer, "connection ended with an error");

@@ -1,7 +1,8 @@
 //! Outgoing email. The embedded default writes each message as an RFC 5322 `.eml` file into the
-//! outbox folder; `smtp://` and `smtps://` URLs send through an SMTP server. Messages go out after
-//! the change they announce has committed, and a failed send is logged and retried in the
-//! background, so a mail server's trouble never fails or corrupts the change itself.
+//! outbox folder; `smtp://` and `smtps://` URLs send through an SMTP server. A message is queued
+//! in the database in the transaction of the change it announces (`store::outgoing_mail`), and
+//! `deliver` sends it after the commit, retrying with backoff: a mail server's trouble never fails
+//! the change, and a crash or restart loses no message.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -10,7 +11,19 @@ use lettre::message::header::ContentType;
 use lettre::message::{Mailbox, Message};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
-const ATTEMPTS: u32 = 5;
+use crate::store::Store;
+use crate::store::outgoing_mail::QueuedMail;
+
+/// Attempts before a message is given up (about three hours of retries).
+const MAX_ATTEMPTS: i64 = 20;
+/// The longest wait between two attempts.
+const MAX_BACKOFF_SECONDS: i64 = 15 * 60;
+/// How long a claimed message is another sender's to leave alone: longer than one SMTP attempt.
+const LEASE_SECONDS: i64 = 120;
+/// Messages claimed at once.
+const BATCH: i64 = 16;
+/// How often an idle worker looks for messages due for a retry, or queued by another replica.
+const POLL: Duration = Duration::from_secs(1);
 
 #[derive(Clone)]
 pub enum Mailer {
@@ -36,14 +49,6 @@ pub struct MailConfig {
     pub outbox: PathBuf,
 }
 
-/// An email ready to send.
-#[derive(Clone, Debug)]
-pub struct Email {
-    pub to: String,
-    pub subject: String,
-    pub body: String,
-}
-
 impl Mailer {
     pub fn new(config: &MailConfig) -> Result<Mailer, String> {
         match &config.smtp_url {
@@ -66,54 +71,85 @@ impl Mailer {
         }
     }
 
-    /// Sends `email` from `from` in the background, retrying with backoff; never fails the caller.
-    pub fn send_later(&self, from: &str, email: Email) {
-        let message = match build(from, &email) {
-            Ok(message) => message,
-            Err(e) => {
-                tracing::error!(error = %e, "an email could not be built; it is not sent");
-                return;
-            }
-        };
-        let mailer = self.clone();
-        tokio::spawn(async move {
-            for attempt in 1..=ATTEMPTS {
-                let result = match &mailer {
-                    Mailer::Outbox(transport, _) => transport
-                        .send(message.clone())
-                        .await
-                        .map(drop)
-                        .map_err(|e| e.to_string()),
-                    Mailer::Smtp(transport) => transport
-                        .send(message.clone())
-                        .await
-                        .map(drop)
-                        .map_err(|e| e.to_string()),
-                };
-                match result {
-                    Ok(()) => {
-                        tracing::info!(attempt, "email sent");
-                        return;
-                    }
-                    Err(e) if attempt < ATTEMPTS => {
-                        tracing::warn!(error = %e, attempt, "sending an email failed; retrying");
-                        tokio::time::sleep(Duration::from_secs(2u64.pow(attempt))).await;
-                    }
-                    Err(e) => {
-                        tracing::error!(error = %e, attempt, "sending an email failed; giving up")
-                    }
-                }
-            }
-        });
+    /// One attempt to hand `mail` to the SMTP server or the outbox.
+    async fn send(&self, from: &str, mail: &QueuedMail) -> Result<(), String> {
+        let message = build(from, mail)?;
+        match self {
+            Mailer::Outbox(transport, _) => transport
+                .send(message)
+                .await
+                .map(drop)
+                .map_err(|e| e.to_string()),
+            Mailer::Smtp(transport) => transport
+                .send(message)
+                .await
+                .map(drop)
+                .map_err(|e| e.to_string()),
+        }
     }
 }
 
-fn build(from: &str, email: &Email) -> Result<Message, String> {
+/// Sends what `store` has queued, from `from`, until the task is dropped: at once when this
+/// process queues a message, otherwise as retries fall due or other replicas queue them. A failed
+/// attempt is logged and tried again later, 2, 4, 8 ... seconds on (at most 15 minutes apart),
+/// until `MAX_ATTEMPTS`. A message is marked sent only once the server or the outbox has it; if
+/// this process dies in between, it is sent again when its lease runs out (at least once).
+pub async fn deliver(store: Store, mailer: Mailer, from: String) {
+    loop {
+        let now = store.clock().now();
+        let claimed = match store.claim_due_mail(now, now + LEASE_SECONDS, BATCH).await {
+            Ok(claimed) => claimed,
+            Err(error) => {
+                tracing::warn!(%error, "could not read the mail queue; will retry");
+                Vec::new()
+            }
+        };
+        let full = claimed.len() as i64 == BATCH;
+        for mail in claimed {
+            attempt(&store, &mailer, &from, &mail).await;
+        }
+        if !full {
+            let _ = tokio::time::timeout(POLL, store.mail_waiting()).await;
+        }
+    }
+}
+
+async fn attempt(store: &Store, mailer: &Mailer, from: &str, mail: &QueuedMail) {
+    let outcome = match mailer.send(from, mail).await {
+        Ok(()) => {
+            tracing::info!(mail_id = %mail.id, attempt = mail.attempts, "email sent");
+            store.mail_sent(&mail.id, store.clock().now()).await
+        }
+        Err(error) => {
+            let retry_at = (mail.attempts < MAX_ATTEMPTS).then(|| {
+                let backoff = 2_i64
+                    .saturating_pow(u32::try_from(mail.attempts).unwrap_or(u32::MAX))
+                    .min(MAX_BACKOFF_SECONDS);
+                store.clock().now() + backoff
+            });
+            match retry_at {
+                Some(at) => {
+                    tracing::warn!(mail_id = %mail.id, attempt = mail.attempts, %error, retry_at = at, "sending an email failed; will retry")
+                }
+                None => {
+                    tracing::error!(mail_id = %mail.id, attempt = mail.attempts, %error, "sending an email failed; giving up")
+                }
+            }
+            store.mail_failed(&mail.id, &error, retry_at).await
+        }
+    };
+    if let Err(error) = outcome {
+        // The lease runs out and the message is tried again.
+        tracing::warn!(mail_id = %mail.id, %error, "could not record an email's outcome");
+    }
+}
+
+fn build(from: &str, mail: &QueuedMail) -> Result<Message, String> {
     let from: Mailbox = from
         .parse()
         .map_err(|e| format!("invalid sender '{from}': {e}"))?;
-    let to: Mailbox = email
-        .to
+    let to: Mailbox = mail
+        .recipient
         .parse()
         .map_err(|e| format!("invalid recipient: {e}"))?;
     // lettre picks the transfer encoding: quoted-printable where a line (a long link) is longer
@@ -121,8 +157,8 @@ fn build(from: &str, email: &Email) -> Result<Message, String> {
     Message::builder()
         .from(from)
         .to(to)
-        .subject(email.subject.clone())
+        .subject(mail.subject.clone())
         .header(ContentType::TEXT_PLAIN)
-        .body(email.body.clone())
+        .body(mail.body.clone())
         .map_err(|e| e.to_string())
 }

@@ -1,5 +1,5 @@
-//! `/organization/invites`: list, create, retrieve, delete. Creating one sends its email after
-//! the invite has committed.
+//! `/organization/invites`: list, create, retrieve, delete. Creating one queues its email in the
+//! same transaction; the delivery worker sends it.
 
 use axum::Router;
 use axum::extract::State;
@@ -13,7 +13,6 @@ use super::{AppState, Deleted};
 use crate::domain::invite::{self, Invite, InviteProject};
 use crate::domain::principal::Principal;
 use crate::domain::user::{OrgRole, validate_email};
-use crate::mail::Email;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -100,7 +99,7 @@ async fn create(
         .map(|ps| ps.into_iter().map(|p| (p.id, p.role)).collect());
     let projects = invite::requested_projects(requested, &principal.default_project_id)?;
     let settings = &state.settings;
-    let created = state
+    let invite = state
         .store
         .create_invite(
             &(&principal).into(),
@@ -108,21 +107,11 @@ async fn create(
             body.role,
             &projects,
             settings.invite_lifetime_seconds,
+            &settings.public_url,
         )
         .await?;
-    let link = format!(
-        "{}/invite/{}",
-        settings.public_url.trim_end_matches('/'),
-        created.token
-    );
-    let email = Email {
-        to: created.invitation.email.clone(),
-        subject: created.invitation.subject(),
-        body: created.invitation.body(&link),
-    };
-    settings.mailer.send_later(&settings.mail_from, email);
     Ok(axum::Json(InviteObject::new(
-        created.invite,
+        invite,
         state.store.clock().now(),
     )))
 }

@@ -160,7 +160,8 @@ async fn check_framing(req: Request, next: Next) -> Response<axum::body::Body> {
     let headers = req.headers();
     if headers.contains_key(CONTENT_LENGTH) && headers.contains_key(TRANSFER_ENCODING) {
         return ApiError::Domain(crate::domain::Error::Invalid {
-            message: "The request has both Content-Length and Transfer-Encoding headers; send one.".into(),
+            message: "The request has both Content-Length and Transfer-Encoding headers; send one."
+                .into(),
             param: None,
             code: Some("invalid_request"),
         })
@@ -181,7 +182,11 @@ async fn check_framing(req: Request, next: Next) -> Response<axum::body::Body> {
 
 /// Answers 503 when a request outlives `timeout`, whatever it waits on (a slow body, a database
 /// that went silent); dropping the handler rolls its transaction back.
-async fn within_deadline(timeout: Duration, req: Request, next: Next) -> Response<axum::body::Body> {
+async fn within_deadline(
+    timeout: Duration,
+    req: Request,
+    next: Next,
+) -> Response<axum::body::Body> {
     match tokio::time::timeout(timeout, next.run(req)).await {
         Ok(response) => response,
         Err(_) => ApiError::Domain(crate::domain::Error::TimedOut(format!(

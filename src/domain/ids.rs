@@ -14,6 +14,8 @@ pub const PROJECT: &str = "proj_";
 pub const ADMIN_API_KEY: &str = "key_";
 pub const AUDIT_LOG: &str = "audit_log-";
 pub const INVITE: &str = "invite-";
+/// Roster's own: a queued email (never shown by the API).
+pub const OUTGOING_MAIL: &str = "mail_";
 pub const ROLE: &str = "role_";
 pub const GROUP: &str = "group_";
 pub const SERVICE_ACCOUNT: &str = "svc_acct_";

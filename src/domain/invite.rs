@@ -116,6 +116,11 @@ pub fn validate_name(name: &str) -> Result<String> {
     .check(name)
 }
 
+/// Where the invitee accepts: the page under Roster's public URL, its token in the path.
+pub fn link(public_url: &str, token: &str) -> String {
+    format!("{}/invite/{token}", public_url.trim_end_matches('/'))
+}
+
 /// What the invitation email says.
 #[derive(Clone, Debug)]
 pub struct Invitation {

@@ -75,6 +75,15 @@ impl Backend {
         }
     }
 
+    /// Appended to a SELECT that claims queue rows: rows another transaction holds are passed
+    /// over rather than waited for. SQLite's writers take turns, so it needs none.
+    pub(super) fn for_update_skip_locked(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        }
+    }
+
     /// The (write, read) pools.
     pub(super) async fn pools(
         self,

@@ -3,6 +3,7 @@
 use serde_json::json;
 use sqlx::{AnyConnection, AssertSqlSafe};
 
+use super::outgoing_mail::{self, NewMail};
 use super::projects::lock_project;
 use super::sql::Sql;
 use super::users::find_user_by_email;
@@ -15,14 +16,6 @@ use crate::domain::{Error, Result, ids, secret};
 
 const SELECT_INVITE: &str = "SELECT i.id, i.email, i.role, i.projects, i.created_at, i.expires_at, i.accepted_at FROM invites i";
 
-/// A new invite, its token (shown only in the email) and what the email says.
-#[derive(Debug)]
-pub struct CreatedInvite {
-    pub invite: Invite,
-    pub token: String,
-    pub invitation: Invitation,
-}
-
 /// What accepting an invite needs from the request, for the audit log.
 #[derive(Clone, Debug)]
 pub struct Acceptance {
@@ -32,6 +25,8 @@ pub struct Acceptance {
 }
 
 impl Store {
+    /// Creates an invite and queues its email (with the link under `public_url` that carries
+    /// its token, which appears nowhere else) in the same transaction.
     pub async fn create_invite(
         &self,
         author: &Author,
@@ -39,11 +34,12 @@ impl Store {
         role: OrgRole,
         projects: &[InviteProject],
         lifetime_seconds: i64,
-    ) -> Result<CreatedInvite> {
+        public_url: &str,
+    ) -> Result<Invite> {
         let now = self.clock.now();
         let token = secret::generate(invite::TOKEN_PREFIX);
         let invite_id = ids::new_id(ids::INVITE);
-        transact!(self, |conn| {
+        let created = transact!(self, |conn| {
             if find_user_by_email(conn, &author.org_id, email)
                 .await?
                 .is_some()
@@ -135,12 +131,20 @@ impl Store {
                 projects: named,
                 expires_at: invite.expires_at,
             };
-            Ok(CreatedInvite {
-                invite,
-                token: token.clone(),
-                invitation,
-            })
-        })
+            let mail = NewMail {
+                org_id: &author.org_id,
+                invite_id: Some(&invite.id),
+                recipient: email,
+                subject: invitation.subject(),
+                body: invitation.body(&invite::link(public_url, &token)),
+            };
+            outgoing_mail::enqueue(conn, &mail, now).await?;
+            Ok(invite)
+        });
+        if created.is_ok() {
+            self.mail_queued();
+        }
+        created
     }
 
     pub async fn list_invites(&self, org_id: &str, page: &PageRequest) -> Result<Page<Invite>> {

@@ -39,6 +39,7 @@ mod backend;
 mod groups;
 pub mod invites;
 pub mod organizations;
+pub mod outgoing_mail;
 pub mod project_keys;
 mod project_users;
 mod projects;
@@ -111,6 +112,8 @@ pub struct Store {
     clock: Clock,
     /// Recently authenticated admin keys (`admin_keys.rs`), shared by the clones.
     keys: Arc<admin_keys::KeyCache>,
+    /// Rung after a commit that queued mail, so that this process sends it at once.
+    mail: Arc<tokio::sync::Notify>,
 }
 
 /// The caller a mutation is recorded against: its organization, and the audit actor.
@@ -143,6 +146,7 @@ impl Store {
             read,
             clock,
             keys: Arc::default(),
+            mail: Arc::default(),
         })
     }
 

@@ -318,10 +318,13 @@ async fn a_value_of_the_wrong_json_type_is_named_as_such() {
 #[tokio::test]
 async fn a_change_that_waits_on_a_lock_past_the_statement_timeout_is_503() {
     use sqlx::Connection;
-    let s = TestServer::start_with(roster::store::StoreOptions {
-        statement_timeout: std::time::Duration::from_secs(1),
-        ..roster::store::StoreOptions::default()
-    })
+    let s = TestServer::start_with(
+        roster::store::StoreOptions {
+            statement_timeout: std::time::Duration::from_secs(1),
+            ..roster::store::StoreOptions::default()
+        },
+        roster::api::Limits::default(),
+    )
     .await;
     let admin = s.admin();
     let ada = s.add_user("ada@example.com", "reader", "Ada").await;

@@ -6,7 +6,10 @@ use std::time::{Duration, Instant};
 use roster::domain::Clock;
 use roster::store::{Store, StoreOptions};
 use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::common::process::{Served, roster};
@@ -167,11 +170,13 @@ async fn migrate_applies_and_reports_on_a_fresh_database() {
     database.drop_database().await;
 }
 
-/// A TCP proxy to PostgreSQL that the test can cut and restore, to play an outage.
+/// A TCP proxy to PostgreSQL that the test can cut and restore, to play an outage, or freeze
+/// and thaw, to play a network that silently drops traffic.
 struct Outage {
     listen: std::net::SocketAddr,
     upstream: String,
     tasks: Arc<Mutex<Vec<JoinHandle<()>>>>,
+    frozen: watch::Sender<bool>,
 }
 
 impl Outage {
@@ -181,6 +186,7 @@ impl Outage {
             listen: listener.local_addr().unwrap(),
             upstream,
             tasks: Arc::default(),
+            frozen: watch::Sender::new(false),
         };
         outage.serve(listener);
         outage
@@ -188,18 +194,35 @@ impl Outage {
 
     fn serve(&self, listener: TcpListener) {
         let (upstream, tasks) = (self.upstream.clone(), self.tasks.clone());
+        let frozen = self.frozen.clone();
         let accept = tokio::spawn(async move {
-            while let Ok((mut client, _)) = listener.accept().await {
+            while let Ok((client, _)) = listener.accept().await {
                 let upstream = upstream.clone();
+                let frozen = frozen.clone();
                 let relay = tokio::spawn(async move {
-                    if let Ok(mut server) = TcpStream::connect(upstream).await {
-                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    if let Ok(server) = TcpStream::connect(upstream).await {
+                        let (client_reads, client_writes) = client.into_split();
+                        let (server_reads, server_writes) = server.into_split();
+                        tokio::join!(
+                            pump(client_reads, server_writes, frozen.subscribe()),
+                            pump(server_reads, client_writes, frozen.subscribe()),
+                        );
                     }
                 });
                 tasks.lock().unwrap().push(relay);
             }
         });
         self.tasks.lock().unwrap().push(accept);
+    }
+
+    /// Stops passing bytes either way, keeping every connection open: both ends hear nothing.
+    fn freeze(&self) {
+        self.frozen.send_replace(true);
+    }
+
+    /// Passes bytes again, those held during the freeze first.
+    fn thaw(&self) {
+        self.frozen.send_replace(false);
     }
 
     /// Closes the port and every connection through it.
@@ -220,14 +243,27 @@ impl Outage {
     }
 }
 
-#[tokio::test]
-async fn readiness_follows_the_database_and_recovers_by_itself() {
-    let (database, url) = TestDatabase::create().await;
-    let TestDatabase::Postgres { .. } = &database else {
-        eprintln!(
-            "readiness recovery is a PostgreSQL test; skipped on SQLite (an embedded file does not go away)"
-        );
-        return;
+/// Copies `from` to `to`, holding what it read while `frozen` says so.
+async fn pump(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, mut frozen: watch::Receiver<bool>) {
+    let mut buffer = vec![0u8; 16 * 1024];
+    loop {
+        let read = match from.read(&mut buffer).await {
+            Ok(0) | Err(_) => break,
+            Ok(read) => read,
+        };
+        if frozen.wait_for(|frozen| !frozen).await.is_err()
+            || to.write_all(&buffer[..read]).await.is_err()
+        {
+            break;
+        }
+    }
+    let _ = to.shutdown().await;
+}
+
+/// The test database's URL, through a new proxy; `None` on SQLite, where no network can stall.
+async fn proxied(database: &TestDatabase, url: &str) -> Option<(Outage, String)> {
+    let TestDatabase::Postgres { .. } = database else {
+        return None;
     };
     let rest = url.split_once("://").unwrap().1;
     let (credentials, location) = rest.rsplit_once('@').unwrap_or(("", rest));
@@ -244,6 +280,110 @@ async fn readiness_follows_the_database_and_recovers_by_itself() {
         format!("{credentials}@")
     };
     let proxied = format!("postgres://{at}{}/{name}", outage.listen);
+    Some((outage, proxied))
+}
+
+#[tokio::test]
+async fn a_silent_database_is_answered_503_within_the_deadline_and_recovers() {
+    let (database, url) = TestDatabase::create().await;
+    let Some((outage, proxied)) = proxied(&database, &url).await else {
+        eprintln!("a stalled network is a PostgreSQL test; skipped on SQLite");
+        return;
+    };
+    // Waits for a connection and statements are bounded well past the request's deadline, so
+    // that only the deadline can answer.
+    let options = StoreOptions {
+        connect_timeout: Duration::from_secs(20),
+        ..StoreOptions::default()
+    };
+    let store = Store::open(&proxied, &options, Clock::default())
+        .await
+        .unwrap();
+    let new =
+        roster::domain::organization::NewOrganization::new("Org", "o@example.com", "O").unwrap();
+    store.bootstrap(&new, Some(BOOTSTRAP_KEY)).await.unwrap();
+    let outbox = tempfile::tempdir().unwrap();
+    let deadline = Duration::from_secs(2);
+    let server = roster::start(
+        "127.0.0.1:0".parse().unwrap(),
+        store,
+        roster::api::Settings {
+            limits: roster::api::Limits {
+                request_timeout: deadline,
+                ..roster::api::Limits::default()
+            },
+            ..crate::common::settings(outbox.path())
+        },
+    )
+    .await
+    .unwrap();
+    let base = format!("http://{}", server.addr);
+    let client = reqwest::Client::new();
+    let projects = format!("{base}/v1/organization/projects");
+    let list = || client.get(&projects).bearer_auth(BOOTSTRAP_KEY).send();
+    assert_eq!(list().await.unwrap().status().as_u16(), 200);
+
+    outage.freeze();
+    let started = Instant::now();
+    let create = client
+        .post(&projects)
+        .bearer_auth(BOOTSTRAP_KEY)
+        .json(&json!({"name": "During the stall"}))
+        .send();
+    let (listed, created, again) = tokio::join!(list(), create, list());
+    for response in [listed, created, again] {
+        let response = response.unwrap();
+        assert_eq!(response.status().as_u16(), 503);
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["type"], "server_error", "{body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("in time"),
+            "{body}"
+        );
+    }
+    let took = started.elapsed();
+    assert!(
+        took >= deadline && took < deadline + Duration::from_millis(1500),
+        "answered after {took:?}"
+    );
+
+    outage.thaw();
+    let thawed = Instant::now();
+    let body: serde_json::Value = loop {
+        let response = list().await.unwrap();
+        if response.status().as_u16() == 200 {
+            break response.json().await.unwrap();
+        }
+        assert!(
+            thawed.elapsed() < Duration::from_secs(15),
+            "roster does not recover once the database answers again"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(
+        body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["name"] != "During the stall"),
+        "the change abandoned at the deadline was rolled back: {body}"
+    );
+    server.shutdown().await.unwrap();
+    database.drop_database().await;
+}
+
+#[tokio::test]
+async fn readiness_follows_the_database_and_recovers_by_itself() {
+    let (database, url) = TestDatabase::create().await;
+    let Some((outage, proxied)) = proxied(&database, &url).await else {
+        eprintln!(
+            "readiness recovery is a PostgreSQL test; skipped on SQLite (an embedded file does not go away)"
+        );
+        return;
+    };
 
     let options = StoreOptions {
         connect_timeout: Duration::from_secs(1),

@@ -124,10 +124,10 @@ impl TestDatabase {
 
 impl TestServer {
     pub async fn start() -> TestServer {
-        TestServer::start_with(StoreOptions::default()).await
+        TestServer::start_with(StoreOptions::default(), roster::api::Limits::default()).await
     }
 
-    pub async fn start_with(options: StoreOptions) -> TestServer {
+    pub async fn start_with(options: StoreOptions, limits: roster::api::Limits) -> TestServer {
         let (database, url) = TestDatabase::create().await;
         let clock = Clock::default();
         let store = Store::open(&url, &options, clock.clone())
@@ -143,7 +143,10 @@ impl TestServer {
         let server = roster::start(
             "127.0.0.1:0".parse().unwrap(),
             store.clone(),
-            settings(outbox.path()),
+            roster::api::Settings {
+                limits,
+                ..settings(outbox.path())
+            },
         )
         .await
         .expect("start the server");

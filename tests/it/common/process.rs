@@ -138,6 +138,12 @@ impl Served {
         (response.status().as_u16(), response.json().await.unwrap())
     }
 
+    /// Kills the process outright (SIGKILL), as a crash or an out-of-memory kill would.
+    pub fn kill(mut self) {
+        self.child.kill().expect("kill -9");
+        self.child.wait().expect("the killed process is reaped");
+    }
+
     /// Sends SIGTERM and returns whether the process exited with status 0.
     pub fn terminate(mut self) -> bool {
         let pid = self.child.id().to_string();
