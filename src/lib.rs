@@ -5,15 +5,14 @@ pub mod api;
 pub mod config;
 pub mod domain;
 pub mod mail;
+mod server;
 pub mod store;
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 
 use api::{AppState, Settings};
@@ -69,7 +68,7 @@ pub async fn start(
         settings,
     });
     let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(serve(listener, app, limits, stop));
+    let task = tokio::spawn(server::serve(listener, app, limits, stop));
     Ok(RunningServer {
         addr,
         store,
@@ -77,72 +76,6 @@ pub async fn start(
         task,
         delivery,
     })
-}
-
-/// Accepts connections until `stop`, each served by hyper under `limits`, then lets the requests
-/// in flight finish (for at most one request timeout).
-async fn serve(
-    listener: TcpListener,
-    app: axum::Router,
-    limits: api::Limits,
-    mut stop: tokio::sync::oneshot::Receiver<()>,
-) -> std::io::Result<()> {
-    use hyper_util::rt::{TokioIo, TokioTimer};
-    use hyper_util::service::TowerToHyperService;
-
-    let slots = Arc::new(Semaphore::new(limits.max_connections));
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let mut http = hyper::server::conn::http1::Builder::new();
-    // The header timer also runs while a kept-alive connection waits for its next request, so
-    // it closes idle connections as well as slow ones.
-    http.timer(TokioTimer::new())
-        .header_read_timeout(limits.header_timeout);
-    loop {
-        let slot = tokio::select! {
-            slot = slots.clone().acquire_owned() => slot.map_err(std::io::Error::other)?,
-            _ = &mut stop => break,
-        };
-        let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(error) => {
-                    // Out of file descriptors, or a connection reset before it was accepted:
-                    // the listener itself is fine; wait a little rather than spin.
-                    tracing::warn!(%error, "could not accept a connection");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            _ = &mut stop => break,
-        };
-        let _ = stream.set_nodelay(true);
-        let app = app.clone();
-        // The peer address reaches handlers for the audit log of invite acceptances.
-        let service = tower::ServiceExt::map_request(
-            app,
-            move |mut req: axum::extract::Request<hyper::body::Incoming>| {
-                req.extensions_mut()
-                    .insert(axum::extract::ConnectInfo(peer));
-                req
-            },
-        );
-        let connection = graceful
-            .watch(http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service)));
-        tokio::spawn(async move {
-            if let Err(error) = connection.await {
-                tracing::debug!(%error, %peer, "connection ended with an error");
-            }
-            drop(slot);
-        });
-    }
-    drop(listener);
-    if tokio::time::timeout(limits.request_timeout, graceful.shutdown())
-        .await
-        .is_err()
-    {
-        tracing::warn!("requests still in flight at shutdown were abandoned");
-    }
-    Ok(())
 }
 
 /// Keeps the audit log to `keep_seconds`: every `every`, prunes what is older, in every

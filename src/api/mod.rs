@@ -153,12 +153,20 @@ impl Deleted {
     }
 }
 
+/// Marks a request that announced its body both by `Content-Length` and by `Transfer-Encoding`
+/// (which hyper's head no longer shows: the connection's reader sets it).
+#[derive(Clone, Copy, Debug)]
+pub struct DoublyFramed;
+
 /// Refuses what could smuggle a request or hold the server waiting: a body announced both by
-/// `Content-Length` and `Transfer-Encoding` (RFC 9112 6.3), and one announced larger than the
-/// limit (refused at once, not after reading up to it).
+/// `Content-Length` and `Transfer-Encoding` (RFC 9112 6.1 lets a server refuse it, which closes
+/// the connection after the answer), and one announced larger than the limit (refused at once,
+/// not after reading up to it).
 async fn check_framing(req: Request, next: Next) -> Response<axum::body::Body> {
     let headers = req.headers();
-    if headers.contains_key(CONTENT_LENGTH) && headers.contains_key(TRANSFER_ENCODING) {
+    if req.extensions().get::<DoublyFramed>().is_some()
+        || (headers.contains_key(CONTENT_LENGTH) && headers.contains_key(TRANSFER_ENCODING))
+    {
         return ApiError::Domain(crate::domain::Error::Invalid {
             message: "The request has both Content-Length and Transfer-Encoding headers; send one."
                 .into(),

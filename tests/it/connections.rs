@@ -160,3 +160,80 @@ async fn connections_beyond_the_cap_wait_for_a_free_one() {
     drop(held);
     s.stop().await;
 }
+
+#[tokio::test]
+async fn a_body_announced_by_both_length_and_chunks_is_refused() {
+    let s = server(1024).await;
+    let post = |framing: &str, body: &str| {
+        format!(
+            "POST /v1/organization/projects HTTP/1.1\r\nHost: roster\r\nAuthorization: Bearer {BOOTSTRAP_KEY}\r\n\
+             Content-Type: application/json\r\n{framing}\r\n{body}"
+        )
+    };
+    let json = r#"{"name": "Smuggled"}"#;
+    let chunked = format!("{:x}\r\n{json}\r\n0\r\n\r\n", json.len());
+    for framing in [
+        format!(
+            "Content-Length: {}\r\nTransfer-Encoding: chunked\r\n",
+            json.len()
+        ),
+        format!(
+            "Transfer-Encoding: chunked\r\nContent-Length: {}\r\n",
+            json.len()
+        ),
+    ] {
+        // Behind an ordinary request on the same connection, so that its place is found too.
+        let mut stream = connect(&s).await;
+        let first = post(
+            &format!("Content-Length: {}\r\n", r#"{"name": "First"}"#.len()),
+            r#"{"name": "First"}"#,
+        );
+        stream
+            .write_all(format!("{first}{}", post(&framing, &chunked)).as_bytes())
+            .await
+            .unwrap();
+        let (received, _) = read_to_close(&mut stream, Duration::from_secs(5)).await;
+        let answers: Vec<&str> = received.matches("HTTP/1.1 ").collect();
+        assert_eq!(answers.len(), 2, "{received}");
+        assert!(received.starts_with("HTTP/1.1 200"), "{received}");
+        let second = &received[received.rfind("HTTP/1.1 ").unwrap()..];
+        assert!(second.starts_with("HTTP/1.1 400"), "{second}");
+        assert!(
+            second.contains("Content-Length and Transfer-Encoding"),
+            "{second}"
+        );
+    }
+    // Chunks alone are a body like any other.
+    let mut stream = connect(&s).await;
+    stream
+        .write_all(
+            post(
+                "Transfer-Encoding: chunked\r\nConnection: close\r\n",
+                &chunked,
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+    let (received, _) = read_to_close(&mut stream, Duration::from_secs(5)).await;
+    assert!(received.starts_with("HTTP/1.1 200"), "{received}");
+
+    let ids: Vec<String> = crate::common::walk(&s.admin(), "/v1/organization/projects", 100).await;
+    assert_eq!(
+        ids.len(),
+        4,
+        "the default project, two firsts and the chunked one"
+    );
+    let listed = s.admin().get("/v1/organization/projects?limit=100").await;
+    let smuggled = listed.ok()["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["name"] == "Smuggled")
+        .count();
+    assert_eq!(
+        smuggled, 1,
+        "only the chunked request without a length created one"
+    );
+    s.stop().await;
+}
