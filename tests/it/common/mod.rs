@@ -230,6 +230,23 @@ impl TestServer {
         }
     }
 
+    /// Invites `email` as an organization owner, accepts, and gives her an admin key of her own;
+    /// returns her id and the key.
+    pub async fn add_owner_with_key(&self, email: &str, name: &str) -> (String, String) {
+        let id = self.add_user(email, "owner", name).await;
+        let (_, key) = self
+            .store
+            .create_admin_key(
+                &self.cli_author(),
+                &id,
+                Some(&format!("{name}'s key")),
+                None,
+            )
+            .await
+            .expect("an admin key for the new owner");
+        (id, key)
+    }
+
     /// The author of changes made through Roster's CLI (no actor), in the bootstrap organization.
     pub fn cli_author(&self) -> roster::store::Author {
         roster::store::Author {
@@ -372,6 +389,19 @@ impl Resp {
                 .and_then(|v| v.to_str().ok()),
             Some("application/json"),
             "errors are JSON"
+        );
+        error
+    }
+
+    /// Asserts the status and envelope as `error` does, and that the message mentions `text`;
+    /// returns the error.
+    #[track_caller]
+    pub fn error_mentioning(&self, status: u16, param: Option<&str>, text: &str) -> &Value {
+        let error = self.error(status, param);
+        let message = error["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains(text),
+            "'{message}' does not mention '{text}'"
         );
         error
     }
