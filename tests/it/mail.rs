@@ -75,14 +75,10 @@ async fn an_invitation_queued_during_a_mail_outage_is_delivered_after_a_crash_an
 async fn replicas_sharing_a_database_send_each_message_once() {
     let (database, url) = TestDatabase::create().await;
     let dir = tempfile::tempdir().unwrap();
-    let start = |name: &str| {
-        let url = url.clone();
-        Served::start(&dir.path().join(name), move |c| {
-            c.env("ROSTER_DATABASE_URL", url)
-                .env("ROSTER_BOOTSTRAP_ADMIN_KEY", BOOTSTRAP_KEY);
-        })
-    };
-    let replicas = [start("a"), start("b")];
+    let replicas = [
+        Served::replica(&dir.path().join("a"), &url),
+        Served::replica(&dir.path().join("b"), &url),
+    ];
     let invites = (0..20).map(|i| {
         let replica = &replicas[i % 2];
         async move {

@@ -19,14 +19,8 @@ use crate::common::{BOOTSTRAP_KEY, TestDatabase};
 async fn two_processes_on_one_database_see_each_others_changes() {
     let (database, url) = TestDatabase::create().await;
     let dir = tempfile::tempdir().unwrap();
-    let start = |name: &str| {
-        let url = url.clone();
-        Served::start(&dir.path().join(name), move |c| {
-            c.env("ROSTER_DATABASE_URL", url)
-                .env("ROSTER_BOOTSTRAP_ADMIN_KEY", BOOTSTRAP_KEY);
-        })
-    };
-    let (a, b) = (start("a"), start("b"));
+    let a = Served::replica(&dir.path().join("a"), &url);
+    let b = Served::replica(&dir.path().join("b"), &url);
 
     let (status, project) = a
         .post(

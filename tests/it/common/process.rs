@@ -70,6 +70,15 @@ impl Served {
         }
     }
 
+    /// A replica: `roster serve` on `database_url` (the data dir holds only its outbox), the
+    /// bootstrap key fixed so that replicas starting together found one organization.
+    pub fn replica(data_dir: &Path, database_url: &str) -> Served {
+        Served::start(data_dir, |c| {
+            c.env("ROSTER_DATABASE_URL", database_url)
+                .env("ROSTER_BOOTSTRAP_ADMIN_KEY", super::BOOTSTRAP_KEY);
+        })
+    }
+
     pub fn stdout(&self) -> String {
         std::fs::read_to_string(&self.stdout).unwrap_or_default()
     }
