@@ -6,6 +6,7 @@ pub mod audit_logs;
 mod auth;
 pub mod error;
 mod extract;
+mod gateway;
 mod groups;
 mod health;
 mod invites;
@@ -98,6 +99,7 @@ pub fn router(state: AppState) -> Router {
         .merge(users::routes())
         .merge(invites::routes())
         .merge(accept::api_routes())
+        .merge(gateway::routes())
         .merge(health::openapi_routes());
     Router::new()
         .nest("/v1", v1)

@@ -83,18 +83,6 @@ impl ProjectApiKey {
     }
 }
 
-/// A key presented to Roster that it verified: what the key may act as.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct VerifiedKey {
-    pub key_id: String,
-    pub org_id: String,
-    pub project_id: String,
-    /// `user-...` or `svc_acct_...`.
-    pub owner_id: String,
-    /// Empty: every permission of the owner.
-    pub scopes: Vec<String>,
-}
-
 /// Whether a string can be a project key at all; anything else is refused before a lookup.
 pub fn looks_like_project_key(value: &str) -> bool {
     let prefixed = value.starts_with(super::secret::USER_KEY_PREFIX)

@@ -84,6 +84,16 @@ impl Backend {
         }
     }
 
+    /// A scalar subquery of the values of `column` in the rows of `select`, one a line (`NULL`
+    /// when there are none): the aggregate is SQLite's `group_concat`, PostgreSQL's `string_agg`.
+    pub(super) fn lines_of(self, select: &str, column: &str) -> String {
+        let aggregate = match self {
+            Backend::Sqlite => format!("group_concat(rows.{column}, char(10))"),
+            Backend::Postgres => format!("string_agg(rows.{column}, chr(10))"),
+        };
+        format!("SELECT {aggregate} FROM ({select}) rows")
+    }
+
     /// The (write, read) pools.
     pub(super) async fn pools(
         self,

@@ -23,6 +23,8 @@ macro_rules! transact {
                     result?
                 };
                 tx.commit().await?;
+                // Any change may change what a key may do: gateway checks load afresh.
+                store.decisions.clear();
                 Ok(value)
             }
             .await;
@@ -36,6 +38,7 @@ macro_rules! transact {
 mod admin_keys;
 pub mod audit;
 mod backend;
+pub mod gateway;
 mod groups;
 pub mod invites;
 pub mod organizations;
@@ -114,6 +117,8 @@ pub struct Store {
     keys: Arc<admin_keys::KeyCache>,
     /// Rung after a commit that queued mail, so that this process sends it at once.
     mail: Arc<tokio::sync::Notify>,
+    /// What gateway checks loaded recently (`gateway.rs`), cleared by every commit.
+    decisions: Arc<gateway::DecisionCache>,
 }
 
 /// The caller a mutation is recorded against: its organization, and the audit actor.
@@ -147,6 +152,7 @@ impl Store {
             clock,
             keys: Arc::default(),
             mail: Arc::default(),
+            decisions: Arc::default(),
         })
     }
 

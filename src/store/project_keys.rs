@@ -9,9 +9,7 @@ use super::{Author, Store, audit};
 use crate::domain::audit::Event;
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::project::Project;
-use crate::domain::project_key::{
-    NO_ROLE, ProjectApiKey, ServiceAccount, ServiceAccountRole, VerifiedKey, looks_like_project_key,
-};
+use crate::domain::project_key::{NO_ROLE, ProjectApiKey, ServiceAccount, ServiceAccountRole};
 use crate::domain::{Error, Result, ids, secret};
 
 const SELECT_ACCOUNT: &str = "SELECT s.id, s.name, s.role, s.created_at FROM service_accounts s";
@@ -24,7 +22,7 @@ const SELECT_KEY: &str = "SELECT k.id, k.project_id, k.name, k.redacted_value, k
 
 /// Whether a key's owner has access to its project now (over `SELECT_KEY`'s joins): a member,
 /// or a service account with a role. Never NULL, so that `NOT` works too.
-const OWNER_HAS_ACCESS: &str =
+pub(super) const OWNER_HAS_ACCESS: &str =
     "(COALESCE(s.role, 'none') IN ('owner', 'member') OR pu.user_id IS NOT NULL)";
 
 /// Who a new key belongs to.
@@ -454,46 +452,5 @@ impl Store {
                 Event::new("api_key.deleted", key_id, json!({"id": key_id})).in_project(project_id);
             audit::record(conn, author, event, now).await
         })
-    }
-
-    /// Verifies a project key in one indexed lookup: it exists, is not expired, its project is
-    /// not archived and its owner still has access (a member, or a service account with a role).
-    pub async fn verify_project_key(&self, value: &str) -> Result<VerifiedKey> {
-        if !looks_like_project_key(value) {
-            return Err(refused());
-        }
-        let presented = secret::digest(value);
-        let row: Option<(String, String, String, String, Option<i64>, String, String)> = sqlx::query_as(AssertSqlSafe(format!(
-            "SELECT k.id, k.org_id, k.project_id, k.digest, k.expires_at, k.scopes, COALESCE(k.user_id, k.service_account_id) \
-             FROM project_api_keys k JOIN projects p ON p.id = k.project_id \
-             LEFT JOIN service_accounts s ON s.id = k.service_account_id \
-             LEFT JOIN project_users pu ON pu.project_id = k.project_id AND pu.user_id = k.user_id \
-             WHERE k.digest = $1 AND p.archived_at IS NULL AND {OWNER_HAS_ACCESS}"
-        )))
-        .bind(presented.clone())
-        .fetch_optional(&self.read)
-        .await?;
-        let Some((key_id, org_id, project_id, stored, expires_at, scopes, owner_id)) = row else {
-            return Err(refused());
-        };
-        if !secret::digests_match(&stored, &presented)
-            || expires_at.is_some_and(|at| at <= self.clock.now())
-        {
-            return Err(refused());
-        }
-        Ok(VerifiedKey {
-            key_id,
-            org_id,
-            project_id,
-            owner_id,
-            scopes: serde_json::from_str(&scopes).unwrap_or_default(),
-        })
-    }
-}
-
-/// One answer for every key that does not verify, so that a caller learns nothing of why.
-fn refused() -> Error {
-    Error::Unauthenticated {
-        message: "Incorrect or revoked project API key.".into(),
     }
 }

@@ -27,10 +27,13 @@ async fn service_accounts_and_their_keys() {
     assert!(account.starts_with("svc_acct_"));
     let value = body["api_key"]["value"].as_str().unwrap().to_owned();
     assert!(value.starts_with("sk-svcacct-"));
-    let verified = server.store.verify_project_key(&value).await.unwrap();
+    let verified = server
+        .gateway_check(&value)
+        .await
+        .expect("the key verifies");
     assert_eq!(
-        (verified.project_id.as_str(), verified.owner_id.as_str()),
-        (project.as_str(), account.as_str())
+        (&verified["project"]["id"], &verified["owner"]["id"]),
+        (&json!(project), &json!(account))
     );
 
     // Shown once: afterwards only redacted.
@@ -121,16 +124,14 @@ async fn service_accounts_and_their_keys() {
     let short = extra.ok()["value"].as_str().unwrap().to_owned();
     assert_eq!(
         server
-            .store
-            .verify_project_key(&short)
+            .gateway_check(&short)
             .await
-            .unwrap()
-            .scopes,
-        ["api.responses.write"]
+            .expect("the key verifies")["permissions"],
+        json!(["api.responses.write"])
     );
     server.clock.advance(61);
     assert!(
-        server.store.verify_project_key(&short).await.is_err(),
+        server.gateway_check(&short).await.is_none(),
         "an expired key is refused"
     );
 
@@ -150,7 +151,7 @@ async fn service_accounts_and_their_keys() {
         "organization.project.service_account.deleted"
     );
     assert!(
-        server.store.verify_project_key(&value).await.is_err(),
+        server.gateway_check(&value).await.is_none(),
         "revoked at once"
     );
     admin
@@ -168,7 +169,7 @@ async fn service_accounts_and_their_keys() {
         )
         .await
         .ok();
-    assert!(server.store.verify_project_key(&late).await.is_err());
+    assert!(server.gateway_check(&late).await.is_none());
     admin
         .post(&accounts, json!({"name": "x"}))
         .await
@@ -231,12 +232,10 @@ async fn user_keys_follow_the_membership() {
     assert!(value.starts_with("sk-proj-"));
     assert_eq!(
         server
-            .store
-            .verify_project_key(&value)
+            .gateway_check(&value)
             .await
-            .unwrap()
-            .owner_id,
-        ada
+            .expect("the key verifies")["owner"]["id"],
+        json!(ada)
     );
 
     let api_keys = format!("/v1/organization/projects/{project}/api_keys");
@@ -250,7 +249,7 @@ async fn user_keys_follow_the_membership() {
         .delete(&format!("/v1/organization/projects/{project}/users/{ada}"))
         .await
         .ok();
-    assert!(server.store.verify_project_key(&value).await.is_err());
+    assert!(server.gateway_check(&value).await.is_none());
     let inactive = admin
         .get(&format!("{api_keys}?owner_project_access=inactive"))
         .await;
@@ -280,21 +279,15 @@ async fn user_keys_follow_the_membership() {
         )
         .await
         .ok();
-    assert!(server.store.verify_project_key(&value).await.is_ok());
+    assert!(server.gateway_check(&value).await.is_some());
 
     let deleted = admin.delete(&format!("{api_keys}/{key_id}")).await;
     assert_eq!(
         deleted.ok()["object"],
         "organization.project.api_key.deleted"
     );
-    assert!(server.store.verify_project_key(&value).await.is_err());
-    assert!(
-        server
-            .store
-            .verify_project_key("sk-proj-not-a-key")
-            .await
-            .is_err()
-    );
-    assert!(server.store.verify_project_key("garbage").await.is_err());
+    assert!(server.gateway_check(&value).await.is_none());
+    assert!(server.gateway_check("sk-proj-not-a-key").await.is_none());
+    assert!(server.gateway_check("garbage").await.is_none());
     server.stop().await;
 }

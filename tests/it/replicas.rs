@@ -430,3 +430,141 @@ async fn readiness_follows_the_database_and_recovers_by_itself() {
     server.shutdown().await.unwrap();
     database.drop_database().await;
 }
+
+#[tokio::test]
+async fn gateway_checks_follow_revocations_on_another_replica_within_a_second() {
+    let (database, url) = TestDatabase::create().await;
+    let dir = tempfile::tempdir().unwrap();
+    let a = Served::replica(&dir.path().join("a"), &url);
+    let b = Served::replica(&dir.path().join("b"), &url);
+    let id = |body: &serde_json::Value| body["id"].as_str().unwrap().to_owned();
+    let value = |body: &serde_json::Value| body["value"].as_str().unwrap().to_owned();
+
+    // Two projects; in the first a service account and two members, each with a key.
+    let (_, first) = a
+        .post(
+            BOOTSTRAP_KEY,
+            "/v1/organization/projects",
+            json!({"name": "One"}),
+        )
+        .await;
+    let (_, second) = a
+        .post(
+            BOOTSTRAP_KEY,
+            "/v1/organization/projects",
+            json!({"name": "Two"}),
+        )
+        .await;
+    let (first, second) = (id(&first), id(&second));
+    let account = |project: String| {
+        let a = &a;
+        async move {
+            let (_, account) = a
+                .post(
+                    BOOTSTRAP_KEY,
+                    &format!("/v1/organization/projects/{project}/service_accounts"),
+                    json!({"name": "bot"}),
+                )
+                .await;
+            (
+                id(&account),
+                account["api_key"]["value"].as_str().unwrap().to_owned(),
+            )
+        }
+    };
+    let (bot, bot_key) = account(first.clone()).await;
+    let (_, archived_key) = account(second.clone()).await;
+    let mut member_keys = Vec::new();
+    for email in ["ada@example.com", "bob@example.com"] {
+        a.post(
+            BOOTSTRAP_KEY,
+            "/v1/organization/invites",
+            json!({"email": email, "role": "reader", "projects": []}),
+        )
+        .await;
+        let token = a.outbox_token(email).await;
+        let (_, user) = a
+            .post(
+                "",
+                &format!("/v1/invites/{token}/accept"),
+                json!({"name": "N"}),
+            )
+            .await;
+        let user = id(&user);
+        a.post(
+            BOOTSTRAP_KEY,
+            &format!("/v1/organization/projects/{first}/users"),
+            json!({"user_id": user, "role": "member"}),
+        )
+        .await;
+        let (_, key) = a
+            .post(
+                BOOTSTRAP_KEY,
+                &format!("/v1/organization/projects/{first}/users/{user}/api_keys"),
+                json!({"name": "laptop"}),
+            )
+            .await;
+        member_keys.push((user, id(&key), value(&key)));
+    }
+    let [(_, revoked_id, revoked_key), (removed, _, removed_key)] =
+        <[_; 2]>::try_from(member_keys).unwrap();
+
+    let keys = [&revoked_key, &removed_key, &bot_key, &archived_key];
+    let allowed = |served: &Served, key: &str| {
+        let (base, key) = (served.base.clone(), key.to_owned());
+        async move {
+            let answer: serde_json::Value = reqwest::Client::new()
+                .post(format!("{base}/v1/gateway/check"))
+                .json(&json!({"api_key": key}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            answer["allowed"].as_bool().unwrap()
+        }
+    };
+    for key in keys {
+        assert!(
+            allowed(&b, key).await,
+            "B knows the key (and now caches it)"
+        );
+    }
+    a.delete(
+        BOOTSTRAP_KEY,
+        &format!("/v1/organization/projects/{first}/api_keys/{revoked_id}"),
+    )
+    .await;
+    a.delete(
+        BOOTSTRAP_KEY,
+        &format!("/v1/organization/projects/{first}/users/{removed}"),
+    )
+    .await;
+    a.delete(
+        BOOTSTRAP_KEY,
+        &format!("/v1/organization/projects/{first}/service_accounts/{bot}"),
+    )
+    .await;
+    a.post(
+        BOOTSTRAP_KEY,
+        &format!("/v1/organization/projects/{second}/archive"),
+        json!({}),
+    )
+    .await;
+    let changed = Instant::now();
+    for key in keys {
+        assert!(!allowed(&a, key).await, "A refuses at once what it changed");
+    }
+    for key in keys {
+        while allowed(&b, key).await {
+            assert!(
+                changed.elapsed() < Duration::from_secs(1),
+                "B still allows a key revoked on A"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    assert!(a.terminate() && b.terminate());
+    database.drop_database().await;
+}

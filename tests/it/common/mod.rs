@@ -247,6 +247,19 @@ impl TestServer {
         (id, key)
     }
 
+    /// What `POST /v1/gateway/check` answers about `key` for `api.model.request`: the answer
+    /// when the key verified (the call may still be denied for a permission), `None` when the key
+    /// itself was refused.
+    pub async fn gateway_check(&self, key: &str) -> Option<Value> {
+        let answer = self
+            .anonymous()
+            .post("/v1/gateway/check", serde_json::json!({"api_key": key}))
+            .await
+            .ok()
+            .clone();
+        (answer["error"]["code"] != "invalid_api_key").then_some(answer)
+    }
+
     /// The author of changes made through Roster's CLI (no actor), in the bootstrap organization.
     pub fn cli_author(&self) -> roster::store::Author {
         roster::store::Author {

@@ -1,0 +1,272 @@
+//! The gateway's question, answered: may this project API key make this call? One decision,
+//! from the facts the store loads for a key (`KeyFacts`) and the call (`Call`); the JSON check
+//! and, later, forward auth are thin HTTP shapes over it. Denials carry the real service's
+//! status and words, which gateways pass on to their callers.
+
+use std::collections::BTreeSet;
+
+use super::role::{Access, Grant, PERMISSIONS};
+use super::secret;
+
+/// The permission a call needs when the gateway does not say.
+pub const DEFAULT_PERMISSION: &str = "api.model.request";
+
+/// The hosted tools a project can turn off, as the contract names them.
+pub const HOSTED_TOOLS: &[&str] = &[
+    "file_search",
+    "web_search",
+    "image_generation",
+    "mcp",
+    "code_interpreter",
+];
+
+/// Who owns a key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Owner {
+    User {
+        id: String,
+        email: String,
+        name: String,
+    },
+    ServiceAccount {
+        id: String,
+        name: String,
+    },
+}
+
+/// What the store knows of a key that verified (it exists, its project is active and its owner
+/// has access to the project), with what its owner holds there.
+#[derive(Clone, Debug)]
+pub struct KeyFacts {
+    pub key_id: String,
+    pub key_name: String,
+    pub org_id: String,
+    pub project_id: String,
+    pub project_name: String,
+    pub owner: Owner,
+    pub expires_at: Option<i64>,
+    pub last_used_at: Option<i64>,
+    /// What the key may do: see `key_permissions`.
+    pub permissions: BTreeSet<String>,
+}
+
+/// What a key may do in its project: what its owner holds there (for a user her project role,
+/// her custom project roles, her groups' roles in the project and her organization roles, since
+/// an organization permission holds in every project; for a service account its role), limited
+/// to the permissions a project role can hold, and narrowed to the key's scopes unless they are
+/// empty.
+pub fn key_permissions(
+    scopes: &[String],
+    grants: impl IntoIterator<Item = Grant>,
+    project_id: &str,
+) -> BTreeSet<String> {
+    let access = Access::union(grants);
+    PERMISSIONS
+        .iter()
+        .filter(|p| p.in_project && access.allows(Some(project_id), p.name))
+        .map(|p| p.name)
+        .filter(|name| scopes.is_empty() || scopes.iter().any(|s| s == name))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The call a gateway asks about.
+#[derive(Clone, Debug)]
+pub struct Call<'a> {
+    /// The key as presented, for the words of a refusal (never shown whole).
+    pub presented: &'a str,
+    pub permission: &'a str,
+    pub model: Option<&'a str>,
+    pub tools: &'a [String],
+}
+
+/// Why a call is refused. Each has the status and the OpenAI error body the gateway should
+/// answer its caller with, in the real service's words.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Denial {
+    /// Unknown, revoked or expired, of an archived project, or its owner without access.
+    IncorrectKey { shown: String },
+    /// The key verified, but neither its owner nor its scopes allow the permission.
+    MissingPermission { permission: String },
+}
+
+impl Denial {
+    pub fn status(&self) -> u16 {
+        match self {
+            Denial::IncorrectKey { .. } | Denial::MissingPermission { .. } => 401,
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        "invalid_request_error"
+    }
+
+    pub fn code(&self) -> Option<&'static str> {
+        match self {
+            Denial::IncorrectKey { .. } => Some("invalid_api_key"),
+            Denial::MissingPermission { .. } => None,
+        }
+    }
+
+    pub fn message(&self) -> String {
+        match self {
+            Denial::IncorrectKey { shown } => format!(
+                "Incorrect API key provided: {shown}. You can find your API key at \
+                 https://platform.openai.com/account/api-keys."
+            ),
+            Denial::MissingPermission { permission } => format!(
+                "You have insufficient permissions for this operation. Missing scopes: {permission}. \
+                 Check that you have the correct role in your organization (Reader, Writer, Owner) \
+                 and project (Member, Owner), and if you're using a restricted API key, that it has \
+                 the necessary scopes."
+            ),
+        }
+    }
+
+    /// Whether the key itself was accepted, so that the answer may say whose it is.
+    pub fn key_verified(&self) -> bool {
+        !matches!(self, Denial::IncorrectKey { .. })
+    }
+}
+
+/// The one decision. `facts` is `None` for a key that does not verify.
+pub fn decide(facts: Option<&KeyFacts>, call: &Call<'_>, now: i64) -> Result<(), Denial> {
+    let Some(facts) = facts.filter(|f| f.expires_at.is_none_or(|at| at > now)) else {
+        return Err(Denial::IncorrectKey {
+            shown: shown(call.presented),
+        });
+    };
+    if !facts.permissions.contains(call.permission) {
+        return Err(Denial::MissingPermission {
+            permission: call.permission.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// What a refusal may show of a presented key: its prefix and last four characters.
+fn shown(presented: &str) -> String {
+    if presented.chars().count() < 12 || !presented.is_ascii() {
+        return "***".to_owned();
+    }
+    secret::redact(presented)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grant(project: Option<&str>, permissions: &[&str]) -> Grant {
+        Grant {
+            project_id: project.map(str::to_owned),
+            permissions: permissions.iter().map(|p| (*p).to_owned()).collect(),
+        }
+    }
+
+    fn set(names: &[&str]) -> BTreeSet<String> {
+        names.iter().map(|n| (*n).to_owned()).collect()
+    }
+
+    /// The store turns each source (her project role, custom roles, her groups' roles, her
+    /// organization role; a service account's role) into grants: what matters here is where
+    /// each grant holds. The sources themselves are tested over HTTP (tests/it/gateway.rs).
+    #[test]
+    fn grants_count_in_the_keys_project_and_from_the_organization() {
+        let held = key_permissions(&[], [grant(Some("proj_a"), &["api.model.read"])], "proj_a");
+        assert_eq!(held, set(&["api.model.read"]));
+        let elsewhere =
+            key_permissions(&[], [grant(Some("proj_b"), &["api.model.read"])], "proj_a");
+        assert!(elsewhere.is_empty(), "a grant in another project");
+        // An organization role holds in every project, limited to what a project role can hold.
+        let org = key_permissions(
+            &[],
+            [grant(
+                None,
+                &["api.model.request", "api.organization.write"],
+            )],
+            "proj_a",
+        );
+        assert_eq!(org, set(&["api.model.request"]));
+        // Grants add up.
+        let all = key_permissions(
+            &[],
+            [
+                grant(None, &["api.model.read"]),
+                grant(Some("proj_a"), &["api.model.request"]),
+                grant(Some("proj_a"), &["api.responses.write"]),
+            ],
+            "proj_a",
+        );
+        assert_eq!(
+            all,
+            set(&["api.model.read", "api.model.request", "api.responses.write"])
+        );
+    }
+
+    #[test]
+    fn scopes_narrow_a_key_and_never_widen_it() {
+        let grants = || {
+            [grant(
+                Some("proj_a"),
+                &["api.model.read", "api.model.request"],
+            )]
+        };
+        let scoped = key_permissions(&["api.model.read".to_owned()], grants(), "proj_a");
+        assert_eq!(scoped, set(&["api.model.read"]));
+        let beyond = key_permissions(&["api.responses.write".to_owned()], grants(), "proj_a");
+        assert!(
+            beyond.is_empty(),
+            "a scope the owner does not hold grants nothing"
+        );
+    }
+
+    fn facts(permissions: &[&str], expires_at: Option<i64>) -> KeyFacts {
+        KeyFacts {
+            key_id: "key_1".into(),
+            key_name: "k".into(),
+            org_id: "org-1".into(),
+            project_id: "proj_a".into(),
+            project_name: "A".into(),
+            owner: Owner::ServiceAccount {
+                id: "svc_acct_1".into(),
+                name: "bot".into(),
+            },
+            expires_at,
+            last_used_at: None,
+            permissions: set(permissions),
+        }
+    }
+
+    #[test]
+    fn denials_carry_the_real_services_status_and_words() {
+        let call = Call {
+            presented: "sk-proj-abcdefghijklmnopqrstuvwxyz0123",
+            permission: "api.model.request",
+            model: None,
+            tools: &[],
+        };
+        let unknown = decide(None, &call, 10).unwrap_err();
+        assert_eq!(
+            (unknown.status(), unknown.code()),
+            (401, Some("invalid_api_key"))
+        );
+        assert!(
+            unknown
+                .message()
+                .starts_with("Incorrect API key provided: sk-proj-...0123.")
+        );
+        assert_eq!(
+            decide(Some(&facts(&["api.model.request"], Some(10))), &call, 10).unwrap_err(),
+            unknown,
+            "an expired key is an incorrect one"
+        );
+        assert!(decide(Some(&facts(&["api.model.request"], Some(11))), &call, 10).is_ok());
+        let missing = decide(Some(&facts(&["api.model.read"], None)), &call, 10).unwrap_err();
+        assert_eq!((missing.status(), missing.code()), (401, None));
+        assert!(
+            missing
+                .message()
+                .contains("Missing scopes: api.model.request.")
+        );
+    }
+}

@@ -1,0 +1,218 @@
+//! What a gateway check needs of a key, in one query, and a per-replica cache in front of it so
+//! that most checks touch no database. Every committed change clears the cache (`transact!`),
+//! so a change takes effect at once on the replica that made it; other replicas notice within
+//! `DECISION_CACHE_TTL`.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use sqlx::AssertSqlSafe;
+
+use super::Store;
+use super::project_keys::OWNER_HAS_ACCESS;
+use crate::domain::Result;
+use crate::domain::gateway::{self, KeyFacts, Owner};
+use crate::domain::role::Grant;
+
+/// How long a replica trusts what it loaded for a key that verified: the bound on how late
+/// another replica's change (a key deleted, a member removed, a role changed) reaches it.
+pub const DECISION_CACHE_TTL: Duration = Duration::from_millis(500);
+/// How long it remembers that a key did not verify: briefly, so that a key just made through
+/// another replica works there soon.
+const REFUSAL_CACHE_TTL: Duration = Duration::from_millis(250);
+/// Keys remembered at most; beyond, the cache starts afresh.
+const CAPACITY: usize = 100_000;
+/// How stale a key's `last_used_at` may get before a check refreshes it (in the background).
+const LAST_USED_GRANULARITY_SECONDS: i64 = 60;
+
+/// Recently loaded keys by digest, with `None` for keys that did not verify.
+#[derive(Debug, Default)]
+pub(super) struct DecisionCache(Mutex<Cached>);
+
+#[derive(Debug, Default)]
+struct Cached {
+    entries: HashMap<String, (Option<KeyFacts>, Instant)>,
+    /// Counts the clears: a load that began before one must not refill the cache after it.
+    generation: u64,
+}
+
+impl DecisionCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Cached> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn get(&self, digest: &str) -> Result<Option<KeyFacts>, u64> {
+        let cached = self.lock();
+        match cached.entries.get(digest) {
+            Some((facts, at)) => {
+                let ttl = if facts.is_some() {
+                    DECISION_CACHE_TTL
+                } else {
+                    REFUSAL_CACHE_TTL
+                };
+                if at.elapsed() < ttl {
+                    Ok(facts.clone())
+                } else {
+                    Err(cached.generation)
+                }
+            }
+            None => Err(cached.generation),
+        }
+    }
+
+    fn put(&self, digest: &str, facts: &Option<KeyFacts>, generation: u64) {
+        let mut cached = self.lock();
+        if cached.generation != generation {
+            return;
+        }
+        if cached.entries.len() >= CAPACITY {
+            cached.entries.clear();
+        }
+        cached
+            .entries
+            .insert(digest.to_owned(), (facts.clone(), Instant::now()));
+    }
+
+    fn touched(&self, digest: &str, now: i64) {
+        if let Some((Some(facts), _)) = self.lock().entries.get_mut(digest) {
+            facts.last_used_at = Some(now);
+        }
+    }
+
+    /// Forgets everything, after a committed change.
+    pub(super) fn clear(&self) {
+        let mut cached = self.lock();
+        cached.entries.clear();
+        cached.generation += 1;
+    }
+}
+
+impl Store {
+    /// What a check needs of the key with this digest: a cache hit, or one query. `None` when no
+    /// such key verifies (unknown, its project archived, its owner without access). Expiry is the
+    /// decision's, by the clock.
+    pub async fn key_facts(&self, digest: &str) -> Result<Option<KeyFacts>> {
+        let generation = match self.decisions.get(digest) {
+            Ok(facts) => return Ok(facts),
+            Err(generation) => generation,
+        };
+        let facts = self.load_key_facts(digest).await?;
+        self.decisions.put(digest, &facts, generation);
+        Ok(facts)
+    }
+
+    async fn load_key_facts(&self, digest: &str) -> Result<Option<KeyFacts>> {
+        // Every role the owner holds that counts in the key's project, as one text of JSON
+        // arrays, a line each: the organization role and the project role (or the service
+        // account's), the custom roles assigned to her in the organization or the project, and
+        // those of her groups there.
+        let granted = self.backend.lines_of(
+            "SELECT r.permissions FROM roles r WHERE r.resource_id = k.org_id AND r.predefined = 1 AND r.name = u.role \
+             UNION ALL SELECT r.permissions FROM roles r WHERE r.resource_id = k.project_id AND r.predefined = 1 \
+               AND r.name = COALESCE(pu.role, s.role) \
+             UNION ALL SELECT r.permissions FROM role_assignments ra JOIN roles r ON r.id = ra.role_id \
+               WHERE ra.principal_id = k.user_id AND ra.resource_id IN (k.org_id, k.project_id) \
+             UNION ALL SELECT r.permissions FROM group_users gu \
+               JOIN role_assignments ra ON ra.principal_id = gu.group_id AND ra.resource_id IN (k.org_id, k.project_id) \
+               JOIN roles r ON r.id = ra.role_id WHERE gu.user_id = k.user_id",
+            "permissions",
+        );
+        let row: Option<KeyRow> = sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT k.id AS key_id, k.name AS key_name, k.org_id, k.project_id, p.name AS project_name, \
+             k.expires_at, k.last_used_at, k.scopes, k.user_id, u.email AS user_email, u.name AS user_name, \
+             k.service_account_id, s.name AS service_account_name, ({granted}) AS granted \
+             FROM project_api_keys k JOIN projects p ON p.id = k.project_id \
+             LEFT JOIN service_accounts s ON s.id = k.service_account_id \
+             LEFT JOIN project_users pu ON pu.project_id = k.project_id AND pu.user_id = k.user_id \
+             LEFT JOIN users u ON u.id = k.user_id \
+             WHERE k.digest = $1 AND p.archived_at IS NULL AND {OWNER_HAS_ACCESS}"
+        )))
+        .bind(digest.to_owned())
+        .fetch_optional(&self.read)
+        .await?;
+        Ok(row.map(KeyRow::into_facts))
+    }
+
+    /// Records that a key was used, at most once a minute per key and never on the check's
+    /// path: the write runs in the background.
+    pub fn key_used(&self, digest: &str, facts: &KeyFacts, now: i64) {
+        if facts
+            .last_used_at
+            .is_some_and(|at| now - at < LAST_USED_GRANULARITY_SECONDS)
+        {
+            return;
+        }
+        self.decisions.touched(digest, now);
+        let (write, key_id) = (self.write.clone(), facts.key_id.clone());
+        tokio::spawn(async move {
+            let touched =
+                sqlx::query("UPDATE project_api_keys SET last_used_at = $1 WHERE id = $2")
+                    .bind(now)
+                    .bind(key_id)
+                    .execute(&write)
+                    .await;
+            if let Err(error) = touched {
+                tracing::warn!(%error, "could not record a project key's last use");
+            }
+        });
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct KeyRow {
+    key_id: String,
+    key_name: String,
+    org_id: String,
+    project_id: String,
+    project_name: String,
+    expires_at: Option<i64>,
+    last_used_at: Option<i64>,
+    scopes: String,
+    user_id: Option<String>,
+    user_email: Option<String>,
+    user_name: Option<String>,
+    service_account_id: Option<String>,
+    service_account_name: Option<String>,
+    granted: Option<String>,
+}
+
+impl KeyRow {
+    fn into_facts(self) -> KeyFacts {
+        let scopes: Vec<String> = serde_json::from_str(&self.scopes).unwrap_or_default();
+        let grants = self
+            .granted
+            .unwrap_or_default()
+            .lines()
+            .map(|permissions| Grant {
+                // Each line holds in the key's project, whether granted there or organization-wide.
+                project_id: Some(self.project_id.clone()),
+                permissions: serde_json::from_str(permissions).unwrap_or_default(),
+            })
+            .collect::<Vec<_>>();
+        let permissions: BTreeSet<String> =
+            gateway::key_permissions(&scopes, grants, &self.project_id);
+        let owner = match (self.user_id, self.service_account_id) {
+            (Some(id), _) => Owner::User {
+                id,
+                email: self.user_email.unwrap_or_default(),
+                name: self.user_name.unwrap_or_default(),
+            },
+            (None, id) => Owner::ServiceAccount {
+                id: id.unwrap_or_default(),
+                name: self.service_account_name.unwrap_or_default(),
+            },
+        };
+        KeyFacts {
+            key_id: self.key_id,
+            key_name: self.key_name,
+            org_id: self.org_id,
+            project_id: self.project_id,
+            project_name: self.project_name,
+            owner,
+            expires_at: self.expires_at,
+            last_used_at: self.last_used_at,
+            permissions,
+        }
+    }
+}
