@@ -25,14 +25,6 @@ METHODS = ("get", "post", "put", "patch", "delete")
 # Contract operations whose issues are still open; each leaves this list when it is served.
 # docs/coverage.md lists them as not served.
 NOT_YET_SERVED = {
-    # Project model and hosted tool permissions, rate limits (access checks for gateways).
-    "retrieve-project-model-permissions",
-    "update-project-model-permissions",
-    "delete-project-model-permissions",
-    "retrieve-project-hosted-tool-permissions",
-    "update-project-hosted-tool-permissions",
-    "list-project-rate-limits",
-    "update-project-rate-limits",
     # Certificates (mutual TLS).
     "listOrganizationCertificates",
     "uploadCertificate",

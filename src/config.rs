@@ -163,6 +163,10 @@ pub struct ServeArgs {
     /// Seconds a connection may take to send a request's headers, or stay idle between requests.
     #[arg(long, env = "ROSTER_HEADER_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
     pub header_timeout: u64,
+    /// A JSON file of the models Roster knows, with the organization's rate limits for each
+    /// (default: the built-in list of current OpenAI models).
+    #[arg(long, env = "ROSTER_MODELS")]
+    pub models: Option<PathBuf>,
     /// Connections served at once; further ones wait to be accepted.
     #[arg(long, env = "ROSTER_MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_connections: u64,
@@ -184,6 +188,17 @@ impl ServeArgs {
             mail_from: self.mail_from.clone(),
             public_url: self.public_url.clone().unwrap_or_default(),
             invite_lifetime_seconds: self.invite_lifetime,
+            models: std::sync::Arc::new(match &self.models {
+                None => crate::domain::policy::ModelCatalogue::built_in(),
+                Some(path) => {
+                    let json = std::fs::read_to_string(path).map_err(|e| {
+                        format!("cannot read the models file {}: {e}", path.display())
+                    })?;
+                    crate::domain::policy::ModelCatalogue::parse(&json).map_err(|e| {
+                        format!("the models file {} is invalid: {e}", path.display())
+                    })?
+                }
+            }),
             limits: crate::api::Limits {
                 request_timeout: Duration::from_secs(self.request_timeout),
                 header_timeout: Duration::from_secs(self.header_timeout),

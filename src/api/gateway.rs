@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::AppState;
 use super::error::ApiResult;
 use super::extract::Json;
+use super::project_policies::RateLimitObject;
 use crate::domain::gateway::{self, Call, Denial, KeyFacts, Owner};
 use crate::domain::project_key::looks_like_project_key;
 use crate::domain::role::PERMISSIONS;
@@ -44,8 +45,9 @@ struct CheckAnswer {
     owner: Option<OwnerObject>,
     permissions: Vec<String>,
     expires_at: Option<i64>,
-    /// The model's rate limit; `null` until projects have rate limits.
-    rate_limit: Option<serde_json::Value>,
+    /// The model's rate limit in the key's project; `null` without a model, or for a model the
+    /// catalogue does not know.
+    rate_limit: Option<RateLimitObject>,
     /// How long the gateway may reuse this answer.
     cache_ttl_ms: u64,
 }
@@ -86,7 +88,11 @@ enum OwnerObject {
 }
 
 impl CheckAnswer {
-    fn new(facts: Option<&KeyFacts>, outcome: Result<(), Denial>) -> CheckAnswer {
+    fn new(
+        facts: Option<&KeyFacts>,
+        outcome: Result<(), Denial>,
+        rate_limit: Option<RateLimitObject>,
+    ) -> CheckAnswer {
         // Whose the key is, even when this call is denied; nothing of a key that did not verify.
         let facts = facts.filter(|_| outcome.as_ref().err().is_none_or(Denial::key_verified));
         let (status, error) = match &outcome {
@@ -132,7 +138,7 @@ impl CheckAnswer {
                 .map(|f| f.permissions.iter().cloned().collect())
                 .unwrap_or_default(),
             expires_at: facts.and_then(|f| f.expires_at),
-            rate_limit: None,
+            rate_limit,
             cache_ttl_ms: u64::try_from(DECISION_CACHE_TTL.as_millis()).unwrap_or(u64::MAX),
         }
     }
@@ -192,5 +198,21 @@ async fn check(
         tools: &request.tools,
     };
     let outcome = gateway::decide(facts.as_ref(), &call, store.clock().now());
-    Ok(axum::Json(CheckAnswer::new(facts.as_ref(), outcome)))
+    let verified = outcome.as_ref().err().is_none_or(Denial::key_verified);
+    let rate_limit = match (&facts, call.model) {
+        (Some(facts), Some(model)) if verified => {
+            state.settings.models.get(model).map(|organization| {
+                let project = facts.rate_limits.get(model);
+                project
+                    .map_or_else(|| organization.clone(), |values| organization.with(values))
+                    .into()
+            })
+        }
+        _ => None,
+    };
+    Ok(axum::Json(CheckAnswer::new(
+        facts.as_ref(),
+        outcome,
+        rate_limit,
+    )))
 }

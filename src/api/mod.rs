@@ -12,6 +12,7 @@ mod health;
 mod invites;
 mod pagination;
 mod project_api_keys;
+mod project_policies;
 mod project_users;
 mod projects;
 mod role_assignments;
@@ -56,6 +57,8 @@ pub struct Settings {
     pub public_url: String,
     pub invite_lifetime_seconds: i64,
     pub limits: Limits,
+    /// The models Roster knows, with the organization's rate limits.
+    pub models: std::sync::Arc<crate::domain::policy::ModelCatalogue>,
 }
 
 /// What bounds a client's hold on the server.
@@ -94,6 +97,7 @@ pub fn router(state: AppState) -> Router {
         .merge(groups::routes())
         .merge(service_accounts::routes())
         .merge(project_api_keys::routes())
+        .merge(project_policies::routes())
         .merge(role_assignments::routes())
         .merge(project_users::routes())
         .merge(users::routes())

@@ -3,8 +3,9 @@
 //! and, later, forward auth are thin HTTP shapes over it. Denials carry the real service's
 //! status and words, which gateways pass on to their callers.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
+use super::policy::{ModelPermissions, RateLimitValues, ToolPermissions};
 use super::role::{Access, Grant, PERMISSIONS};
 use super::secret;
 
@@ -48,6 +49,11 @@ pub struct KeyFacts {
     pub last_used_at: Option<i64>,
     /// What the key may do: see `key_permissions`.
     pub permissions: BTreeSet<String>,
+    /// The project's model permissions, if it has any.
+    pub models: Option<ModelPermissions>,
+    pub tools: ToolPermissions,
+    /// The project's own rate limit values, by model (the catalogue has the organization's).
+    pub rate_limits: BTreeMap<String, RateLimitValues>,
 }
 
 /// What a key may do in its project: what its owner holds there (for a user her project role,
@@ -88,12 +94,17 @@ pub enum Denial {
     IncorrectKey { shown: String },
     /// The key verified, but neither its owner nor its scopes allow the permission.
     MissingPermission { permission: String },
+    /// The project's model permissions exclude the model.
+    ModelNotAllowed { project_id: String, model: String },
+    /// The project turned the hosted tool off.
+    ToolDisabled { project_id: String, tool: String },
 }
 
 impl Denial {
     pub fn status(&self) -> u16 {
         match self {
             Denial::IncorrectKey { .. } | Denial::MissingPermission { .. } => 401,
+            Denial::ModelNotAllowed { .. } | Denial::ToolDisabled { .. } => 403,
         }
     }
 
@@ -104,7 +115,8 @@ impl Denial {
     pub fn code(&self) -> Option<&'static str> {
         match self {
             Denial::IncorrectKey { .. } => Some("invalid_api_key"),
-            Denial::MissingPermission { .. } => None,
+            Denial::ModelNotAllowed { .. } => Some("model_not_found"),
+            Denial::MissingPermission { .. } | Denial::ToolDisabled { .. } => None,
         }
     }
 
@@ -119,6 +131,13 @@ impl Denial {
                  Check that you have the correct role in your organization (Reader, Writer, Owner) \
                  and project (Member, Owner), and if you're using a restricted API key, that it has \
                  the necessary scopes."
+            ),
+            Denial::ModelNotAllowed { project_id, model } => {
+                format!("Project `{project_id}` does not have access to model `{model}`")
+            }
+            Denial::ToolDisabled { project_id, tool } => format!(
+                "The hosted tool `{tool}` is disabled for project `{project_id}`; an owner of the \
+                 project can enable it in its hosted tool permissions."
             ),
         }
     }
@@ -139,6 +158,20 @@ pub fn decide(facts: Option<&KeyFacts>, call: &Call<'_>, now: i64) -> Result<(),
     if !facts.permissions.contains(call.permission) {
         return Err(Denial::MissingPermission {
             permission: call.permission.to_owned(),
+        });
+    }
+    if let (Some(model), Some(models)) = (call.model, &facts.models)
+        && !models.allows(model)
+    {
+        return Err(Denial::ModelNotAllowed {
+            project_id: facts.project_id.clone(),
+            model: model.to_owned(),
+        });
+    }
+    if let Some(tool) = call.tools.iter().find(|t| !facts.tools.enabled(t)) {
+        return Err(Denial::ToolDisabled {
+            project_id: facts.project_id.clone(),
+            tool: tool.clone(),
         });
     }
     Ok(())
@@ -234,6 +267,9 @@ mod tests {
             expires_at,
             last_used_at: None,
             permissions: set(permissions),
+            models: None,
+            tools: ToolPermissions::default(),
+            rate_limits: BTreeMap::new(),
         }
     }
 

@@ -12,6 +12,7 @@ pub mod invite;
 pub mod name;
 pub mod organization;
 pub mod page;
+pub mod policy;
 pub mod principal;
 pub mod project;
 pub mod project_key;

@@ -11,6 +11,7 @@ use sqlx::AssertSqlSafe;
 
 use super::Store;
 use super::project_keys::OWNER_HAS_ACCESS;
+use super::project_policies::Policies;
 use crate::domain::Result;
 use crate::domain::gateway::{self, KeyFacts, Owner};
 use crate::domain::role::Grant;
@@ -118,11 +119,18 @@ impl Store {
                JOIN roles r ON r.id = ra.role_id WHERE gu.user_id = k.user_id",
             "permissions",
         );
+        // The project's own rate limits, a model and its values a line.
+        let rate_limits = self.backend.lines_of(
+            "SELECT r.model || ' ' || r.limits AS line FROM project_rate_limits r WHERE r.project_id = k.project_id",
+            "line",
+        );
         let row: Option<KeyRow> = sqlx::query_as(AssertSqlSafe(format!(
             "SELECT k.id AS key_id, k.name AS key_name, k.org_id, k.project_id, p.name AS project_name, \
              k.expires_at, k.last_used_at, k.scopes, k.user_id, u.email AS user_email, u.name AS user_name, \
-             k.service_account_id, s.name AS service_account_name, ({granted}) AS granted \
+             k.service_account_id, s.name AS service_account_name, ({granted}) AS granted, \
+             pp.model_mode, pp.model_ids, pp.disabled_tools, ({rate_limits}) AS rate_limits \
              FROM project_api_keys k JOIN projects p ON p.id = k.project_id \
+             LEFT JOIN project_policies pp ON pp.project_id = k.project_id \
              LEFT JOIN service_accounts s ON s.id = k.service_account_id \
              LEFT JOIN project_users pu ON pu.project_id = k.project_id AND pu.user_id = k.user_id \
              LEFT JOIN users u ON u.id = k.user_id \
@@ -175,6 +183,10 @@ struct KeyRow {
     service_account_id: Option<String>,
     service_account_name: Option<String>,
     granted: Option<String>,
+    model_mode: Option<String>,
+    model_ids: Option<String>,
+    disabled_tools: Option<String>,
+    rate_limits: Option<String>,
 }
 
 impl KeyRow {
@@ -203,7 +215,24 @@ impl KeyRow {
                 name: self.service_account_name.unwrap_or_default(),
             },
         };
+        let policies = Policies::from_columns(
+            self.model_mode.as_deref(),
+            self.model_ids.as_deref(),
+            self.disabled_tools.as_deref(),
+        );
+        let rate_limits = self
+            .rate_limits
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|line| {
+                let (model, values) = line.split_once(' ')?;
+                Some((model.to_owned(), serde_json::from_str(values).ok()?))
+            })
+            .collect();
         KeyFacts {
+            models: policies.models,
+            tools: policies.tools,
+            rate_limits,
             key_id: self.key_id,
             key_name: self.key_name,
             org_id: self.org_id,

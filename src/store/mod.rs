@@ -44,6 +44,7 @@ pub mod invites;
 pub mod organizations;
 pub mod outgoing_mail;
 pub mod project_keys;
+pub mod project_policies;
 mod project_users;
 mod projects;
 pub mod role_assignments;

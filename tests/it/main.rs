@@ -13,6 +13,7 @@ mod gateway;
 mod machine_identities;
 mod mail;
 mod membership;
+mod project_policies;
 mod projects;
 mod replicas;
 mod sdk;
