@@ -26,7 +26,10 @@ async fn project_with_key(s: &TestServer) -> (String, String) {
             json!({"name": "bot"}),
         )
         .await;
-    let key = account.ok()["api_key"]["value"].as_str().unwrap().to_owned();
+    let key = account.ok()["api_key"]["value"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     (project, key)
 }
 
@@ -69,7 +72,10 @@ async fn model_permissions_allow_or_deny_models_at_the_gateway() {
     assert_eq!(check(&s, &key, Some("gpt-5"), &[]).await["allowed"], true);
 
     let allow = admin
-        .post(&path, json!({"mode": "allow_list", "model_ids": ["gpt-4o", "o3", "gpt-4o"]}))
+        .post(
+            &path,
+            json!({"mode": "allow_list", "model_ids": ["gpt-4o", "o3", "gpt-4o"]}),
+        )
         .await;
     assert_eq!(
         conforming("POST", template, &allow),
@@ -77,7 +83,11 @@ async fn model_permissions_allow_or_deny_models_at_the_gateway() {
     );
     assert_eq!(admin.get(&path).await.ok(), allow.ok());
     assert_eq!(check(&s, &key, Some("o3"), &[]).await["allowed"], true);
-    assert_eq!(check(&s, &key, None, &[]).await["allowed"], true, "no model, no model check");
+    assert_eq!(
+        check(&s, &key, None, &[]).await["allowed"],
+        true,
+        "no model, no model check"
+    );
     let denied = check(&s, &key, Some("gpt-5"), &[]).await;
     assert_eq!(denied["allowed"], false);
     assert_eq!(denied["status"], 403);
@@ -128,7 +138,10 @@ async fn model_permissions_allow_or_deny_models_at_the_gateway() {
         .await
         .error(400, Some("model_ids"));
     admin
-        .post(&path, json!({"mode": "allow_list", "model_ids": ["gpt-4o", " "]}))
+        .post(
+            &path,
+            json!({"mode": "allow_list", "model_ids": ["gpt-4o", " "]}),
+        )
         .await
         .error(400, Some("model_ids[1]"));
     admin
@@ -136,7 +149,10 @@ async fn model_permissions_allow_or_deny_models_at_the_gateway() {
         .await
         .error(404, Some("project_id"));
     admin
-        .post(&format!("/v1/organization/projects/{project}/archive"), json!({}))
+        .post(
+            &format!("/v1/organization/projects/{project}/archive"),
+            json!({}),
+        )
         .await
         .ok();
     admin
@@ -160,10 +176,16 @@ async fn hosted_tools_can_be_turned_off_and_on() {
         "image_generation": {"enabled": true}, "mcp": {"enabled": true},
         "code_interpreter": {"enabled": true}
     });
-    assert_eq!(conforming("GET", template, &admin.get(&path).await), &all_on);
+    assert_eq!(
+        conforming("GET", template, &admin.get(&path).await),
+        &all_on
+    );
 
     let updated = admin
-        .post(&path, json!({"web_search": {"enabled": false}, "mcp": null}))
+        .post(
+            &path,
+            json!({"web_search": {"enabled": false}, "mcp": null}),
+        )
         .await;
     let mut expected = all_on.clone();
     expected["web_search"]["enabled"] = json!(false);
@@ -171,7 +193,10 @@ async fn hosted_tools_can_be_turned_off_and_on() {
     assert_eq!(admin.get(&path).await.ok(), &expected);
 
     let denied = check(&s, &key, Some("gpt-4o"), &["mcp", "web_search"]).await;
-    assert_eq!((denied["allowed"].clone(), denied["status"].clone()), (json!(false), json!(403)));
+    assert_eq!(
+        (denied["allowed"].clone(), denied["status"].clone()),
+        (json!(false), json!(403))
+    );
     assert_eq!(
         denied["error"]["message"],
         format!(
@@ -179,19 +204,29 @@ async fn hosted_tools_can_be_turned_off_and_on() {
              project can enable it in its hosted tool permissions."
         )
     );
-    assert_eq!(check(&s, &key, Some("gpt-4o"), &["mcp"]).await["allowed"], true);
+    assert_eq!(
+        check(&s, &key, Some("gpt-4o"), &["mcp"]).await["allowed"],
+        true
+    );
 
     admin
         .post(&path, json!({"web_search": {"enabled": "no"}}))
         .await
         .error(400, Some("web_search.enabled"));
-    assert_eq!(admin.get(&path).await.ok(), &expected, "the refusal changed nothing");
+    assert_eq!(
+        admin.get(&path).await.ok(),
+        &expected,
+        "the refusal changed nothing"
+    );
     admin
         .post(&path, json!({"web_search": {"enabled": true}}))
         .await
         .ok();
     assert_eq!(admin.get(&path).await.ok(), &all_on);
-    assert_eq!(check(&s, &key, None, &["web_search"]).await["allowed"], true);
+    assert_eq!(
+        check(&s, &key, None, &["web_search"]).await["allowed"],
+        true
+    );
     let changes = events(&s, "project.updated", &project).await;
     assert_eq!(
         changes[1]["project.updated"]["changes_requested"]["hosted_tool_permissions"],
@@ -252,14 +287,22 @@ async fn rate_limits_per_model_within_the_organizations() {
     );
     assert_eq!(updated["max_requests_per_1_minute"], 100);
     assert_eq!(
-        updated["max_tokens_per_1_minute"],
-        organization["max_tokens_per_1_minute"],
+        updated["max_tokens_per_1_minute"], organization["max_tokens_per_1_minute"],
         "what was not set stays the organization's"
     );
-    assert_eq!(&gpt_4o(admin.get(&format!("{path}?limit=100")).await.ok()), updated);
+    assert_eq!(
+        &gpt_4o(admin.get(&format!("{path}?limit=100")).await.ok()),
+        updated
+    );
     let answer = check(&s, &key, Some("gpt-4o"), &[]).await;
-    assert_eq!(&answer["rate_limit"], updated, "the gateway learns the project's limit");
-    assert_eq!(check(&s, &key, Some("a-model-nobody-knows"), &[]).await["rate_limit"], Value::Null);
+    assert_eq!(
+        &answer["rate_limit"], updated,
+        "the gateway learns the project's limit"
+    );
+    assert_eq!(
+        check(&s, &key, Some("a-model-nobody-knows"), &[]).await["rate_limit"],
+        Value::Null
+    );
 
     let events_before = events(&s, "rate_limit.updated", &project).await;
     assert_eq!(
@@ -269,7 +312,11 @@ async fn rate_limits_per_model_within_the_organizations() {
     admin
         .post(&update, json!({"max_requests_per_1_minute": ceiling + 1}))
         .await
-        .error_mentioning(400, Some("max_requests_per_1_minute"), "organization's limit");
+        .error_mentioning(
+            400,
+            Some("max_requests_per_1_minute"),
+            "organization's limit",
+        );
     admin
         .post(&update, json!({"max_tokens_per_1_minute": 0}))
         .await
@@ -279,7 +326,10 @@ async fn rate_limits_per_model_within_the_organizations() {
         .await
         .error(400, Some("max_images_per_1_minute"));
     admin
-        .post(&format!("{path}/rl-nope"), json!({"max_requests_per_1_minute": 1}))
+        .post(
+            &format!("{path}/rl-nope"),
+            json!({"max_requests_per_1_minute": 1}),
+        )
         .await
         .error(404, Some("rate_limit_id"));
     admin
@@ -291,7 +341,10 @@ async fn rate_limits_per_model_within_the_organizations() {
         updated,
         "refusals changed nothing"
     );
-    assert_eq!(events(&s, "rate_limit.updated", &project).await.len(), events_before.len());
+    assert_eq!(
+        events(&s, "rate_limit.updated", &project).await.len(),
+        events_before.len()
+    );
     s.stop().await;
 }
 

@@ -474,3 +474,87 @@ fn the_oracle_names_the_field_that_breaks_the_contract() {
         None
     );
 }
+
+#[tokio::test]
+async fn project_model_and_tool_permissions_and_rate_limits() {
+    use async_openai::types::admin::projects::ProjectModelPermissionsMode;
+
+    let suite = Suite::start().await;
+    let admin = suite.client.admin();
+    let project = admin
+        .projects()
+        .create(body(json!({"name": "Policies"})))
+        .await
+        .unwrap();
+    let projects = admin.projects();
+
+    let models = projects.model_permissions(&project.id);
+    let none = models.retrieve().await.unwrap();
+    assert_eq!(
+        (none.mode, none.model_ids),
+        (ProjectModelPermissionsMode::DenyList, vec![])
+    );
+    let allowed = models
+        .update(body(
+            json!({"mode": "allow_list", "model_ids": ["gpt-4o", "o3"]}),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(allowed.mode, ProjectModelPermissionsMode::AllowList);
+    assert_eq!(models.retrieve().await.unwrap().model_ids, ["gpt-4o", "o3"]);
+    assert!(models.delete().await.unwrap().deleted);
+    assert!(models.retrieve().await.unwrap().model_ids.is_empty());
+    assert_eq!(
+        refusal(
+            models
+                .update(body(json!({"mode": "allow_list", "model_ids": [""]})))
+                .await
+                .unwrap_err()
+        ),
+        (400, Some("model_ids[0]".to_owned()))
+    );
+
+    let tools = projects.hosted_tool_permissions(&project.id);
+    assert!(tools.retrieve().await.unwrap().code_interpreter.enabled);
+    let off = tools
+        .update(body(json!({"code_interpreter": {"enabled": false}})))
+        .await
+        .unwrap();
+    assert!(!off.code_interpreter.enabled && off.file_search.enabled);
+    assert!(!tools.retrieve().await.unwrap().code_interpreter.enabled);
+
+    let limits = projects.rate_limits(&project.id);
+    let listed = projects
+        .rate_limits(&project.id)
+        .query(&[("limit", "100")])
+        .unwrap()
+        .list()
+        .await
+        .unwrap();
+    assert!(!listed.has_more);
+    let o3 = listed
+        .data
+        .iter()
+        .find(|l| l.id == "rl-o3")
+        .unwrap()
+        .clone();
+    let updated = limits
+        .update("rl-o3", body(json!({"max_requests_per_1_minute": 7})))
+        .await
+        .unwrap();
+    assert_eq!(
+        (updated.model.as_str(), updated.max_requests_per_1_minute),
+        ("o3", 7)
+    );
+    assert_eq!(updated.max_tokens_per_1_minute, o3.max_tokens_per_1_minute);
+    assert_eq!(
+        refusal(
+            limits
+                .update("rl-nope", body(json!({"max_requests_per_1_minute": 7})))
+                .await
+                .unwrap_err()
+        ),
+        (404, Some("rate_limit_id".to_owned()))
+    );
+    suite.finish().await;
+}

@@ -198,3 +198,36 @@ test('service accounts and project API keys', async () => {
   assert.equal((await keys.delete(own.body.id, { project_id: project.id })).deleted, true);
   assert.equal((await accounts.delete(bot.id, { project_id: project.id })).deleted, true);
 });
+
+test('project policies: model and hosted tool permissions, rate limits', async () => {
+  const project = await org.projects.create({ name: 'Policies' });
+  const bot = await org.projects.serviceAccounts.create(project.id, { name: 'bot' });
+  const check = async (call) => (await roster.call('POST', '/v1/gateway/check', { api_key: bot.api_key.value, ...call })).body;
+
+  const none = await org.projects.modelPermissions.retrieve(project.id);
+  assert.deepEqual([none.mode, none.model_ids], ['deny_list', []]);
+  const allowed = await org.projects.modelPermissions.update(project.id, { mode: 'allow_list', model_ids: ['gpt-4o'] });
+  assert.deepEqual([allowed.mode, allowed.model_ids], ['allow_list', ['gpt-4o']]);
+  assert.equal((await check({ model: 'o3' })).error.code, 'model_not_found');
+  assert.equal((await org.projects.modelPermissions.delete(project.id)).deleted, true);
+  assert.equal((await check({ model: 'o3' })).allowed, true);
+
+  assert.equal((await org.projects.hostedToolPermissions.retrieve(project.id)).mcp.enabled, true);
+  const off = await org.projects.hostedToolPermissions.update(project.id, { mcp: { enabled: false } });
+  assert.deepEqual([off.mcp.enabled, off.web_search.enabled], [false, true]);
+  assert.equal((await check({ tools: ['mcp'] })).status, 403);
+
+  const limits = await all(org.projects.rateLimits.listRateLimits(project.id, { limit: 5 }));
+  assert.ok(limits.some((l) => l.id === 'rl-gpt-4o-mini'));
+  const updated = await org.projects.rateLimits.updateRateLimit('rl-gpt-4o-mini', {
+    project_id: project.id,
+    max_tokens_per_1_minute: 1000,
+  });
+  assert.deepEqual([updated.model, updated.max_tokens_per_1_minute], ['gpt-4o-mini', 1000]);
+  assert.equal((await check({ model: 'gpt-4o-mini' })).rate_limit.max_tokens_per_1_minute, 1000);
+  await rejects(
+    org.projects.rateLimits.updateRateLimit('rl-gpt-4o-mini', { project_id: project.id, max_tokens_per_1_minute: 0 }),
+    400,
+    'max_tokens_per_1_minute',
+  );
+});
