@@ -26,6 +26,8 @@ pub struct RunningServer {
     task: JoinHandle<std::io::Result<()>>,
     /// Sends queued mail (`mail::deliver`); what it has not sent stays queued for the next start.
     delivery: JoinHandle<()>,
+    /// Writes the project keys' `last_used_at` (`record_key_uses`).
+    key_uses: JoinHandle<()>,
 }
 
 impl RunningServer {
@@ -34,6 +36,10 @@ impl RunningServer {
         let _ = self.shutdown.send(());
         let result = self.task.await.map_err(std::io::Error::other)?;
         self.delivery.abort();
+        self.key_uses.abort();
+        if let Err(error) = self.store.record_key_uses().await {
+            tracing::warn!(%error, "could not record the last uses of project keys");
+        }
         self.store.close().await;
         result
     }
@@ -58,6 +64,7 @@ pub async fn start(
         settings.public_url = format!("http://{addr}");
     }
     let limits = settings.limits;
+    let key_uses = tokio::spawn(record_key_uses(store.clone()));
     let delivery = tokio::spawn(mail::deliver(
         store.clone(),
         settings.mailer.clone(),
@@ -75,7 +82,19 @@ pub async fn start(
         shutdown,
         task,
         delivery,
+        key_uses,
     })
+}
+
+/// Writes the gateway checks' key uses every second, off the checks' path.
+async fn record_key_uses(store: Store) {
+    let mut ticks = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        ticks.tick().await;
+        if let Err(error) = store.record_key_uses().await {
+            tracing::warn!(%error, "could not record the last uses of project keys; will retry");
+        }
+    }
 }
 
 /// Keeps the audit log to `keep_seconds`: every `every`, prunes what is older, in every

@@ -3,7 +3,7 @@
 //! so a change takes effect at once on the replica that made it; other replicas notice within
 //! `DECISION_CACHE_TTL`.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -12,6 +12,7 @@ use sqlx::AssertSqlSafe;
 use super::Store;
 use super::project_keys::OWNER_HAS_ACCESS;
 use super::project_policies::Policies;
+use super::sql::Sql;
 use crate::domain::Result;
 use crate::domain::gateway::{self, KeyFacts, Owner};
 use crate::domain::role::Grant;
@@ -142,8 +143,8 @@ impl Store {
         Ok(row.map(KeyRow::into_facts))
     }
 
-    /// Records that a key was used, at most once a minute per key and never on the check's
-    /// path: the write runs in the background.
+    /// Notes that a key was used, at most once a minute per key. Never on the check's path:
+    /// `record_key_uses` writes what was noted, in batches.
     pub fn key_used(&self, digest: &str, facts: &KeyFacts, now: i64) {
         if facts
             .last_used_at
@@ -152,20 +153,41 @@ impl Store {
             return;
         }
         self.decisions.touched(digest, now);
-        let (write, key_id) = (self.write.clone(), facts.key_id.clone());
-        tokio::spawn(async move {
-            let touched =
-                sqlx::query("UPDATE project_api_keys SET last_used_at = $1 WHERE id = $2")
-                    .bind(now)
-                    .bind(key_id)
-                    .execute(&write)
-                    .await;
-            if let Err(error) = touched {
-                tracing::warn!(%error, "could not record a project key's last use");
+        let mut uses = self.key_uses.lock().unwrap_or_else(|p| p.into_inner());
+        // Past this many unwritten uses, more are dropped: last use is a hint, never a backlog.
+        if uses.len() < MAX_PENDING_USES {
+            uses.insert(facts.key_id.clone(), now);
+        }
+    }
+
+    /// Writes the key uses noted since the last call: one statement per hundreds of keys.
+    pub async fn record_key_uses(&self) -> Result<()> {
+        let uses = std::mem::take(&mut *self.key_uses.lock().unwrap_or_else(|p| p.into_inner()));
+        let mut by_time: BTreeMap<i64, Vec<String>> = BTreeMap::new();
+        for (key_id, at) in uses {
+            by_time.entry(at).or_default().push(key_id);
+        }
+        for (at, keys) in by_time {
+            for chunk in keys.chunks(500) {
+                let mut sql = Sql::new("UPDATE project_api_keys SET last_used_at = ");
+                sql.bind(at).push(" WHERE id IN (");
+                for (i, key_id) in chunk.iter().enumerate() {
+                    if i > 0 {
+                        sql.push(", ");
+                    }
+                    sql.bind(key_id.clone());
+                }
+                sql.push(")");
+                let (text, args) = sql.build();
+                sqlx::query_with(text, args).execute(&self.write).await?;
             }
-        });
+        }
+        Ok(())
     }
 }
+
+/// Key uses noted and not yet written, at most.
+const MAX_PENDING_USES: usize = 100_000;
 
 #[derive(sqlx::FromRow)]
 struct KeyRow {

@@ -120,6 +120,8 @@ pub struct Store {
     mail: Arc<tokio::sync::Notify>,
     /// What gateway checks loaded recently (`gateway.rs`), cleared by every commit.
     decisions: Arc<gateway::DecisionCache>,
+    /// Project keys used since their `last_used_at` was last written, by id: the time of use.
+    key_uses: Arc<std::sync::Mutex<std::collections::HashMap<String, i64>>>,
 }
 
 /// The caller a mutation is recorded against: its organization, and the audit actor.
@@ -154,6 +156,7 @@ impl Store {
             keys: Arc::default(),
             mail: Arc::default(),
             decisions: Arc::default(),
+            key_uses: Arc::default(),
         })
     }
 

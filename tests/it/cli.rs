@@ -216,3 +216,55 @@ async fn sqlite_commits_reach_the_disk_before_they_are_acknowledged_unless_told_
     assert_eq!(durability(&normal).as_deref(), Some("synchronous=NORMAL"));
     assert!(normal.terminate());
 }
+
+#[tokio::test]
+async fn a_models_file_replaces_the_built_in_catalogue() {
+    let dir = tempfile::tempdir().unwrap();
+    let models = dir.path().join("models.json");
+    std::fs::write(
+        &models,
+        r#"[{"model": "llama-3.1-70b", "max_requests_per_1_minute": 600, "max_tokens_per_1_minute": 200000},
+            {"model": "sd-xl", "max_requests_per_1_minute": 60, "max_tokens_per_1_minute": 10000, "max_images_per_1_minute": 20}]"#,
+    )
+    .unwrap();
+    let served = Served::start(&dir.path().join("data"), |c| {
+        c.env("ROSTER_MODELS", &models)
+            .env("ROSTER_BOOTSTRAP_ADMIN_KEY", crate::common::BOOTSTRAP_KEY);
+    });
+    let key = crate::common::BOOTSTRAP_KEY;
+    let (_, project) = served
+        .post(
+            key,
+            "/v1/organization/projects",
+            json!({"name": "Own models"}),
+        )
+        .await;
+    let project = project["id"].as_str().unwrap();
+    let (status, limits) = served
+        .get(
+            key,
+            &format!("/v1/organization/projects/{project}/rate_limits"),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let ids: Vec<&str> = limits["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["rl-llama-3.1-70b", "rl-sd-xl"]);
+    assert_eq!(limits["data"][1]["max_images_per_1_minute"], 20);
+    assert!(served.terminate());
+
+    // A file that is not a catalogue stops the start, saying why.
+    std::fs::write(&models, r#"[{"model": "no limits"}]"#).unwrap();
+    let output = roster(&dir.path().join("data"))
+        .env("ROSTER_MODELS", &models)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("models file"), "{stderr}");
+}
