@@ -1,10 +1,12 @@
 -- wrk script for every benchmark scenario (bench/run.py sets the environment).
---   SCENARIO      retrieve | page_first | page_deep | create_delete | audit
+--   SCENARIO      retrieve | page_first | page_deep | create_delete | audit | check_hit | check_miss
 --   ROSTER_KEY    the admin key sent with every request
 --   PROJECT_ID    the project whose members are read; CREATE_PROJECT_ID the one written to
 --   USERS         members of PROJECT_ID: user ids are bench_user_id(0 .. USERS-1)
 --   DEEP_AFTER    the cursor of page_deep; AUDIT_QUERY the audit filter
 --   MAX_REQUESTS  each thread stops after this many responses (wrk's -d bounds the time)
+--   CHECK_KEYS    project keys seeded: bench_project_key(0 .. CHECK_KEYS-1); check_hit asks about
+--                 the first again and again, check_miss about each of its thread's slice once
 -- create_delete adds users to CREATE_PROJECT_ID and removes each once her addition is answered.
 
 local scenario = os.getenv("SCENARIO")
@@ -15,11 +17,14 @@ local users = tonumber(os.getenv("USERS"))
 local deep_after = os.getenv("DEEP_AFTER")
 local audit_query = os.getenv("AUDIT_QUERY")
 local max_requests = tonumber(os.getenv("MAX_REQUESTS"))
+local check_keys = tonumber(os.getenv("CHECK_KEYS"))
 
 local next_thread = 0
+local threads = {}
 function setup(thread)
   thread:set("thread_index", next_thread)
   next_thread = next_thread + 1
+  table.insert(threads, thread)
 end
 
 local headers = { ["Authorization"] = "Bearer " .. key }
@@ -33,6 +38,12 @@ local function user_id(i)
   return string.format("user-%026d", i)
 end
 
+local function project_key(j)
+  return string.format("sk-proj-bench%040d", j)
+end
+
+local next_key = -1
+
 function init(args)
   math.randomseed(1000 + thread_index)
 end
@@ -44,6 +55,15 @@ function request()
     return wrk.format("GET", members_path .. "?limit=100", headers)
   elseif scenario == "page_deep" then
     return wrk.format("GET", members_path .. "?limit=100&after=" .. deep_after, headers)
+  elseif scenario == "check_hit" or scenario == "check_miss" then
+    local key = 0
+    if scenario == "check_miss" then
+      local slice = math.floor(check_keys / tonumber(os.getenv("THREADS")))
+      next_key = next_key + 1
+      key = thread_index * slice + next_key % slice
+    end
+    return wrk.format("POST", "/v1/gateway/check", json_headers,
+      '{"api_key":"' .. project_key(key) .. '","permission":"api.model.request"}')
   elseif scenario == "audit" then
     return wrk.format("GET", "/v1/organization/audit_logs?" .. audit_query, headers)
   elseif scenario == "create_delete" then
@@ -62,10 +82,16 @@ function request()
 end
 
 local unexpected = 0
+denials = 0  -- checks answered "allowed": false; global, so that done() can read each thread's
 function response(status, headers, body)
   responses = responses + 1
   -- The first few failures are shown: bench/run.py fails the run on any.
-  if status >= 300 and unexpected < 3 then
+  local denied = (scenario == "check_hit" or scenario == "check_miss")
+    and not body:find('"allowed":true', 1, true)
+  if denied then
+    denials = denials + 1
+  end
+  if (status >= 300 or denied) and unexpected < 3 then
     unexpected = unexpected + 1
     io.write(string.format("UNEXPECTED %d %s\n", status, body))
   end
@@ -79,9 +105,13 @@ end
 
 function done(summary, latency, requests)
   local e = summary.errors
+  local denied = 0
+  for _, thread in ipairs(threads) do
+    denied = denied + (thread:get("denials") or 0)
+  end
   io.write(string.format(
     'RESULT {"requests":%d,"duration_us":%d,"p50_us":%d,"p99_us":%d,"mean_us":%.1f,' ..
-    '"errors":{"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d}}\n',
+    '"errors":{"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d,"denied":%d}}\n',
     summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
-    latency.mean, e.connect, e.read, e.write, e.status, e.timeout))
+    latency.mean, e.connect, e.read, e.write, e.status, e.timeout, denied))
 end

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime
+import hashlib
 import json
 import os
 import platform
@@ -52,8 +53,11 @@ EVENT_TYPES = [
 ]
 # The audit scenario's filter: two event types in two projects.
 AUDIT_TYPES = ["user.added", "user.deleted"]
-SCENARIOS = ["retrieve", "page_first", "page_deep", "create_delete", "audit"]
-TARGET_RATIO = {"retrieve": 0.5, "page_first": 0.25, "page_deep": 0.25}
+SCENARIOS = ["retrieve", "page_first", "page_deep", "create_delete", "audit", "check_hit", "check_miss"]
+TARGET_RATIO = {"retrieve": 0.5, "page_first": 0.25, "page_deep": 0.25, "check_hit": 0.5}
+# Project API keys seeded for the gateway check, owned by the members of the first project in
+# turn: check_miss asks about each once, so that every check misses the cache.
+CHECK_KEYS = 200_000
 STEP_TIMEOUT = 600  # seconds any one build, seed or load step may take
 
 
@@ -67,6 +71,10 @@ def run(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
 
 def user_id(i: int) -> str:
     return f"user-{i:026d}"
+
+
+def project_key(j: int) -> str:
+    return f"sk-proj-bench{j:040d}"
 
 
 def ulid(millis: int, rng: random.Random) -> str:
@@ -281,6 +289,16 @@ def seed(db: Database, size: int) -> dict:
     db.load("audit_logs", ["id", "org_id", "type", "effective_at", "project_id", "actor_id",
                            "actor_email", "actor_key_id", "actor", "resource_id", "details"],
             write("audit_logs", audit_rows()))
+
+    def key_rows():
+        for j in range(CHECK_KEYS):
+            value = project_key(j)
+            yield (f"key_{j:026d}", org_id, projects[0], f"bench key {j}",
+                   hashlib.sha256(value.encode()).hexdigest(), f"{value[:8]}...{value[-4:]}",
+                   "[]", first_second, user_id(j % users))
+
+    db.load("project_api_keys", ["id", "org_id", "project_id", "name", "digest", "redacted_value",
+                                 "scopes", "created_at", "user_id"], write("project_api_keys", key_rows()))
     db.analyze()
     seconds = time.perf_counter() - started
     log(f"seeded {db.backend} {size} in {seconds:.1f} s")
@@ -312,6 +330,7 @@ def scenario_env(world: dict) -> dict[str, str]:
         "USERS": str(users),
         "DEEP_AFTER": user_id(users // 2),
         "AUDIT_QUERY": query,
+        "CHECK_KEYS": str(CHECK_KEYS),
     }
 
 
@@ -327,7 +346,11 @@ def record_fixtures(server: Server, world: dict, path: Path) -> None:
         "create": expect_ok(server, "POST", target, {"user_id": user_id(0), "role": "member"}),
         "delete": expect_ok(server, "DELETE", f"{target}/{user_id(0)}"),
         "audit": expect_ok(server, "GET", f"/v1/organization/audit_logs?{env['AUDIT_QUERY']}"),
+        "check": expect_ok(server, "POST", "/v1/gateway/check",
+                           {"api_key": project_key(0), "permission": "api.model.request"}),
     }
+    if not json.loads(fixtures["check"])["allowed"]:
+        sys.exit(f"bench: the seeded key is refused: {fixtures['check'][:300]!r}")
     # Full pages: 100 members, and the audit log's default page of 20.
     for name, full in (("page_first", 100), ("page_deep", 100), ("audit", 20)):
         count = len(json.loads(fixtures[name])["data"])
@@ -413,6 +436,8 @@ LABELS = {
     "page_deep": "page of 100 members, deep cursor",
     "create_delete": "create + delete a project user",
     "audit": "audit page of 20 (event_types[] + project_ids[])",
+    "check_hit": "gateway check, cached key",
+    "check_miss": "gateway check, first check of a key",
 }
 
 
@@ -475,6 +500,9 @@ def targets(results: dict) -> list[dict]:
                   creates >= minimum)
             check(f"{backend} {int(size):,}: ready <= 100 ms", f"{r['ready_ms']:.1f} ms",
                   r["ready_ms"] <= 100)
+            hit = r["scenarios"]["check_hit"]["p99_ms"]
+            check(f"{backend} {int(size):,}: {LABELS['check_hit']} p99 <= 2 ms", f"{hit:.2f} ms",
+                  hit <= 2)
     small, large = str(min(map(int, sizes))), str(max(map(int, sizes)))
     if small != large:
         for backend in ("sqlite", "postgres"):
@@ -486,6 +514,9 @@ def targets(results: dict) -> list[dict]:
                 check(f"{backend}: {LABELS[scenario]} p99 at {int(large):,} <= 1.5x at {int(small):,}",
                       f"{p_large / p_small:.2f}x ({p_large:.2f} vs {p_small:.2f} ms)",
                       p_large <= 1.5 * p_small)
+            miss = sizes[large][backend]["scenarios"]["check_miss"]["p99_ms"]
+            check(f"{backend} {int(large):,}: {LABELS['check_miss']} p99 <= 10 ms", f"{miss:.2f} ms",
+                  miss <= 10)
             rss = sizes[large][backend]["peak_rss_mb"]
             check(f"{backend}: peak RSS serving {int(large):,} <= 64 MB", f"{rss:.1f} MB", rss <= 64)
     return checks

@@ -163,6 +163,10 @@ pub struct ServeArgs {
     /// Seconds a connection may take to send a request's headers, or stay idle between requests.
     #[arg(long, env = "ROSTER_HEADER_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
     pub header_timeout: u64,
+    /// Serve the gateway's endpoints (`/v1/gateway/...`) on this address instead of beside the
+    /// Admin API, so that they stay on the network the gateways sit in.
+    #[arg(long, env = "ROSTER_GATEWAY_LISTEN")]
+    pub gateway_listen: Option<SocketAddr>,
     /// A JSON file of the models Roster knows, with the organization's rate limits for each
     /// (default: the built-in list of current OpenAI models).
     #[arg(long, env = "ROSTER_MODELS")]
@@ -199,6 +203,7 @@ impl ServeArgs {
                     })?
                 }
             }),
+            gateway_listen: self.gateway_listen,
             limits: crate::api::Limits {
                 request_timeout: Duration::from_secs(self.request_timeout),
                 header_timeout: Duration::from_secs(self.header_timeout),

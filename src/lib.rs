@@ -21,9 +21,11 @@ use store::Store;
 /// A server accepting connections; dropping it does not stop it, `shutdown` does.
 pub struct RunningServer {
     pub addr: SocketAddr,
+    /// The gateway's own address (`--gateway-listen`), if it has one.
+    pub gateway_addr: Option<SocketAddr>,
     pub store: Store,
-    shutdown: tokio::sync::oneshot::Sender<()>,
-    task: JoinHandle<std::io::Result<()>>,
+    shutdown: Vec<tokio::sync::oneshot::Sender<()>>,
+    tasks: Vec<JoinHandle<std::io::Result<()>>>,
     /// Sends queued mail (`mail::deliver`); what it has not sent stays queued for the next start.
     delivery: JoinHandle<()>,
     /// Writes the project keys' `last_used_at` (`record_key_uses`).
@@ -33,8 +35,14 @@ pub struct RunningServer {
 impl RunningServer {
     /// Stops accepting, lets requests in flight finish, and waits for the server to end.
     pub async fn shutdown(self) -> std::io::Result<()> {
-        let _ = self.shutdown.send(());
-        let result = self.task.await.map_err(std::io::Error::other)?;
+        for stop in self.shutdown {
+            let _ = stop.send(());
+        }
+        let mut result = Ok(());
+        for task in self.tasks {
+            let served = task.await.map_err(std::io::Error::other).and_then(|r| r);
+            result = result.and(served);
+        }
         self.delivery.abort();
         self.key_uses.abort();
         if let Err(error) = self.store.record_key_uses().await {
@@ -70,17 +78,32 @@ pub async fn start(
         settings.mailer.clone(),
         settings.mail_from.clone(),
     ));
-    let app = api::router(AppState {
+    let gateway = match settings.gateway_listen {
+        Some(listen) => Some(TcpListener::bind(listen).await?),
+        None => None,
+    };
+    let gateway_addr = gateway.as_ref().map(TcpListener::local_addr).transpose()?;
+    let state = AppState {
         store: store.clone(),
         settings,
-    });
-    let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(server::serve(listener, app, limits, stop));
+    };
+    let mut shutdown = Vec::new();
+    let mut tasks = Vec::new();
+    let mut serve = |listener: TcpListener, app: axum::Router| {
+        let (stop_sender, stop) = tokio::sync::oneshot::channel::<()>();
+        shutdown.push(stop_sender);
+        tasks.push(tokio::spawn(server::serve(listener, app, limits, stop)));
+    };
+    if let Some(gateway) = gateway {
+        serve(gateway, api::gateway_router(state.clone()));
+    }
+    serve(listener, api::router(state));
     Ok(RunningServer {
         addr,
+        gateway_addr,
         store,
         shutdown,
-        task,
+        tasks,
         delivery,
         key_uses,
     })

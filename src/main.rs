@@ -73,7 +73,8 @@ async fn run(cli: Cli) -> Result<(), String> {
                 ));
             }
             let durability = server.store.durability().await.map_err(describe)?;
-            tracing::info!(addr = %server.addr, backend = server.store.backend().name(), durability, "roster is serving");
+            let gateway = server.gateway_addr.map(|a| a.to_string());
+            tracing::info!(addr = %server.addr, gateway, backend = server.store.backend().name(), durability, "roster is serving");
             server
                 .run_until(shutdown_signal())
                 .await

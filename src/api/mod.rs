@@ -57,6 +57,8 @@ pub struct Settings {
     pub public_url: String,
     pub invite_lifetime_seconds: i64,
     pub limits: Limits,
+    /// Where the gateway's endpoints are served, if not beside the Admin API.
+    pub gateway_listen: Option<std::net::SocketAddr>,
     /// The models Roster knows, with the organization's rate limits.
     pub models: std::sync::Arc<crate::domain::policy::ModelCatalogue>,
 }
@@ -88,7 +90,6 @@ static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The whole HTTP application: the contract under `/v1`, Roster's additions beside it.
 pub fn router(state: AppState) -> Router {
-    let request_timeout = state.settings.limits.request_timeout;
     let v1 = Router::new()
         .merge(admin_api_keys::routes())
         .merge(audit_logs::routes())
@@ -103,12 +104,34 @@ pub fn router(state: AppState) -> Router {
         .merge(users::routes())
         .merge(invites::routes())
         .merge(accept::api_routes())
-        .merge(gateway::routes())
         .merge(health::openapi_routes());
-    Router::new()
+    // The gateway's endpoints, here unless they have an address of their own.
+    let v1 = if state.settings.gateway_listen.is_none() {
+        v1.merge(gateway::routes())
+    } else {
+        v1
+    };
+    let routes = Router::new()
         .nest("/v1", v1)
         .merge(health::routes())
-        .merge(accept::page_routes())
+        .merge(accept::page_routes());
+    served(routes, state)
+}
+
+/// The gateway's endpoints alone (and the probes), for `--gateway-listen`: an address on the
+/// network the gateways sit in, apart from the Admin API's.
+pub fn gateway_router(state: AppState) -> Router {
+    let routes = Router::new()
+        .nest("/v1", gateway::routes())
+        .merge(health::routes());
+    served(routes, state)
+}
+
+/// `routes` with what every request gets: the envelope for unknown routes and methods, and the
+/// middleware stack.
+fn served(routes: Router<AppState>, state: AppState) -> Router {
+    let request_timeout = state.settings.limits.request_timeout;
+    routes
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)

@@ -449,3 +449,66 @@ async fn a_malformed_question_is_400() {
         .error(400, Some("api_key"));
     s.stop().await;
 }
+
+#[tokio::test]
+async fn the_gateway_can_have_an_address_of_its_own() {
+    let (database, url) = crate::common::TestDatabase::create().await;
+    let store = roster::store::Store::open(
+        &url,
+        &roster::store::StoreOptions::default(),
+        roster::domain::Clock::default(),
+    )
+    .await
+    .unwrap();
+    let new =
+        roster::domain::organization::NewOrganization::new("Org", "o@example.com", "O").unwrap();
+    store
+        .bootstrap(&new, Some(crate::common::BOOTSTRAP_KEY))
+        .await
+        .unwrap();
+    let outbox = tempfile::tempdir().unwrap();
+    let server = roster::start(
+        "127.0.0.1:0".parse().unwrap(),
+        store,
+        roster::api::Settings {
+            gateway_listen: Some("127.0.0.1:0".parse().unwrap()),
+            ..crate::common::settings(outbox.path())
+        },
+    )
+    .await
+    .unwrap();
+    let gateway = format!("http://{}", server.gateway_addr.expect("a gateway address"));
+    let admin_api = format!("http://{}", server.addr);
+    let client = reqwest::Client::new();
+    let status = |url: String| {
+        let client = client.clone();
+        async move {
+            client
+                .post(url)
+                .bearer_auth(crate::common::BOOTSTRAP_KEY)
+                .json(&json!({"api_key": "sk-proj-unknown-0000000000", "name": "x"}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(status(format!("{gateway}/v1/gateway/check")).await, 200);
+    assert_eq!(
+        status(format!("{admin_api}/v1/gateway/check")).await,
+        404,
+        "not beside the Admin API"
+    );
+    assert_eq!(
+        status(format!("{admin_api}/v1/organization/projects")).await,
+        200
+    );
+    assert_eq!(
+        status(format!("{gateway}/v1/organization/projects")).await,
+        404,
+        "no Admin API on the gateway's address"
+    );
+    server.shutdown().await.unwrap();
+    database.drop_database().await;
+}

@@ -23,6 +23,7 @@ struct Fixtures {
     create: String,
     delete: String,
     audit: String,
+    check: String,
 }
 
 type Shared = State<Arc<Fixtures>>;
@@ -64,6 +65,10 @@ async fn main() {
         .route(
             "/v1/organization/audit_logs",
             get(|State(f): Shared| async move { json(&f.audit) }),
+        )
+        .route(
+            "/v1/gateway/check",
+            axum::routing::post(|State(f): Shared| async move { json(&f.check) }),
         )
         .route("/readyz", get(|| async { json(r#"{"status":"ready"}"#) }))
         .with_state(Arc::new(fixtures));

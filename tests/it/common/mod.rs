@@ -50,6 +50,7 @@ pub fn settings(outbox: &std::path::Path) -> roster::api::Settings {
         public_url: String::new(),
         invite_lifetime_seconds: roster::domain::invite::DEFAULT_LIFETIME_SECONDS,
         limits: roster::api::Limits::default(),
+        gateway_listen: None,
         models: std::sync::Arc::new(roster::domain::policy::ModelCatalogue::built_in()),
     }
 }
