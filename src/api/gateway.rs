@@ -42,7 +42,7 @@ struct CheckAnswer {
     organization: Option<Identified>,
     project: Option<Named>,
     api_key: Option<Named>,
-    owner: Option<OwnerObject>,
+    owner: Option<Owner>,
     permissions: Vec<String>,
     expires_at: Option<i64>,
     /// The model's rate limit in the key's project; `null` without a model, or for a model the
@@ -71,20 +71,6 @@ struct Identified {
 struct Named {
     id: String,
     name: String,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-enum OwnerObject {
-    User {
-        id: String,
-        email: String,
-        name: String,
-    },
-    ServiceAccount {
-        id: String,
-        name: String,
-    },
 }
 
 impl CheckAnswer {
@@ -123,17 +109,7 @@ impl CheckAnswer {
                 id: f.key_id.clone(),
                 name: f.key_name.clone(),
             }),
-            owner: facts.map(|f| match &f.owner {
-                Owner::User { id, email, name } => OwnerObject::User {
-                    id: id.clone(),
-                    email: email.clone(),
-                    name: name.clone(),
-                },
-                Owner::ServiceAccount { id, name } => OwnerObject::ServiceAccount {
-                    id: id.clone(),
-                    name: name.clone(),
-                },
-            }),
+            owner: facts.map(|f| f.owner.clone()),
             permissions: facts
                 .map(|f| f.permissions.iter().cloned().collect())
                 .unwrap_or_default(),

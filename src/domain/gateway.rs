@@ -21,8 +21,9 @@ pub const HOSTED_TOOLS: &[&str] = &[
     "code_interpreter",
 ];
 
-/// Who owns a key.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Who owns a key; serialized as the check's `owner` (`{"type": "user", "id", ...}`).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
 pub enum Owner {
     User {
         id: String,
@@ -189,13 +190,6 @@ fn shown(presented: &str) -> String {
 mod tests {
     use super::*;
 
-    fn grant(project: Option<&str>, permissions: &[&str]) -> Grant {
-        Grant {
-            project_id: project.map(str::to_owned),
-            permissions: permissions.iter().map(|p| (*p).to_owned()).collect(),
-        }
-    }
-
     fn set(names: &[&str]) -> BTreeSet<String> {
         names.iter().map(|n| (*n).to_owned()).collect()
     }
@@ -205,15 +199,22 @@ mod tests {
     /// each grant holds. The sources themselves are tested over HTTP (tests/it/gateway.rs).
     #[test]
     fn grants_count_in_the_keys_project_and_from_the_organization() {
-        let held = key_permissions(&[], [grant(Some("proj_a"), &["api.model.read"])], "proj_a");
+        let held = key_permissions(
+            &[],
+            [Grant::of(Some("proj_a"), &["api.model.read"])],
+            "proj_a",
+        );
         assert_eq!(held, set(&["api.model.read"]));
-        let elsewhere =
-            key_permissions(&[], [grant(Some("proj_b"), &["api.model.read"])], "proj_a");
+        let elsewhere = key_permissions(
+            &[],
+            [Grant::of(Some("proj_b"), &["api.model.read"])],
+            "proj_a",
+        );
         assert!(elsewhere.is_empty(), "a grant in another project");
         // An organization role holds in every project, limited to what a project role can hold.
         let org = key_permissions(
             &[],
-            [grant(
+            [Grant::of(
                 None,
                 &["api.model.request", "api.organization.write"],
             )],
@@ -224,9 +225,9 @@ mod tests {
         let all = key_permissions(
             &[],
             [
-                grant(None, &["api.model.read"]),
-                grant(Some("proj_a"), &["api.model.request"]),
-                grant(Some("proj_a"), &["api.responses.write"]),
+                Grant::of(None, &["api.model.read"]),
+                Grant::of(Some("proj_a"), &["api.model.request"]),
+                Grant::of(Some("proj_a"), &["api.responses.write"]),
             ],
             "proj_a",
         );
@@ -239,7 +240,7 @@ mod tests {
     #[test]
     fn scopes_narrow_a_key_and_never_widen_it() {
         let grants = || {
-            [grant(
+            [Grant::of(
                 Some("proj_a"),
                 &["api.model.read", "api.model.request"],
             )]

@@ -158,33 +158,79 @@ pub struct RateLimitValues {
 /// Rate limit ids name their model, as the real service's do (`rl-gpt-4o`).
 pub const RATE_LIMIT_PREFIX: &str = "rl-";
 
+/// The limits' names, in the order `RateLimitValues::array` gives them.
+const LIMITS: [&str; 6] = [
+    "max_requests_per_1_minute",
+    "max_tokens_per_1_minute",
+    "max_images_per_1_minute",
+    "max_audio_megabytes_per_1_minute",
+    "max_requests_per_1_day",
+    "batch_1_day_max_input_tokens",
+];
+
+impl RateLimitValues {
+    /// The values in the order of `LIMITS`.
+    fn array(&self) -> [Option<i64>; 6] {
+        [
+            self.max_requests_per_1_minute,
+            self.max_tokens_per_1_minute,
+            self.max_images_per_1_minute,
+            self.max_audio_megabytes_per_1_minute,
+            self.max_requests_per_1_day,
+            self.batch_1_day_max_input_tokens,
+        ]
+    }
+
+    fn from_array(values: [Option<i64>; 6]) -> RateLimitValues {
+        let [requests, tokens, images, audio, requests_per_day, batch] = values;
+        RateLimitValues {
+            max_requests_per_1_minute: requests,
+            max_tokens_per_1_minute: tokens,
+            max_images_per_1_minute: images,
+            max_audio_megabytes_per_1_minute: audio,
+            max_requests_per_1_day: requests_per_day,
+            batch_1_day_max_input_tokens: batch,
+        }
+    }
+
+    /// These values where set, `under` where not.
+    fn over(&self, under: &RateLimitValues) -> RateLimitValues {
+        let (over, under) = (self.array(), under.array());
+        RateLimitValues::from_array(std::array::from_fn(|i| over[i].or(under[i])))
+    }
+}
+
 impl RateLimit {
     pub fn id(&self) -> String {
         format!("{RATE_LIMIT_PREFIX}{}", self.model)
     }
 
+    fn values(&self) -> RateLimitValues {
+        RateLimitValues {
+            max_requests_per_1_minute: Some(self.max_requests_per_1_minute),
+            max_tokens_per_1_minute: Some(self.max_tokens_per_1_minute),
+            max_images_per_1_minute: self.max_images_per_1_minute,
+            max_audio_megabytes_per_1_minute: self.max_audio_megabytes_per_1_minute,
+            max_requests_per_1_day: self.max_requests_per_1_day,
+            batch_1_day_max_input_tokens: self.batch_1_day_max_input_tokens,
+        }
+    }
+
     /// What a project's values make of this (the organization's) limit.
     pub fn with(&self, values: &RateLimitValues) -> RateLimit {
+        let merged = values.over(&self.values());
         RateLimit {
             model: self.model.clone(),
-            max_requests_per_1_minute: values
+            max_requests_per_1_minute: merged
                 .max_requests_per_1_minute
                 .unwrap_or(self.max_requests_per_1_minute),
-            max_tokens_per_1_minute: values
+            max_tokens_per_1_minute: merged
                 .max_tokens_per_1_minute
                 .unwrap_or(self.max_tokens_per_1_minute),
-            max_images_per_1_minute: values
-                .max_images_per_1_minute
-                .or(self.max_images_per_1_minute),
-            max_audio_megabytes_per_1_minute: values
-                .max_audio_megabytes_per_1_minute
-                .or(self.max_audio_megabytes_per_1_minute),
-            max_requests_per_1_day: values
-                .max_requests_per_1_day
-                .or(self.max_requests_per_1_day),
-            batch_1_day_max_input_tokens: values
-                .batch_1_day_max_input_tokens
-                .or(self.batch_1_day_max_input_tokens),
+            max_images_per_1_minute: merged.max_images_per_1_minute,
+            max_audio_megabytes_per_1_minute: merged.max_audio_megabytes_per_1_minute,
+            max_requests_per_1_day: merged.max_requests_per_1_day,
+            batch_1_day_max_input_tokens: merged.batch_1_day_max_input_tokens,
         }
     }
 
@@ -195,44 +241,13 @@ impl RateLimit {
         current: &RateLimitValues,
         update: &RateLimitValues,
     ) -> Result<RateLimitValues> {
-        let fields = [
-            (
-                "max_requests_per_1_minute",
-                update.max_requests_per_1_minute,
-                Some(self.max_requests_per_1_minute),
-            ),
-            (
-                "max_tokens_per_1_minute",
-                update.max_tokens_per_1_minute,
-                Some(self.max_tokens_per_1_minute),
-            ),
-            (
-                "max_images_per_1_minute",
-                update.max_images_per_1_minute,
-                self.max_images_per_1_minute,
-            ),
-            (
-                "max_audio_megabytes_per_1_minute",
-                update.max_audio_megabytes_per_1_minute,
-                self.max_audio_megabytes_per_1_minute,
-            ),
-            (
-                "max_requests_per_1_day",
-                update.max_requests_per_1_day,
-                self.max_requests_per_1_day,
-            ),
-            (
-                "batch_1_day_max_input_tokens",
-                update.batch_1_day_max_input_tokens,
-                self.batch_1_day_max_input_tokens,
-            ),
-        ];
-        for (field, value, ceiling) in fields {
+        let ceilings = self.values().array();
+        for ((field, value), ceiling) in LIMITS.iter().zip(update.array()).zip(ceilings) {
             let Some(value) = value else { continue };
             let Some(ceiling) = ceiling else {
                 return Err(Error::invalid(
                     format!("Model '{}' has no {field} limit.", self.model),
-                    field,
+                    *field,
                 ));
             };
             if !(1..=ceiling).contains(&value) {
@@ -242,37 +257,11 @@ impl RateLimit {
                          organization's limit for '{}'), but got {value} instead.",
                         self.model
                     ),
-                    field,
+                    *field,
                 ));
             }
         }
-        let merged = |new: Option<i64>, old: Option<i64>| new.or(old);
-        Ok(RateLimitValues {
-            max_requests_per_1_minute: merged(
-                update.max_requests_per_1_minute,
-                current.max_requests_per_1_minute,
-            ),
-            max_tokens_per_1_minute: merged(
-                update.max_tokens_per_1_minute,
-                current.max_tokens_per_1_minute,
-            ),
-            max_images_per_1_minute: merged(
-                update.max_images_per_1_minute,
-                current.max_images_per_1_minute,
-            ),
-            max_audio_megabytes_per_1_minute: merged(
-                update.max_audio_megabytes_per_1_minute,
-                current.max_audio_megabytes_per_1_minute,
-            ),
-            max_requests_per_1_day: merged(
-                update.max_requests_per_1_day,
-                current.max_requests_per_1_day,
-            ),
-            batch_1_day_max_input_tokens: merged(
-                update.batch_1_day_max_input_tokens,
-                current.batch_1_day_max_input_tokens,
-            ),
-        })
+        Ok(update.over(current))
     }
 }
 
@@ -298,14 +287,7 @@ impl ModelCatalogue {
         let limits: Vec<RateLimit> = serde_json::from_str(json).map_err(|e| e.to_string())?;
         let mut models = BTreeMap::new();
         for limit in limits {
-            let values = [
-                Some(limit.max_requests_per_1_minute),
-                Some(limit.max_tokens_per_1_minute),
-                limit.max_images_per_1_minute,
-                limit.max_audio_megabytes_per_1_minute,
-                limit.max_requests_per_1_day,
-                limit.batch_1_day_max_input_tokens,
-            ];
+            let values = limit.values().array();
             let id_ok = !limit.model.is_empty()
                 && !limit
                     .model

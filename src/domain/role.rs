@@ -348,6 +348,17 @@ pub struct Grant {
     pub permissions: Vec<String>,
 }
 
+#[cfg(test)]
+impl Grant {
+    /// A grant of `permissions` in `project` (`None`: the organization).
+    pub(crate) fn of(project: Option<&str>, permissions: &[&str]) -> Grant {
+        Grant {
+            project_id: project.map(str::to_owned),
+            permissions: permissions.iter().map(|p| (*p).to_owned()).collect(),
+        }
+    }
+}
+
 /// What a principal may do: the union of every role it holds itself and through its groups.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Access {
@@ -384,13 +395,6 @@ impl Access {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn grant(project: Option<&str>, permissions: &[&str]) -> Grant {
-        Grant {
-            project_id: project.map(str::to_owned),
-            permissions: permissions.iter().map(|p| (*p).to_owned()).collect(),
-        }
-    }
 
     #[test]
     fn predefined_roles_use_only_catalogue_permissions_of_their_scope() {
@@ -452,10 +456,10 @@ mod tests {
 
     #[test]
     fn access_is_the_union_of_own_group_and_custom_roles() {
-        let reader = grant(None, &["api.organization.read"]);
-        let group_role = grant(None, &["api.groups.write"]);
-        let custom_in_project = grant(Some("proj_a"), &["api.model.request"]);
-        let member_elsewhere = grant(Some("proj_b"), &["api.project.read"]);
+        let reader = Grant::of(None, &["api.organization.read"]);
+        let group_role = Grant::of(None, &["api.groups.write"]);
+        let custom_in_project = Grant::of(Some("proj_a"), &["api.model.request"]);
+        let member_elsewhere = Grant::of(Some("proj_b"), &["api.project.read"]);
         let access = Access::union([
             reader.clone(),
             group_role.clone(),
