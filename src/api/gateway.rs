@@ -173,9 +173,10 @@ async fn check(
         model: request.model.as_deref(),
         tools: &request.tools,
     };
-    let outcome = gateway::decide(facts.as_ref(), &call, store.clock().now());
+    let facts = facts.as_deref();
+    let outcome = gateway::decide(facts, &call, store.clock().now());
     let verified = outcome.as_ref().err().is_none_or(Denial::key_verified);
-    let rate_limit = match (&facts, call.model) {
+    let rate_limit = match (facts, call.model) {
         (Some(facts), Some(model)) if verified => {
             state.settings.models.get(model).map(|organization| {
                 let project = facts.rate_limits.get(model);
@@ -186,9 +187,5 @@ async fn check(
         }
         _ => None,
     };
-    Ok(axum::Json(CheckAnswer::new(
-        facts.as_ref(),
-        outcome,
-        rate_limit,
-    )))
+    Ok(axum::Json(CheckAnswer::new(facts, outcome, rate_limit)))
 }

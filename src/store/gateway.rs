@@ -4,7 +4,7 @@
 //! `DECISION_CACHE_TTL`.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sqlx::AssertSqlSafe;
@@ -23,8 +23,8 @@ pub const DECISION_CACHE_TTL: Duration = Duration::from_millis(500);
 /// How long it remembers that a key did not verify: briefly, so that a key just made through
 /// another replica works there soon.
 const REFUSAL_CACHE_TTL: Duration = Duration::from_millis(250);
-/// Keys remembered at most; beyond, the cache starts afresh.
-const CAPACITY: usize = 100_000;
+/// Keys remembered at most (about a kilobyte each); beyond, the cache starts afresh.
+const CAPACITY: usize = 10_000;
 /// How stale a key's `last_used_at` may get before a check refreshes it (in the background).
 const LAST_USED_GRANULARITY_SECONDS: i64 = 60;
 
@@ -34,7 +34,7 @@ pub(super) struct DecisionCache(Mutex<Cached>);
 
 #[derive(Debug, Default)]
 struct Cached {
-    entries: HashMap<String, (Option<KeyFacts>, Instant)>,
+    entries: HashMap<String, (Option<Arc<KeyFacts>>, Instant)>,
     /// Counts the clears: a load that began before one must not refill the cache after it.
     generation: u64,
 }
@@ -44,7 +44,7 @@ impl DecisionCache {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn get(&self, digest: &str) -> Result<Option<KeyFacts>, u64> {
+    fn get(&self, digest: &str) -> Result<Option<Arc<KeyFacts>>, u64> {
         let cached = self.lock();
         match cached.entries.get(digest) {
             Some((facts, at)) => {
@@ -63,7 +63,7 @@ impl DecisionCache {
         }
     }
 
-    fn put(&self, digest: &str, facts: &Option<KeyFacts>, generation: u64) {
+    fn put(&self, digest: &str, facts: &Option<Arc<KeyFacts>>, generation: u64) {
         let mut cached = self.lock();
         if cached.generation != generation {
             return;
@@ -78,7 +78,7 @@ impl DecisionCache {
 
     fn touched(&self, digest: &str, now: i64) {
         if let Some((Some(facts), _)) = self.lock().entries.get_mut(digest) {
-            facts.last_used_at = Some(now);
+            Arc::make_mut(facts).last_used_at = Some(now);
         }
     }
 
@@ -94,12 +94,12 @@ impl Store {
     /// What a check needs of the key with this digest: a cache hit, or one query. `None` when no
     /// such key verifies (unknown, its project archived, its owner without access). Expiry is the
     /// decision's, by the clock.
-    pub async fn key_facts(&self, digest: &str) -> Result<Option<KeyFacts>> {
+    pub async fn key_facts(&self, digest: &str) -> Result<Option<Arc<KeyFacts>>> {
         let generation = match self.decisions.get(digest) {
             Ok(facts) => return Ok(facts),
             Err(generation) => generation,
         };
-        let facts = self.load_key_facts(digest).await?;
+        let facts = self.load_key_facts(digest).await?.map(Arc::new);
         self.decisions.put(digest, &facts, generation);
         Ok(facts)
     }
