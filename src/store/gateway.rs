@@ -160,9 +160,18 @@ impl Store {
         }
     }
 
-    /// Writes the key uses noted since the last call: one statement per hundreds of keys.
+    /// Writes the key uses noted since the last call: one statement per hundreds of keys, all in
+    /// one transaction (one sync to disk). Not through `transact!`: a key's last use changes no
+    /// decision, so the gateway cache stays.
     pub async fn record_key_uses(&self) -> Result<()> {
         let uses = std::mem::take(&mut *self.key_uses.lock().unwrap_or_else(|p| p.into_inner()));
+        if uses.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self
+            .write
+            .begin_with(self.backend.begin_statement())
+            .await?;
         let mut by_time: BTreeMap<i64, Vec<String>> = BTreeMap::new();
         for (key_id, at) in uses {
             by_time.entry(at).or_default().push(key_id);
@@ -179,9 +188,10 @@ impl Store {
                 }
                 sql.push(")");
                 let (text, args) = sql.build();
-                sqlx::query_with(text, args).execute(&self.write).await?;
+                sqlx::query_with(text, args).execute(&mut *tx).await?;
             }
         }
+        tx.commit().await?;
         Ok(())
     }
 }
