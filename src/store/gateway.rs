@@ -23,8 +23,9 @@ pub const DECISION_CACHE_TTL: Duration = Duration::from_millis(500);
 /// How long it remembers that a key did not verify: briefly, so that a key just made through
 /// another replica works there soon.
 const REFUSAL_CACHE_TTL: Duration = Duration::from_millis(250);
-/// Keys remembered at most (about a kilobyte each); beyond, the cache starts afresh.
-const CAPACITY: usize = 10_000;
+/// Keys remembered at most (about a kilobyte each, so a few megabytes): more than a replica
+/// sees in one `DECISION_CACHE_TTL` but under a key storm. Beyond, the cache starts afresh.
+const CAPACITY: usize = 4_096;
 /// How stale a key's `last_used_at` may get before a check refreshes it (in the background).
 const LAST_USED_GRANULARITY_SECONDS: i64 = 60;
 
