@@ -69,12 +69,14 @@ impl DecisionCache {
         if cached.generation != generation {
             return;
         }
-        if cached.entries.len() >= CAPACITY {
-            cached.entries.clear();
-        }
+        // A full cache is swapped out under the lock and dropped after it: freeing thousands of
+        // entries is not every check's wait.
+        let full = (cached.entries.len() >= CAPACITY).then(|| std::mem::take(&mut cached.entries));
         cached
             .entries
             .insert(digest.to_owned(), (facts.clone(), Instant::now()));
+        drop(cached);
+        drop(full);
     }
 
     fn touched(&self, digest: &str, now: i64) {
@@ -86,8 +88,10 @@ impl DecisionCache {
     /// Forgets everything, after a committed change.
     pub(super) fn clear(&self) {
         let mut cached = self.lock();
-        cached.entries.clear();
+        let entries = std::mem::take(&mut cached.entries);
         cached.generation += 1;
+        drop(cached);
+        drop(entries);
     }
 }
 
