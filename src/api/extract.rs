@@ -25,8 +25,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
         // Parsed as JSON first, then read as `T`: what is not JSON is told apart from a JSON
         // value of the wrong type, and every string is checked before any reaches the database.
         let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|_| parse_error())?;
-        if let Some(param) = nul_in(&value, String::new()) {
-            return Err(nul_error(&param));
+        if let Some(path) = nul_in(&value) {
+            return Err(nul_error(path.trim_start_matches('.')));
         }
         serde_path_to_error::deserialize(value)
             .map(Json)
@@ -35,25 +35,21 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
 }
 
 /// The path of the first string (or object key) in `value` that holds a NUL character, which no
-/// text column can store (PostgreSQL refuses it outright).
-fn nul_in(value: &serde_json::Value, path: String) -> Option<String> {
+/// text column can store (PostgreSQL refuses it outright). Built only when one is found: this
+/// runs on every body.
+fn nul_in(value: &serde_json::Value) -> Option<String> {
     use serde_json::Value;
     match value {
-        Value::String(s) if s.contains('\0') => Some(path),
+        Value::String(s) => s.contains('\0').then(String::new),
         Value::Array(items) => items
             .iter()
             .enumerate()
-            .find_map(|(i, item)| nul_in(item, format!("{path}[{i}]"))),
+            .find_map(|(i, item)| nul_in(item).map(|rest| format!("[{i}]{rest}"))),
         Value::Object(fields) => fields.iter().find_map(|(name, field)| {
-            let path = if path.is_empty() {
-                name.clone()
-            } else {
-                format!("{path}.{name}")
-            };
             if name.contains('\0') {
-                Some(path)
+                Some(format!(".{name}"))
             } else {
-                nul_in(field, path)
+                nul_in(field).map(|rest| format!(".{name}{rest}"))
             }
         }),
         _ => None,
