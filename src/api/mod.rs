@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
+use axum::http::header::CONTENT_LENGTH;
 use axum::http::{HeaderName, Response};
 use axum::middleware::{self, Next};
 use axum::response::IntoResponse;
@@ -192,10 +192,9 @@ pub struct DoublyFramed;
 /// the connection after the answer), and one announced larger than the limit (refused at once,
 /// not after reading up to it).
 async fn check_framing(req: Request, next: Next) -> Response<axum::body::Body> {
-    let headers = req.headers();
-    if req.extensions().get::<DoublyFramed>().is_some()
-        || (headers.contains_key(CONTENT_LENGTH) && headers.contains_key(TRANSFER_ENCODING))
-    {
+    // hyper hands on a doubly framed request by its Transfer-Encoding alone, without the
+    // Content-Length: the connection's reader (`server.rs`) marks it.
+    if req.extensions().get::<DoublyFramed>().is_some() {
         return ApiError::Domain(crate::domain::Error::Invalid {
             message: "The request has both Content-Length and Transfer-Encoding headers; send one."
                 .into(),
@@ -204,7 +203,8 @@ async fn check_framing(req: Request, next: Next) -> Response<axum::body::Body> {
         })
         .into_response();
     }
-    let announced = headers
+    let announced = req
+        .headers()
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
