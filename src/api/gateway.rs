@@ -4,9 +4,14 @@
 //! that a gateway tells "denied" from "Roster is down"; a denial carries the status and the
 //! OpenAI error body to answer the caller with.
 
+use std::sync::Arc;
+
 use axum::Router;
+use axum::extract::OriginalUri;
 use axum::extract::State;
-use axum::routing::post;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, post};
 use serde::{Deserialize, Serialize};
 
 use super::AppState;
@@ -14,13 +19,17 @@ use super::error::ApiResult;
 use super::extract::Json;
 use super::project_policies::RateLimitObject;
 use crate::domain::gateway::{self, Call, Denial, KeyFacts, Owner};
+use crate::domain::policy::RateLimit;
 use crate::domain::project_key::looks_like_project_key;
 use crate::domain::role::PERMISSIONS;
 use crate::domain::{Error, secret};
 use crate::store::gateway::DECISION_CACHE_TTL;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/gateway/check", post(check))
+    Router::new()
+        .route("/gateway/check", post(check))
+        .route("/gateway/auth", any(forward_auth))
+        .route("/gateway/auth/{*original}", any(forward_auth))
 }
 
 #[derive(Debug, Deserialize)]
@@ -155,10 +164,38 @@ async fn check(
         )
         .into());
     }
-    let presented = request.api_key.trim();
+    let call = Call {
+        presented: request.api_key.trim(),
+        permission,
+        model: request.model.as_deref(),
+        tools: &request.tools,
+    };
+    let Verdict {
+        facts,
+        outcome,
+        rate_limit,
+    } = verdict(&state, &call).await?;
+    Ok(axum::Json(CheckAnswer::new(
+        facts.as_deref(),
+        outcome,
+        rate_limit.map(Into::into),
+    )))
+}
+
+/// The decision about a call, and what the answer tells with it.
+struct Verdict {
+    facts: Option<Arc<KeyFacts>>,
+    outcome: Result<(), Denial>,
+    /// The model's rate limit in the key's project, for a key that verified.
+    rate_limit: Option<RateLimit>,
+}
+
+/// The one decision behind both shapes of the question (the JSON check and forward auth): the
+/// key's facts from the cache or one query, the domain's verdict, the model's limit.
+async fn verdict(state: &AppState, call: &Call<'_>) -> ApiResult<Verdict> {
     let store = &state.store;
-    let facts = if looks_like_project_key(presented) {
-        let digest = secret::digest(presented);
+    let facts = if looks_like_project_key(call.presented) {
+        let digest = secret::digest(call.presented);
         let facts = store.key_facts(&digest).await?;
         if let Some(facts) = &facts {
             store.key_used(&digest, facts, store.clock().now());
@@ -167,25 +204,148 @@ async fn check(
     } else {
         None
     };
-    let call = Call {
-        presented,
-        permission,
-        model: request.model.as_deref(),
-        tools: &request.tools,
-    };
-    let facts = facts.as_deref();
-    let outcome = gateway::decide(facts, &call, store.clock().now());
+    let outcome = gateway::decide(facts.as_deref(), call, store.clock().now());
     let verified = outcome.as_ref().err().is_none_or(Denial::key_verified);
-    let rate_limit = match (facts, call.model) {
+    let rate_limit = match (&facts, call.model) {
         (Some(facts), Some(model)) if verified => {
             state.settings.models.get(model).map(|organization| {
-                let project = facts.rate_limits.get(model);
-                project
+                facts
+                    .rate_limits
+                    .get(model)
                     .map_or_else(|| organization.clone(), |values| organization.with(values))
-                    .into()
             })
         }
         _ => None,
     };
-    Ok(axum::Json(CheckAnswer::new(facts, outcome, rate_limit)))
+    Ok(Verdict {
+        facts,
+        outcome,
+        rate_limit,
+    })
+}
+
+/// Forward auth, for the gateways that ask an external service before they pass a request (nginx
+/// `auth_request`, Caddy `forward_auth`, Traefik `ForwardAuth`, Envoy `ext_authz`): the same
+/// decision as the check, answered as they understand it. Allowed: 200, no body, and headers for
+/// the upstream. Denied: 401 or 403 only (nginx turns any other status into a 500), with the
+/// OpenAI error body the caller should see.
+async fn forward_auth(
+    State(state): State<AppState>,
+    method: Method,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    // The original request: from the headers Traefik and Caddy send (X-Forwarded-*) or nginx is
+    // told to (X-Original-*), or else from the path below this one and this request's method
+    // (Envoy's `path_prefix`).
+    let suffix = uri
+        .path()
+        .strip_prefix("/v1/gateway/auth")
+        .unwrap_or_default();
+    let original_uri = header("x-forwarded-uri")
+        .or_else(|| header("x-original-uri"))
+        .or_else(|| (!suffix.is_empty()).then_some(suffix));
+    let original_method = header("x-forwarded-method")
+        .or_else(|| header("x-original-method"))
+        .unwrap_or(method.as_str());
+    let Some(original_uri) = original_uri else {
+        return Ok(refusal(
+            StatusCode::FORBIDDEN,
+            "Roster could not tell which request to authorize: send its URI in X-Forwarded-Uri or \
+             X-Original-URI, or append its path to /v1/gateway/auth.",
+            None,
+        ));
+    };
+    let Some(permission) = gateway::permission_for(gateway::ROUTES, original_method, original_uri)
+    else {
+        return Ok(refusal(
+            StatusCode::FORBIDDEN,
+            &format!(
+                "{original_method} {} is not a route Roster authorizes: it maps the OpenAI API's \
+                 routes to the permission each needs, and this one is not among them.",
+                original_uri.split('?').next().unwrap_or_default()
+            ),
+            None,
+        ));
+    };
+    let presented = header("authorization")
+        .and_then(|h| {
+            h.split_once(' ')
+                .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+                .map(|(_, key)| key.trim())
+        })
+        .or_else(|| header("api-key"))
+        .unwrap_or_default();
+    let call = Call {
+        presented,
+        permission,
+        model: header("x-roster-model").filter(|m| !m.is_empty()),
+        tools: &[],
+    };
+    let Verdict {
+        facts,
+        outcome,
+        rate_limit,
+    } = verdict(&state, &call).await?;
+    let (Ok(()), Some(facts)) = (&outcome, &facts) else {
+        let denial = outcome.err().unwrap_or(Denial::IncorrectKey {
+            shown: String::new(),
+        });
+        let status = StatusCode::from_u16(denial.status()).unwrap_or(StatusCode::FORBIDDEN);
+        return Ok(refusal(status, &denial.message(), denial.code()));
+    };
+    let (owner_type, owner_id) = match &facts.owner {
+        Owner::User { id, .. } => ("user", id.as_str()),
+        Owner::ServiceAccount { id, .. } => ("service_account", id.as_str()),
+    };
+    let mut upstream = vec![
+        ("x-roster-organization-id", facts.org_id.clone()),
+        ("x-roster-project-id", facts.project_id.clone()),
+        ("x-roster-api-key-id", facts.key_id.clone()),
+        ("x-roster-owner-type", owner_type.to_owned()),
+        ("x-roster-owner-id", owner_id.to_owned()),
+    ];
+    if let Some(limit) = rate_limit {
+        upstream.push((
+            "x-roster-ratelimit-limit-requests",
+            limit.max_requests_per_1_minute.to_string(),
+        ));
+        upstream.push((
+            "x-roster-ratelimit-limit-tokens",
+            limit.max_tokens_per_1_minute.to_string(),
+        ));
+    }
+    let mut response = StatusCode::OK.into_response();
+    for (name, value) in upstream {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            response
+                .headers_mut()
+                .insert(HeaderName::from_static(name), value);
+        }
+    }
+    Ok(response)
+}
+
+/// A forward-auth refusal: the status, and the OpenAI error body for the gateway to pass on.
+fn refusal(status: StatusCode, message: &str, code: Option<&'static str>) -> Response {
+    let body = ErrorEnvelope {
+        error: ErrorBody {
+            message: message.to_owned(),
+            kind: "invalid_request_error",
+            param: None,
+            code,
+        },
+    };
+    (status, axum::Json(body)).into_response()
+}
+
+#[derive(Debug, Serialize)]
+struct ErrorEnvelope {
+    error: ErrorBody,
 }

@@ -186,6 +186,81 @@ fn shown(presented: &str) -> String {
     secret::redact(presented)
 }
 
+/// One route of the OpenAI API and the permission a call to it needs. `path` is matched segment
+/// by segment: `{}` stands for any one segment, a final `*` for any number (none included).
+#[derive(Clone, Copy, Debug)]
+pub struct Route {
+    /// `None`: any method.
+    pub method: Option<&'static str>,
+    pub path: &'static str,
+    pub permission: &'static str,
+}
+
+const fn route(
+    method: Option<&'static str>,
+    path: &'static str,
+    permission: &'static str,
+) -> Route {
+    Route {
+        method,
+        path,
+        permission,
+    }
+}
+
+/// The OpenAI API's routes that forward auth lets through, each with the permission of the
+/// catalogue it needs. A route not here is refused.
+pub const ROUTES: &[Route] = &[
+    route(Some("POST"), "/v1/chat/completions", "api.model.request"),
+    route(Some("POST"), "/v1/completions", "api.model.request"),
+    route(Some("POST"), "/v1/embeddings", "api.model.request"),
+    route(Some("POST"), "/v1/moderations", "api.model.request"),
+    route(Some("POST"), "/v1/audio/*", "api.model.request"),
+    route(Some("POST"), "/v1/images/*", "api.model.request"),
+    route(None, "/v1/realtime/*", "api.model.request"),
+    route(None, "/v1/responses/*", "api.responses.write"),
+    route(Some("GET"), "/v1/models", "api.model.read"),
+    route(Some("GET"), "/v1/models/{}", "api.model.read"),
+];
+
+/// The permission `method path` needs, from the first route of `routes` that matches; `None` for
+/// a route not there. `path` may carry a query string, which is ignored.
+pub fn permission_for(routes: &[Route], method: &str, path: &str) -> Option<&'static str> {
+    let path = path.split(['?', '#']).next().unwrap_or_default();
+    let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    routes
+        .iter()
+        .find(|route| {
+            route.method.is_none_or(|m| m.eq_ignore_ascii_case(method))
+                && matches_path(route.path, &segments)
+        })
+        .map(|route| route.permission)
+}
+
+fn matches_path(pattern: &str, segments: &[&str]) -> bool {
+    let pattern: Vec<&str> = pattern.split('/').collect();
+    match pattern.split_last() {
+        Some((&"*", prefix)) => {
+            segments.len() >= prefix.len()
+                && prefix
+                    .iter()
+                    .zip(segments)
+                    .all(|(p, s)| segment_matches(p, s))
+        }
+        _ => {
+            pattern.len() == segments.len()
+                && pattern
+                    .iter()
+                    .zip(segments)
+                    .all(|(p, s)| segment_matches(p, s))
+        }
+    }
+}
+
+fn segment_matches(pattern: &str, segment: &str) -> bool {
+    pattern == segment || (pattern == "{}" && !segment.is_empty())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -272,6 +347,39 @@ mod tests {
             tools: ToolPermissions::default(),
             rate_limits: BTreeMap::new(),
         }
+    }
+
+    #[test]
+    fn routes_map_to_the_permission_they_need() {
+        let need = |method, path| permission_for(ROUTES, method, path);
+        assert_eq!(
+            need("POST", "/v1/chat/completions"),
+            Some("api.model.request")
+        );
+        assert_eq!(
+            need("post", "/v1/chat/completions?stream=true"),
+            Some("api.model.request")
+        );
+        assert_eq!(need("POST", "/v1/responses"), Some("api.responses.write"));
+        assert_eq!(
+            need("GET", "/v1/responses/resp_1/input_items"),
+            Some("api.responses.write")
+        );
+        assert_eq!(need("GET", "/v1/models"), Some("api.model.read"));
+        assert_eq!(need("GET", "/v1/models/gpt-4o"), Some("api.model.read"));
+        assert_eq!(
+            need("POST", "/v1/audio/transcriptions"),
+            Some("api.model.request")
+        );
+        assert_eq!(need("GET", "/v1/realtime"), Some("api.model.request"));
+        assert_eq!(need("GET", "/v1/chat/completions"), None, "another method");
+        assert_eq!(
+            need("GET", "/v1/models/gpt-4o/extra"),
+            None,
+            "a segment too many"
+        );
+        assert_eq!(need("POST", "/v1/files"), None, "not in the table");
+        assert_eq!(need("POST", "/v1/chat/completions-x"), None);
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod common;
 mod concurrency;
 mod connections;
 mod errors;
+mod forward_auth;
 mod gateway;
 mod machine_identities;
 mod mail;
