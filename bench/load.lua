@@ -1,5 +1,6 @@
 -- wrk script for every benchmark scenario (bench/run.py sets the environment).
 --   SCENARIO      retrieve | page_first | page_deep | create_delete | audit | check_hit | check_miss
+--                 | auth_hit | through_gateway
 --   ROSTER_KEY    the admin key sent with every request
 --   PROJECT_ID    the project whose members are read; CREATE_PROJECT_ID the one written to
 --   USERS         members of PROJECT_ID: user ids are bench_user_id(0 .. USERS-1)
@@ -64,6 +65,20 @@ function request()
     end
     return wrk.format("POST", "/v1/gateway/check", json_headers,
       '{"api_key":"' .. project_key(key) .. '","permission":"api.model.request"}')
+  elseif scenario == "auth_hit" then
+    -- Forward auth as nginx asks it, about the cached key.
+    return wrk.format("GET", "/v1/gateway/auth", {
+      ["Authorization"] = "Bearer " .. project_key(0),
+      ["X-Original-URI"] = "/v1/chat/completions",
+      ["X-Original-Method"] = "POST",
+    })
+  elseif scenario == "through_gateway" then
+    -- A model request as a client sends it, to nginx (with or without Roster in the path).
+    return wrk.format("POST", "/v1/chat/completions", {
+      ["Authorization"] = "Bearer " .. project_key(0),
+      ["Content-Type"] = "application/json",
+      ["X-Roster-Model"] = "gpt-4o",
+    }, '{"model":"gpt-4o","messages":[]}')
   elseif scenario == "audit" then
     return wrk.format("GET", "/v1/organization/audit_logs?" .. audit_query, headers)
   elseif scenario == "create_delete" then

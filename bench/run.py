@@ -53,8 +53,12 @@ EVENT_TYPES = [
 ]
 # The audit scenario's filter: two event types in two projects.
 AUDIT_TYPES = ["user.added", "user.deleted"]
-SCENARIOS = ["retrieve", "page_first", "page_deep", "create_delete", "audit", "check_hit", "check_miss"]
-TARGET_RATIO = {"retrieve": 0.5, "page_first": 0.25, "page_deep": 0.25, "check_hit": 0.5}
+SCENARIOS = ["retrieve", "page_first", "page_deep", "create_delete", "audit", "check_hit", "check_miss",
+             "auth_hit"]
+TARGET_RATIO = {"retrieve": 0.5, "page_first": 0.25, "page_deep": 0.25, "check_hit": 0.5,
+                "auth_hit": 0.5}
+# What Roster may add to a request through nginx, at p50.
+GATEWAY_TARGET_MS = 0.5
 # Project API keys seeded for the gateway check, owned by the members of the first project in
 # turn: check_miss asks about each once, so that every check misses the cache.
 CHECK_KEYS = 200_000
@@ -97,6 +101,18 @@ def ensure_wrk() -> str:
     if not found:
         sys.exit("bench: wrk could not be installed")
     return found
+
+
+def ensure_nginx() -> str:
+    found = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+    if found:
+        return found
+    log("installing nginx from Debian's packages")
+    sudo = [] if os.geteuid() == 0 else ["sudo"]
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    run(sudo + ["apt-get", "install", "-y", "--no-install-recommends", "nginx"], env=env,
+        stdout=subprocess.DEVNULL)
+    return shutil.which("nginx") or "/usr/sbin/nginx"
 
 
 def build() -> None:
@@ -362,7 +378,7 @@ def record_fixtures(server: Server, world: dict, path: Path) -> None:
 def clear_created(server: Server, world: dict) -> None:
     """Removes the members a create + delete run left behind: wrk stops on time, between a
     thread's create and its delete."""
-    if server.name.startswith("floor"):
+    if not server.name.startswith("roster-"):
         return
     path = f"/v1/organization/projects/{world['projects'][READ_PROJECTS]}/users"
     for member in json.loads(expect_ok(server, "GET", f"{path}?limit=100"))["data"]:
@@ -404,6 +420,67 @@ def load(wrk: str, server: Server, scenario: str, world: dict, args) -> dict:
             "p99_ms": result["p99_us"] / 1000, "requests": result["requests"]}
 
 
+def nginx_server(nginx: str, name: str, site: str, port: int) -> Server:
+    """nginx on `port` with `site` (a server block), its files under WORK/name."""
+    prefix = WORK / name
+    shutil.rmtree(prefix, ignore_errors=True)
+    prefix.mkdir(parents=True)
+    (prefix / "site.conf").write_text(site)
+    (prefix / "nginx.conf").write_text(
+        f"daemon off; user root; worker_processes 1; pid {prefix}/nginx.pid; "
+        f"error_log {prefix}/error.log warn;\nevents {{}}\nhttp {{ access_log off; "
+        f"client_body_temp_path {prefix}/body; proxy_temp_path {prefix}/proxy; "
+        f"include {prefix}/site.conf; }}\n")
+    server = Server.__new__(Server)
+    server.name, server.port, server.url = name, port, f"http://127.0.0.1:{port}"
+    server.log_path = prefix / "error.log"
+    server.process = subprocess.Popen([nginx, "-p", str(prefix), "-c", str(prefix / "nginx.conf")],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.perf_counter() + 15
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+        except OSError:
+            if time.perf_counter() > deadline or server.process.poll() is not None:
+                sys.exit(f"bench: {name} did not start; see {server.log_path}")
+            time.sleep(0.02)
+    server.ready_ms = 0.0
+    return server
+
+
+def gateway_overhead(wrk: str, db: Database, world: dict, args) -> dict:
+    """A model request through nginx (one worker), straight to the model server (the floor),
+    then with Roster asked first by the recipe in deploy/: what Roster adds to the request."""
+    nginx = ensure_nginx()
+    fixtures = WORK / f"fixtures-{db.size}.json"
+    upstream = Server("floor-model-server", [str(FLOOR), "{listen}", str(fixtures)])
+    roster = start_roster(db)
+    upstream_addr = upstream.url.removeprefix("http://")
+    roster_addr = roster.url.removeprefix("http://")
+    figures = {}
+    try:
+        plain = (f"server {{ listen {{port}}; location / {{ proxy_pass http://{upstream_addr}; "
+                 f"proxy_http_version 1.1; proxy_set_header Connection \"\"; }} }}\n")
+        recipe = (BENCH.parent / "deploy" / "nginx.conf").read_text() \
+            .replace("127.0.0.1:8080", roster_addr).replace("127.0.0.1:8000", upstream_addr)
+        for name, site in (("without", plain), ("with", recipe)):
+            port = free_port()
+            server = nginx_server(nginx, f"nginx-{name}-roster", site.replace("{port}", str(port))
+                                  .replace("8088", str(port)), port)
+            try:
+                figures[name] = load(wrk, server, "through_gateway", world, args)
+            finally:
+                server.stop()
+            log(f"  nginx {name} Roster: p50 {figures[name]['p50_ms']:.2f} ms "
+                f"p99 {figures[name]['p99_ms']:.2f} ms")
+    finally:
+        roster.stop()
+        upstream.stop()
+    figures["added_p50_ms"] = figures["with"]["p50_ms"] - figures["without"]["p50_ms"]
+    return figures
+
+
 def ready_ms(start) -> float:
     """Median start-to-ready of three starts."""
     times = []
@@ -438,6 +515,7 @@ LABELS = {
     "audit": "audit page of 20 (event_types[] + project_ids[])",
     "check_hit": "gateway check, cached key",
     "check_miss": "gateway check, first check of a key",
+    "auth_hit": "forward auth, cached key",
 }
 
 
@@ -470,6 +548,14 @@ def markdown(results: dict) -> str:
             seed_s = f"{r['seed_seconds']:.0f}" if "seed_seconds" in r else "-"
             lines.append(f"| {int(size):,} | {backend} | {r['peak_rss_mb']:.1f} | "
                          f"{r['ready_ms']:.1f} | {seed_s} |")
+    if results.get("gateway"):
+        lines += ["", "A model request through nginx (one worker) to a model server that answers at once, "
+                  "without Roster and with it asked first (deploy/nginx.conf, the key cached):", "",
+                  "| backend | p50 without ms | p50 with ms | Roster adds at p50 ms | p99 without ms | p99 with ms |",
+                  "|---|---:|---:|---:|---:|---:|"]
+        for backend, g in results["gateway"].items():
+            lines.append(f"| {backend} | {g['without']['p50_ms']:.2f} | {g['with']['p50_ms']:.2f} | "
+                         f"{g['added_p50_ms']:.2f} | {g['without']['p99_ms']:.2f} | {g['with']['p99_ms']:.2f} |")
     lines += ["", "## Targets", "", "| target | measured | met |", "|---|---|---|"]
     for target in results["targets"]:
         lines.append(f"| {target['target']} | {target['measured']} | "
@@ -503,6 +589,9 @@ def targets(results: dict) -> list[dict]:
             hit = r["scenarios"]["check_hit"]["p99_ms"]
             check(f"{backend} {int(size):,}: {LABELS['check_hit']} p99 <= 2 ms", f"{hit:.2f} ms",
                   hit <= 2)
+    for backend, g in results.get("gateway", {}).items():
+        check(f"{backend}: Roster adds <= {GATEWAY_TARGET_MS} ms at p50 to a request through nginx",
+              f"{g['added_p50_ms']:.2f} ms", g["added_p50_ms"] <= GATEWAY_TARGET_MS)
     small, large = str(min(map(int, sizes))), str(max(map(int, sizes)))
     if small != large:
         for backend in ("sqlite", "postgres"):
@@ -537,6 +626,9 @@ def main() -> None:
     parser.add_argument("--reuse-seed", action="store_true",
                         help="measure the organizations the last run seeded, if there")
     parser.add_argument("--output", default="latest", help="name of the results files")
+    parser.add_argument("--extra", default="through_gateway",
+                        help="also measure a request through nginx with and without Roster "
+                             "(through_gateway), or nothing ('')")
     args = parser.parse_args()
     global roster_binary
     roster_binary = args.roster.resolve()
@@ -572,6 +664,9 @@ def main() -> None:
             log(f"roster on {backend}, {size}")
             by_server[backend] = measure(wrk, lambda: start_roster(db), scenarios, worlds[backend], args)
             by_server[backend]["seed_seconds"] = worlds[backend]["seed_seconds"]
+            if "through_gateway" in args.extra and size == sizes[0]:
+                log(f"nginx with and without roster on {backend}, {size}")
+                results.setdefault("gateway", {})[backend] = gateway_overhead(wrk, db, worlds[backend], args)
         results["sizes"][str(size)] = by_server
     results["targets"] = targets(results) if set(scenarios) == set(SCENARIOS) else []
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -67,6 +67,17 @@ async fn main() {
             get(|State(f): Shared| async move { json(&f.audit) }),
         )
         .route(
+            "/v1/gateway/auth",
+            get(|| async { StatusCode::OK.into_response() }),
+        )
+        // The model server behind nginx in the gateway scenario: a small completion.
+        .route(
+            "/v1/chat/completions",
+            axum::routing::post(|| async {
+                json(r#"{"object":"chat.completion","choices":[{"message":{"role":"assistant","content":"ok"}}]}"#)
+            }),
+        )
+        .route(
             "/v1/gateway/check",
             axum::routing::post(|State(f): Shared| async move { json(&f.check) }),
         )
