@@ -451,7 +451,10 @@ def nginx_server(nginx: str, name: str, site: str, port: int) -> Server:
 
 def gateway_overhead(wrk: str, db: Database, world: dict, args) -> dict:
     """A model request through nginx (one worker), straight to the model server (the floor),
-    then with Roster asked first by the recipe in deploy/: what Roster adds to the request."""
+    then with Roster asked first by the recipe in deploy/: what Roster adds to the request. One
+    connection at a time, so that the difference is the added latency, not queueing on the two
+    cores that nginx, Roster, the model server and wrk share."""
+    args = argparse.Namespace(**{**vars(args), "concurrency": 1, "threads": 1})
     nginx = ensure_nginx()
     fixtures = WORK / f"fixtures-{db.size}.json"
     upstream = Server("floor-model-server", [str(FLOOR), "{listen}", str(fixtures)])
@@ -550,7 +553,8 @@ def markdown(results: dict) -> str:
                          f"{r['ready_ms']:.1f} | {seed_s} |")
     if results.get("gateway"):
         lines += ["", "A model request through nginx (one worker) to a model server that answers at once, "
-                  "without Roster and with it asked first (deploy/nginx.conf, the key cached):", "",
+                  "without Roster and with it asked first (deploy/nginx.conf, the key cached), one "
+                  "connection at a time:", "",
                   "| backend | p50 without ms | p50 with ms | Roster adds at p50 ms | p99 without ms | p99 with ms |",
                   "|---|---:|---:|---:|---:|---:|"]
         for backend, g in results["gateway"].items():

@@ -167,6 +167,10 @@ pub struct ServeArgs {
     /// Admin API, so that they stay on the network the gateways sit in.
     #[arg(long, env = "ROSTER_GATEWAY_LISTEN")]
     pub gateway_listen: Option<SocketAddr>,
+    /// A JSON file of routes forward auth should let through, with the permission each needs,
+    /// before the built-in table of the OpenAI API's routes.
+    #[arg(long, env = "ROSTER_GATEWAY_ROUTES")]
+    pub gateway_routes: Option<PathBuf>,
     /// A JSON file of the models Roster knows, with the organization's rate limits for each
     /// (default: the built-in list of current OpenAI models).
     #[arg(long, env = "ROSTER_MODELS")]
@@ -204,6 +208,20 @@ impl ServeArgs {
                 }
             }),
             gateway_listen: self.gateway_listen,
+            routes: std::sync::Arc::new(match &self.gateway_routes {
+                None => crate::domain::gateway::RouteTable::default(),
+                Some(path) => {
+                    let json = std::fs::read_to_string(path).map_err(|e| {
+                        format!(
+                            "cannot read the gateway routes file {}: {e}",
+                            path.display()
+                        )
+                    })?;
+                    crate::domain::gateway::RouteTable::with_routes_from(&json).map_err(|e| {
+                        format!("the gateway routes file {} is invalid: {e}", path.display())
+                    })?
+                }
+            }),
             limits: crate::api::Limits {
                 request_timeout: Duration::from_secs(self.request_timeout),
                 header_timeout: Duration::from_secs(self.header_timeout),

@@ -262,7 +262,10 @@ async fn forward_auth(
             None,
         ));
     };
-    let Some(permission) = gateway::permission_for(gateway::ROUTES, original_method, original_uri)
+    let Some(permission) = state
+        .settings
+        .routes
+        .permission_for(original_method, original_uri)
     else {
         return Ok(refusal(
             StatusCode::FORBIDDEN,

@@ -59,6 +59,8 @@ pub struct Settings {
     pub limits: Limits,
     /// Where the gateway's endpoints are served, if not beside the Admin API.
     pub gateway_listen: Option<std::net::SocketAddr>,
+    /// The routes forward auth knows, with the permission each needs.
+    pub routes: std::sync::Arc<crate::domain::gateway::RouteTable>,
     /// The models Roster knows, with the organization's rate limits.
     pub models: std::sync::Arc<crate::domain::policy::ModelCatalogue>,
 }

@@ -3,6 +3,7 @@
 //! and, later, forward auth are thin HTTP shapes over it. Denials carry the real service's
 //! status and words, which gateways pass on to their callers.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::policy::{ModelPermissions, RateLimitValues, ToolPermissions};
@@ -188,12 +189,14 @@ fn shown(presented: &str) -> String {
 
 /// One route of the OpenAI API and the permission a call to it needs. `path` is matched segment
 /// by segment: `{}` stands for any one segment, a final `*` for any number (none included).
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Route {
     /// `None`: any method.
-    pub method: Option<&'static str>,
-    pub path: &'static str,
-    pub permission: &'static str,
+    #[serde(default)]
+    pub method: Option<Cow<'static, str>>,
+    pub path: Cow<'static, str>,
+    pub permission: Cow<'static, str>,
 }
 
 const fn route(
@@ -202,15 +205,18 @@ const fn route(
     permission: &'static str,
 ) -> Route {
     Route {
-        method,
-        path,
-        permission,
+        method: match method {
+            Some(m) => Some(Cow::Borrowed(m)),
+            None => None,
+        },
+        path: Cow::Borrowed(path),
+        permission: Cow::Borrowed(permission),
     }
 }
 
 /// The OpenAI API's routes that forward auth lets through, each with the permission of the
-/// catalogue it needs. A route not here is refused.
-pub const ROUTES: &[Route] = &[
+/// catalogue it needs.
+const BUILT_IN_ROUTES: &[Route] = &[
     route(Some("POST"), "/v1/chat/completions", "api.model.request"),
     route(Some("POST"), "/v1/completions", "api.model.request"),
     route(Some("POST"), "/v1/embeddings", "api.model.request"),
@@ -223,18 +229,60 @@ pub const ROUTES: &[Route] = &[
     route(Some("GET"), "/v1/models/{}", "api.model.read"),
 ];
 
-/// The permission `method path` needs, from the first route of `routes` that matches; `None` for
-/// a route not there. `path` may carry a query string, which is ignored.
-pub fn permission_for(routes: &[Route], method: &str, path: &str) -> Option<&'static str> {
-    let path = path.split(['?', '#']).next().unwrap_or_default();
-    let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
-    routes
-        .iter()
-        .find(|route| {
-            route.method.is_none_or(|m| m.eq_ignore_ascii_case(method))
-                && matches_path(route.path, &segments)
-        })
-        .map(|route| route.permission)
+/// The routes forward auth knows: an operator's own (`--gateway-routes`), which come first, then
+/// the built-in ones. A route in neither is refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RouteTable {
+    routes: Vec<Route>,
+}
+
+impl Default for RouteTable {
+    fn default() -> Self {
+        RouteTable {
+            routes: BUILT_IN_ROUTES.to_vec(),
+        }
+    }
+}
+
+impl RouteTable {
+    /// The built-in table with `json`'s routes before it: an array of `{"method", "path",
+    /// "permission"}` (no `method`: any), each permission one a project role can hold.
+    pub fn with_routes_from(json: &str) -> std::result::Result<RouteTable, String> {
+        let mut routes: Vec<Route> = serde_json::from_str(json).map_err(|e| e.to_string())?;
+        for route in &routes {
+            if !route.path.starts_with('/') {
+                return Err(format!("the path '{}' does not start with /", route.path));
+            }
+            if !PERMISSIONS
+                .iter()
+                .any(|p| p.in_project && p.name == route.permission)
+            {
+                return Err(format!(
+                    "'{}' (for {}) is not a permission a project API key can hold",
+                    route.permission, route.path
+                ));
+            }
+        }
+        routes.extend_from_slice(BUILT_IN_ROUTES);
+        Ok(RouteTable { routes })
+    }
+
+    /// The permission `method path` needs, from the first route that matches; `None` for a route
+    /// the table does not have. `path` may carry a query string, which is ignored.
+    pub fn permission_for(&self, method: &str, path: &str) -> Option<&str> {
+        let path = path.split(['?', '#']).next().unwrap_or_default();
+        let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+        self.routes
+            .iter()
+            .find(|route| {
+                route
+                    .method
+                    .as_deref()
+                    .is_none_or(|m| m.eq_ignore_ascii_case(method))
+                    && matches_path(&route.path, &segments)
+            })
+            .map(|route| route.permission.as_ref())
+    }
 }
 
 fn matches_path(pattern: &str, segments: &[&str]) -> bool {
@@ -351,7 +399,8 @@ mod tests {
 
     #[test]
     fn routes_map_to_the_permission_they_need() {
-        let need = |method, path| permission_for(ROUTES, method, path);
+        let table = RouteTable::default();
+        let need = |method, path| table.permission_for(method, path);
         assert_eq!(
             need("POST", "/v1/chat/completions"),
             Some("api.model.request")
@@ -380,6 +429,35 @@ mod tests {
         );
         assert_eq!(need("POST", "/v1/files"), None, "not in the table");
         assert_eq!(need("POST", "/v1/chat/completions-x"), None);
+    }
+
+    #[test]
+    fn an_operators_routes_come_first() {
+        let table = RouteTable::with_routes_from(
+            r#"[{"method": "POST", "path": "/v1/files", "permission": "api.model.request"},
+                {"path": "/v1/models/*", "permission": "api.model.request"}]"#,
+        )
+        .unwrap();
+        assert_eq!(
+            table.permission_for("POST", "/v1/files"),
+            Some("api.model.request")
+        );
+        assert_eq!(
+            table.permission_for("GET", "/v1/models"),
+            Some("api.model.request")
+        );
+        assert_eq!(
+            table.permission_for("POST", "/v1/responses"),
+            Some("api.responses.write")
+        );
+        for bad in [
+            r#"[{"path": "/v1/x", "permission": "api.organization.write"}]"#,
+            r#"[{"path": "v1/x", "permission": "api.model.read"}]"#,
+            r#"[{"path": "/v1/x"}]"#,
+            r#"[{"path": "/v1/x", "permission": "api.model.read", "methods": ["GET"]}]"#,
+        ] {
+            assert!(RouteTable::with_routes_from(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -309,3 +309,87 @@ async fn nginx_and_caddy_ask_roster_before_they_pass_a_request() {
     }
     s.stop().await;
 }
+
+#[tokio::test]
+async fn an_operator_maps_routes_of_its_own() {
+    let (database, url) = crate::common::TestDatabase::create().await;
+    let store = roster::store::Store::open(
+        &url,
+        &roster::store::StoreOptions::default(),
+        roster::domain::Clock::default(),
+    )
+    .await
+    .unwrap();
+    let new =
+        roster::domain::organization::NewOrganization::new("Org", "o@example.com", "O").unwrap();
+    store
+        .bootstrap(&new, Some(crate::common::BOOTSTRAP_KEY))
+        .await
+        .unwrap();
+    let outbox = tempfile::tempdir().unwrap();
+    let routes = roster::domain::gateway::RouteTable::with_routes_from(
+        r#"[{"method": "POST", "path": "/v1/files", "permission": "api.model.read"}]"#,
+    )
+    .unwrap();
+    let server = roster::start(
+        "127.0.0.1:0".parse().unwrap(),
+        store,
+        roster::api::Settings {
+            routes: std::sync::Arc::new(routes),
+            ..crate::common::settings(outbox.path())
+        },
+    )
+    .await
+    .unwrap();
+    let base = format!("http://{}", server.addr);
+    let client = reqwest::Client::new();
+    let project: Value = client
+        .post(format!("{base}/v1/organization/projects"))
+        .bearer_auth(crate::common::BOOTSTRAP_KEY)
+        .json(&json!({"name": "Files"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let account: Value = client
+        .post(format!(
+            "{base}/v1/organization/projects/{}/service_accounts",
+            project["id"].as_str().unwrap()
+        ))
+        .bearer_auth(crate::common::BOOTSTRAP_KEY)
+        .json(&json!({"name": "bot"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let key = account["api_key"]["value"].as_str().unwrap();
+    let ask = |method: &'static str, uri: &'static str| {
+        let request = client
+            .get(format!("{base}/v1/gateway/auth"))
+            .bearer_auth(key)
+            .header("x-forwarded-method", method)
+            .header("x-forwarded-uri", uri);
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(
+        ask("POST", "/v1/files").await,
+        200,
+        "mapped by the operator"
+    );
+    assert_eq!(
+        ask("GET", "/v1/files").await,
+        403,
+        "another method: not mapped"
+    );
+    assert_eq!(
+        ask("POST", "/v1/chat/completions").await,
+        200,
+        "the built-in table still holds"
+    );
+    server.shutdown().await.unwrap();
+    database.drop_database().await;
+}

@@ -51,6 +51,7 @@ pub fn settings(outbox: &std::path::Path) -> roster::api::Settings {
         invite_lifetime_seconds: roster::domain::invite::DEFAULT_LIFETIME_SECONDS,
         limits: roster::api::Limits::default(),
         gateway_listen: None,
+        routes: std::sync::Arc::default(),
         models: std::sync::Arc::new(roster::domain::policy::ModelCatalogue::built_in()),
     }
 }
