@@ -112,7 +112,7 @@ pub enum LogFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the API; on an empty database, first found an organization and print its admin key.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Found the first organization and print its admin key, without serving.
     Init(BootstrapArgs),
     /// Manage organizations.

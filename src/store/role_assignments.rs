@@ -115,8 +115,7 @@ fn does_not_hold(principal: &Principal, role_id: &str) -> Error {
             "The {} '{}' does not hold role '{role_id}'.",
             principal.kind(),
             principal.id()
-        )
-        .into(),
+        ),
         param: Some("role_id"),
     }
 }

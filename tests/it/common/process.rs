@@ -40,7 +40,7 @@ impl Served {
         let mut command = roster(data_dir);
         command.args(["serve", "--listen", "127.0.0.1:0"]);
         configure(&mut command);
-        let child = command
+        let mut child = command
             .stdout(Stdio::from(File::create(&stdout).unwrap()))
             .stderr(Stdio::from(File::create(&stderr).unwrap()))
             .spawn()
@@ -65,7 +65,11 @@ impl Served {
                     stderr,
                 };
             }
-            assert!(Instant::now() < deadline, "roster did not start: {log}");
+            if Instant::now() >= deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("roster did not start: {log}");
+            }
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -170,6 +174,16 @@ impl Served {
                 return false;
             }
             std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// A test that fails midway leaves no `roster serve` behind.
+impl Drop for Served {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
         }
     }
 }
