@@ -14,14 +14,13 @@ const HEADER_TIMEOUT: Duration = Duration::from_secs(1);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
 
 async fn server(max_connections: usize) -> TestServer {
-    TestServer::start_with(
-        StoreOptions::default(),
-        Limits {
+    TestServer::start_with(StoreOptions::default(), |settings| {
+        settings.limits = Limits {
             request_timeout: REQUEST_TIMEOUT,
             header_timeout: HEADER_TIMEOUT,
             max_connections,
-        },
-    )
+        }
+    })
     .await
 }
 

@@ -305,7 +305,7 @@ async fn a_change_that_waits_on_a_lock_past_the_statement_timeout_is_503() {
             statement_timeout: std::time::Duration::from_secs(1),
             ..roster::store::StoreOptions::default()
         },
-        roster::api::Limits::default(),
+        |_| {},
     )
     .await;
     let admin = s.admin();

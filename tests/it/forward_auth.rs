@@ -171,25 +171,12 @@ async fn call(
 /// Every case of the issue, through `gateway`.
 async fn every_case(s: &TestServer, gateway: &Gateway, what: &str) {
     let admin = s.admin();
-    let project = admin
-        .post("/v1/organization/projects", json!({"name": what}))
-        .await
-        .id();
-    let account = admin
-        .post(
-            &format!("/v1/organization/projects/{project}/service_accounts"),
-            json!({"name": "bot"}),
-        )
-        .await;
-    let key = account.ok()["api_key"]["value"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let key_id = account.ok()["api_key"]["id"].as_str().unwrap().to_owned();
+    let bot = s.project_with_bot(what).await;
+    let (project, key, key_id) = (&bot.project, &bot.key, &bot.key_id);
     let chat = "/v1/chat/completions";
 
     // A valid key reaches the upstream, with what Roster knows of it.
-    let (status, _, body) = call(gateway, &key, chat, Some("gpt-4o")).await;
+    let (status, _, body) = call(gateway, key, chat, Some("gpt-4o")).await;
     assert_eq!(status, 200, "{what}: {body}");
     assert_eq!(body["upstream"], true, "{what}");
     let headers = &body["headers"];
@@ -201,7 +188,7 @@ async fn every_case(s: &TestServer, gateway: &Gateway, what: &str) {
     assert_eq!(headers["x-roster-project-id"], project.as_str());
     assert_eq!(headers["x-roster-api-key-id"], key_id.as_str());
     assert_eq!(headers["x-roster-owner-type"], "service_account");
-    assert_eq!(headers["x-roster-owner-id"], account.id().as_str());
+    assert_eq!(headers["x-roster-owner-id"], bot.id.as_str());
     assert!(
         headers["x-roster-ratelimit-limit-requests"]
             .as_str()
@@ -239,7 +226,7 @@ async fn every_case(s: &TestServer, gateway: &Gateway, what: &str) {
         .post(
             &format!(
                 "/v1/organization/projects/{project}/service_accounts/{}/api_keys",
-                account.id()
+                bot.id
             ),
             json!({"name": "read-only", "scopes": ["api.model.read"]}),
         )
@@ -262,16 +249,16 @@ async fn every_case(s: &TestServer, gateway: &Gateway, what: &str) {
         )
         .await
         .ok();
-    let (status, _, body) = call(gateway, &key, chat, Some("gpt-4o")).await;
+    let (status, _, body) = call(gateway, key, chat, Some("gpt-4o")).await;
     assert_eq!(
         (status, &body["error"]["code"]),
         (403, &json!("model_not_found")),
         "{what}: {body}"
     );
-    assert_eq!(call(gateway, &key, chat, Some("o3")).await.0, 200);
+    assert_eq!(call(gateway, key, chat, Some("o3")).await.0, 200);
 
     // A route outside the table.
-    let (status, _, body) = call(gateway, &key, "/v1/files", None).await;
+    let (status, _, body) = call(gateway, key, "/v1/files", None).await;
     assert_eq!(status, 403, "{what}: {body}");
     assert!(
         body["error"]["message"]
@@ -284,11 +271,11 @@ async fn every_case(s: &TestServer, gateway: &Gateway, what: &str) {
     admin
         .delete(&format!(
             "/v1/organization/projects/{project}/service_accounts/{}",
-            account.id()
+            bot.id
         ))
         .await
         .ok();
-    assert_eq!(call(gateway, &key, chat, Some("o3")).await.0, 401, "{what}");
+    assert_eq!(call(gateway, key, chat, Some("o3")).await.0, 401, "{what}");
 }
 
 #[tokio::test]
@@ -312,65 +299,21 @@ async fn nginx_and_caddy_ask_roster_before_they_pass_a_request() {
 
 #[tokio::test]
 async fn an_operator_maps_routes_of_its_own() {
-    let (database, url) = crate::common::TestDatabase::create().await;
-    let store = roster::store::Store::open(
-        &url,
-        &roster::store::StoreOptions::default(),
-        roster::domain::Clock::default(),
-    )
-    .await
-    .unwrap();
-    let new =
-        roster::domain::organization::NewOrganization::new("Org", "o@example.com", "O").unwrap();
-    store
-        .bootstrap(&new, Some(crate::common::BOOTSTRAP_KEY))
-        .await
-        .unwrap();
-    let outbox = tempfile::tempdir().unwrap();
     let routes = roster::domain::gateway::RouteTable::with_routes_from(
         r#"[{"method": "POST", "path": "/v1/files", "permission": "api.model.read"}]"#,
     )
     .unwrap();
-    let server = roster::start(
-        "127.0.0.1:0".parse().unwrap(),
-        store,
-        roster::api::Settings {
-            routes: std::sync::Arc::new(routes),
-            ..crate::common::settings(outbox.path())
-        },
-    )
-    .await
-    .unwrap();
-    let base = format!("http://{}", server.addr);
+    let s = TestServer::start_with(roster::store::StoreOptions::default(), |settings| {
+        settings.routes = std::sync::Arc::new(routes);
+    })
+    .await;
+    let bot = s.project_with_bot("Files").await;
+    let (base, key) = (s.root.clone(), bot.key.clone());
     let client = reqwest::Client::new();
-    let project: Value = client
-        .post(format!("{base}/v1/organization/projects"))
-        .bearer_auth(crate::common::BOOTSTRAP_KEY)
-        .json(&json!({"name": "Files"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let account: Value = client
-        .post(format!(
-            "{base}/v1/organization/projects/{}/service_accounts",
-            project["id"].as_str().unwrap()
-        ))
-        .bearer_auth(crate::common::BOOTSTRAP_KEY)
-        .json(&json!({"name": "bot"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let key = account["api_key"]["value"].as_str().unwrap();
     let ask = |method: &'static str, uri: &'static str| {
         let request = client
             .get(format!("{base}/v1/gateway/auth"))
-            .bearer_auth(key)
+            .bearer_auth(&key)
             .header("x-forwarded-method", method)
             .header("x-forwarded-uri", uri);
         async move { request.send().await.unwrap().status().as_u16() }
@@ -390,6 +333,5 @@ async fn an_operator_maps_routes_of_its_own() {
         200,
         "the built-in table still holds"
     );
-    server.shutdown().await.unwrap();
-    database.drop_database().await;
+    s.stop().await;
 }

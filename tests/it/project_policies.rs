@@ -3,35 +3,8 @@
 
 use serde_json::{Value, json};
 
-use crate::common::{Resp, TestServer, contract, walk};
-
-/// Asserts that `resp` conforms to the served document for `method path`, and returns its body.
-#[track_caller]
-fn conforming<'r>(method: &str, path: &str, resp: &'r Resp) -> &'r Value {
-    if let Some(violation) = contract::violation(method, path, resp.status, &resp.body) {
-        panic!("{violation}");
-    }
-    &resp.body
-}
-
-async fn project_with_key(s: &TestServer) -> (String, String) {
-    let admin = s.admin();
-    let project = admin
-        .post("/v1/organization/projects", json!({"name": "Policies"}))
-        .await
-        .id();
-    let account = admin
-        .post(
-            &format!("/v1/organization/projects/{project}/service_accounts"),
-            json!({"name": "bot"}),
-        )
-        .await;
-    let key = account.ok()["api_key"]["value"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    (project, key)
-}
+use crate::common::contract::conforming;
+use crate::common::{TestServer, walk};
 
 async fn check(s: &TestServer, key: &str, model: Option<&str>, tools: &[&str]) -> Value {
     let answer = s
@@ -59,7 +32,8 @@ async fn events(s: &TestServer, event_type: &str, project: &str) -> Vec<Value> {
 async fn model_permissions_allow_or_deny_models_at_the_gateway() {
     let s = TestServer::start().await;
     let admin = s.admin();
-    let (project, key) = project_with_key(&s).await;
+    let bot = s.project_with_bot("Policies").await;
+    let (project, key) = (bot.project, bot.key);
     let path = format!("/v1/organization/projects/{project}/model_permissions");
     let template = "/v1/organization/projects/{project_id}/model_permissions";
 
@@ -168,7 +142,8 @@ async fn model_permissions_allow_or_deny_models_at_the_gateway() {
 async fn hosted_tools_can_be_turned_off_and_on() {
     let s = TestServer::start().await;
     let admin = s.admin();
-    let (project, key) = project_with_key(&s).await;
+    let bot = s.project_with_bot("Policies").await;
+    let (project, key) = (bot.project, bot.key);
     let path = format!("/v1/organization/projects/{project}/hosted_tool_permissions");
     let template = "/v1/organization/projects/{project_id}/hosted_tool_permissions";
     let all_on = json!({
@@ -239,7 +214,8 @@ async fn hosted_tools_can_be_turned_off_and_on() {
 async fn rate_limits_per_model_within_the_organizations() {
     let s = TestServer::start().await;
     let admin = s.admin();
-    let (project, key) = project_with_key(&s).await;
+    let bot = s.project_with_bot("Policies").await;
+    let (project, key) = (bot.project, bot.key);
     let path = format!("/v1/organization/projects/{project}/rate_limits");
     let template = "/v1/organization/projects/{project_id}/rate_limits";
 
@@ -351,7 +327,8 @@ async fn rate_limits_per_model_within_the_organizations() {
 #[tokio::test]
 async fn a_policy_change_reaches_the_gateway_at_once() {
     let s = TestServer::start().await;
-    let (project, key) = project_with_key(&s).await;
+    let bot = s.project_with_bot("Policies").await;
+    let (project, key) = (bot.project, bot.key);
     // Cached on this replica by the first check; the change clears it.
     assert_eq!(check(&s, &key, Some("o3"), &[]).await["allowed"], true);
     s.admin()

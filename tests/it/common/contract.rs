@@ -52,6 +52,16 @@ fn contract() -> &'static Contract {
     })
 }
 
+/// Asserts that `resp` conforms to the served document for `method path` (the template or a
+/// concrete path), and returns its body.
+#[track_caller]
+pub fn conforming<'r>(method: &str, path: &str, resp: &'r super::Resp) -> &'r Value {
+    if let Some(violation) = violation(method, path, resp.status, &resp.body) {
+        panic!("{violation}");
+    }
+    &resp.body
+}
+
 /// The violation in one response, naming the field's path; `None` if it conforms.
 pub fn violation(method: &str, path: &str, status: u16, body: &Value) -> Option<String> {
     let contract = contract();

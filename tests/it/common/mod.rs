@@ -23,6 +23,8 @@ pub const BOOTSTRAP_KEY: &str = "sk-admin-test0000000000000000000000000000bootst
 pub struct TestServer {
     /// `http://127.0.0.1:<port>`
     pub root: String,
+    /// The gateway endpoints' own address, with `gateway_listen` set.
+    pub gateway_root: Option<String>,
     /// The bootstrap organization's admin key.
     pub key: String,
     pub org_id: String,
@@ -127,10 +129,14 @@ impl TestDatabase {
 
 impl TestServer {
     pub async fn start() -> TestServer {
-        TestServer::start_with(StoreOptions::default(), roster::api::Limits::default()).await
+        TestServer::start_with(StoreOptions::default(), |_| {}).await
     }
 
-    pub async fn start_with(options: StoreOptions, limits: roster::api::Limits) -> TestServer {
+    /// A server with these store options and its settings changed by `configure`.
+    pub async fn start_with(
+        options: StoreOptions,
+        configure: impl FnOnce(&mut roster::api::Settings),
+    ) -> TestServer {
         let (database, url) = TestDatabase::create().await;
         let clock = Clock::default();
         let store = Store::open(&url, &options, clock.clone())
@@ -143,18 +149,18 @@ impl TestServer {
             .expect("bootstrap")
             .expect("a fresh database");
         let outbox = tempfile::tempdir().expect("outbox dir");
+        let mut server_settings = settings(outbox.path());
+        configure(&mut server_settings);
         let server = roster::start(
             "127.0.0.1:0".parse().unwrap(),
             store.clone(),
-            roster::api::Settings {
-                limits,
-                ..settings(outbox.path())
-            },
+            server_settings,
         )
         .await
         .expect("start the server");
         TestServer {
             root: format!("http://{}", server.addr),
+            gateway_root: server.gateway_addr.map(|a| format!("http://{a}")),
             key: founded.admin_key,
             org_id: founded.organization.id,
             default_project_id: founded.organization.default_project_id,
@@ -263,6 +269,31 @@ impl TestServer {
         (answer["error"]["code"] != "invalid_api_key").then_some(answer)
     }
 
+    /// A new project `name` with a service account, `bot`, and the account's first key.
+    pub async fn project_with_bot(&self, name: &str) -> Bot {
+        let admin = self.admin();
+        let project = admin
+            .post(
+                "/v1/organization/projects",
+                serde_json::json!({"name": name}),
+            )
+            .await
+            .id();
+        let account = admin
+            .post(
+                &format!("/v1/organization/projects/{project}/service_accounts"),
+                serde_json::json!({"name": "bot"}),
+            )
+            .await;
+        let key = &account.ok()["api_key"];
+        Bot {
+            key: key["value"].as_str().expect("the key's value").to_owned(),
+            key_id: key["id"].as_str().expect("the key's id").to_owned(),
+            id: account.id(),
+            project,
+        }
+    }
+
     /// The author of changes made through Roster's CLI (no actor), in the bootstrap organization.
     pub fn cli_author(&self) -> roster::store::Author {
         roster::store::Author {
@@ -288,6 +319,14 @@ impl TestServer {
         }
         self.database.drop_database().await;
     }
+}
+
+/// A project's service account and its first key (`TestServer::project_with_bot`).
+pub struct Bot {
+    pub project: String,
+    pub id: String,
+    pub key: String,
+    pub key_id: String,
 }
 
 /// Requests made with one credential (or none).
