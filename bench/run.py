@@ -88,31 +88,25 @@ def ulid(millis: int, rng: random.Random) -> str:
 
 # --- set-up -----------------------------------------------------------------------------------
 
-def ensure_wrk() -> str:
-    found = shutil.which("wrk")
+def ensure_installed(program: str) -> str:
+    """The path of `program` (wrk, nginx), installed from Debian's package of that name if it is
+    missing."""
+    def find() -> str | None:
+        sbin = Path("/usr/sbin") / program
+        return shutil.which(program) or (str(sbin) if sbin.exists() else None)
+
+    found = find()
     if found:
         return found
-    log("installing wrk from Debian's packages")
+    log(f"installing {program} from Debian's packages")
     sudo = [] if os.geteuid() == 0 else ["sudo"]
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    run(sudo + ["apt-get", "install", "-y", "--no-install-recommends", "wrk"], env=env,
+    run(sudo + ["apt-get", "install", "-y", "--no-install-recommends", program], env=env,
         stdout=subprocess.DEVNULL)
-    found = shutil.which("wrk")
+    found = find()
     if not found:
-        sys.exit("bench: wrk could not be installed")
+        sys.exit(f"bench: {program} could not be installed")
     return found
-
-
-def ensure_nginx() -> str:
-    found = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
-    if found:
-        return found
-    log("installing nginx from Debian's packages")
-    sudo = [] if os.geteuid() == 0 else ["sudo"]
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    run(sudo + ["apt-get", "install", "-y", "--no-install-recommends", "nginx"], env=env,
-        stdout=subprocess.DEVNULL)
-    return shutil.which("nginx") or "/usr/sbin/nginx"
 
 
 def build() -> None:
@@ -455,7 +449,7 @@ def gateway_overhead(wrk: str, db: Database, world: dict, args) -> dict:
     connection at a time, so that the difference is the added latency, not queueing on the two
     cores that nginx, Roster, the model server and wrk share."""
     args = argparse.Namespace(**{**vars(args), "concurrency": 1, "threads": 1})
-    nginx = ensure_nginx()
+    nginx = ensure_installed("nginx")
     fixtures = WORK / f"fixtures-{db.size}.json"
     upstream = Server("floor-model-server", [str(FLOOR), "{listen}", str(fixtures)])
     roster = start_roster(db)
@@ -640,7 +634,7 @@ def main() -> None:
     backends = args.backends.split(",")
     scenarios = args.scenarios.split(",")
 
-    wrk = ensure_wrk()
+    wrk = ensure_installed("wrk")
     if not args.skip_build:
         build()
     WORK.mkdir(parents=True, exist_ok=True)
