@@ -196,32 +196,19 @@ impl ServeArgs {
             mail_from: self.mail_from.clone(),
             public_url: self.public_url.clone().unwrap_or_default(),
             invite_lifetime_seconds: self.invite_lifetime,
-            models: std::sync::Arc::new(match &self.models {
-                None => crate::domain::policy::ModelCatalogue::built_in(),
-                Some(path) => {
-                    let json = std::fs::read_to_string(path).map_err(|e| {
-                        format!("cannot read the models file {}: {e}", path.display())
-                    })?;
-                    crate::domain::policy::ModelCatalogue::parse(&json).map_err(|e| {
-                        format!("the models file {} is invalid: {e}", path.display())
-                    })?
-                }
-            }),
+            models: std::sync::Arc::new(read_json_file(
+                self.models.as_deref(),
+                "models",
+                crate::domain::policy::ModelCatalogue::built_in,
+                crate::domain::policy::ModelCatalogue::parse,
+            )?),
             gateway_listen: self.gateway_listen,
-            routes: std::sync::Arc::new(match &self.gateway_routes {
-                None => crate::domain::gateway::RouteTable::default(),
-                Some(path) => {
-                    let json = std::fs::read_to_string(path).map_err(|e| {
-                        format!(
-                            "cannot read the gateway routes file {}: {e}",
-                            path.display()
-                        )
-                    })?;
-                    crate::domain::gateway::RouteTable::with_routes_from(&json).map_err(|e| {
-                        format!("the gateway routes file {} is invalid: {e}", path.display())
-                    })?
-                }
-            }),
+            routes: std::sync::Arc::new(read_json_file(
+                self.gateway_routes.as_deref(),
+                "gateway routes",
+                crate::domain::gateway::RouteTable::default,
+                crate::domain::gateway::RouteTable::with_routes_from,
+            )?),
             limits: crate::api::Limits {
                 request_timeout: Duration::from_secs(self.request_timeout),
                 header_timeout: Duration::from_secs(self.header_timeout),
@@ -229,6 +216,22 @@ impl ServeArgs {
             },
         })
     }
+}
+
+/// What `parse` makes of the JSON file at `path`, or `default()` without one; errors name the
+/// file as `what`.
+fn read_json_file<T>(
+    path: Option<&std::path::Path>,
+    what: &str,
+    default: impl FnOnce() -> T,
+    parse: impl FnOnce(&str) -> Result<T, String>,
+) -> Result<T, String> {
+    let Some(path) = path else {
+        return Ok(default());
+    };
+    let json = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read the {what} file {}: {e}", path.display()))?;
+    parse(&json).map_err(|e| format!("the {what} file {} is invalid: {e}", path.display()))
 }
 
 #[derive(Debug, Clone, Args)]
