@@ -215,7 +215,9 @@ const fn route(
 }
 
 /// The OpenAI API's routes that forward auth lets through, each with the permission of the
-/// catalogue it needs.
+/// catalogue it needs, as the real service's restricted keys group them: the model capabilities
+/// (chat, completions, embeddings, moderations, audio, images, realtime) need
+/// `api.model.request`; every other resource reads with `GET` and writes with any other method.
 const BUILT_IN_ROUTES: &[Route] = &[
     route(Some("POST"), "/v1/chat/completions", "api.model.request"),
     route(Some("POST"), "/v1/completions", "api.model.request"),
@@ -224,9 +226,27 @@ const BUILT_IN_ROUTES: &[Route] = &[
     route(Some("POST"), "/v1/audio/*", "api.model.request"),
     route(Some("POST"), "/v1/images/*", "api.model.request"),
     route(None, "/v1/realtime/*", "api.model.request"),
-    route(None, "/v1/responses/*", "api.responses.write"),
     route(Some("GET"), "/v1/models", "api.model.read"),
     route(Some("GET"), "/v1/models/{}", "api.model.read"),
+    route(Some("GET"), "/v1/responses/*", "api.responses.read"),
+    route(None, "/v1/responses/*", "api.responses.write"),
+    route(Some("GET"), "/v1/assistants/*", "api.assistants.read"),
+    route(None, "/v1/assistants/*", "api.assistants.write"),
+    route(Some("GET"), "/v1/threads/*", "api.threads.read"),
+    route(None, "/v1/threads/*", "api.threads.write"),
+    route(
+        Some("GET"),
+        "/v1/fine_tuning/*",
+        "api.fine_tuning.jobs.read",
+    ),
+    route(None, "/v1/fine_tuning/*", "api.fine_tuning.jobs.write"),
+    route(Some("GET"), "/v1/files/*", "api.files.read"),
+    route(None, "/v1/files/*", "api.files.write"),
+    route(None, "/v1/uploads/*", "api.files.write"),
+    route(Some("GET"), "/v1/vector_stores/*", "api.vector_stores.read"),
+    route(None, "/v1/vector_stores/*", "api.vector_stores.write"),
+    route(Some("GET"), "/v1/batches/*", "api.batch.read"),
+    route(None, "/v1/batches/*", "api.batch.write"),
 ];
 
 /// The routes forward auth knows: an operator's own (`--gateway-routes`), which come first, then
@@ -412,8 +432,42 @@ mod tests {
         assert_eq!(need("POST", "/v1/responses"), Some("api.responses.write"));
         assert_eq!(
             need("GET", "/v1/responses/resp_1/input_items"),
+            Some("api.responses.read")
+        );
+        assert_eq!(
+            need("DELETE", "/v1/responses/resp_1"),
             Some("api.responses.write")
         );
+        for (method, path, permission) in [
+            ("POST", "/v1/files", "api.files.write"),
+            ("GET", "/v1/files/file-1/content", "api.files.read"),
+            ("POST", "/v1/uploads/upload_1/parts", "api.files.write"),
+            ("POST", "/v1/batches/batch_1/cancel", "api.batch.write"),
+            ("GET", "/v1/batches", "api.batch.read"),
+            ("POST", "/v1/fine_tuning/jobs", "api.fine_tuning.jobs.write"),
+            (
+                "GET",
+                "/v1/fine_tuning/jobs/ftjob-1/events",
+                "api.fine_tuning.jobs.read",
+            ),
+            (
+                "POST",
+                "/v1/vector_stores/vs_1/search",
+                "api.vector_stores.write",
+            ),
+            (
+                "GET",
+                "/v1/vector_stores/vs_1/files",
+                "api.vector_stores.read",
+            ),
+            ("DELETE", "/v1/assistants/asst_1", "api.assistants.write"),
+            ("GET", "/v1/assistants", "api.assistants.read"),
+            ("POST", "/v1/threads/thread_1/runs", "api.threads.write"),
+            ("GET", "/v1/threads/thread_1/messages", "api.threads.read"),
+            ("POST", "/v1/images/generations", "api.model.request"),
+        ] {
+            assert_eq!(need(method, path), Some(permission), "{method} {path}");
+        }
         assert_eq!(need("GET", "/v1/models"), Some("api.model.read"));
         assert_eq!(need("GET", "/v1/models/gpt-4o"), Some("api.model.read"));
         assert_eq!(
@@ -427,19 +481,24 @@ mod tests {
             None,
             "a segment too many"
         );
-        assert_eq!(need("POST", "/v1/files"), None, "not in the table");
+        assert_eq!(need("POST", "/v1/containers"), None, "not in the table");
+        assert_eq!(
+            need("GET", "/v1/filesystem"),
+            None,
+            "not a segment of the table's"
+        );
         assert_eq!(need("POST", "/v1/chat/completions-x"), None);
     }
 
     #[test]
     fn an_operators_routes_come_first() {
         let table = RouteTable::with_routes_from(
-            r#"[{"method": "POST", "path": "/v1/files", "permission": "api.model.request"},
+            r#"[{"method": "POST", "path": "/v1/containers", "permission": "api.model.request"},
                 {"path": "/v1/models/*", "permission": "api.model.request"}]"#,
         )
         .unwrap();
         assert_eq!(
-            table.permission_for("POST", "/v1/files"),
+            table.permission_for("POST", "/v1/containers"),
             Some("api.model.request")
         );
         assert_eq!(

@@ -125,7 +125,55 @@ pub const PERMISSIONS: &[Permission] = &[
     ),
     permission("api.model.read", "List and read models", true, true),
     permission("api.model.request", "Send requests to models", true, true),
+    permission("api.responses.read", "Read responses", true, true),
     permission("api.responses.write", "Create responses", true, true),
+    permission("api.assistants.read", "Read assistants", true, true),
+    permission(
+        "api.assistants.write",
+        "Create, change and delete assistants",
+        true,
+        true,
+    ),
+    permission(
+        "api.threads.read",
+        "Read threads, their messages and runs",
+        true,
+        true,
+    ),
+    permission(
+        "api.threads.write",
+        "Create and change threads, their messages and runs",
+        true,
+        true,
+    ),
+    permission(
+        "api.fine_tuning.jobs.read",
+        "Read fine-tuning jobs",
+        true,
+        true,
+    ),
+    permission(
+        "api.fine_tuning.jobs.write",
+        "Create and cancel fine-tuning jobs",
+        true,
+        true,
+    ),
+    permission("api.files.read", "Read files and their content", true, true),
+    permission("api.files.write", "Upload and delete files", true, true),
+    permission(
+        "api.vector_stores.read",
+        "Read and search vector stores",
+        true,
+        true,
+    ),
+    permission(
+        "api.vector_stores.write",
+        "Create, change and delete vector stores and their files",
+        true,
+        true,
+    ),
+    permission("api.batch.read", "Read batches", true, true),
+    permission("api.batch.write", "Create and cancel batches", true, true),
 ];
 
 /// A role every organization or project has, managed by Roster.
@@ -157,7 +205,20 @@ pub const PREDEFINED_ROLES: &[PredefinedRole] = &[
             "api.project.read",
             "api.model.read",
             "api.model.request",
+            "api.responses.read",
             "api.responses.write",
+            "api.assistants.read",
+            "api.assistants.write",
+            "api.threads.read",
+            "api.threads.write",
+            "api.fine_tuning.jobs.read",
+            "api.fine_tuning.jobs.write",
+            "api.files.read",
+            "api.files.write",
+            "api.vector_stores.read",
+            "api.vector_stores.write",
+            "api.batch.read",
+            "api.batch.write",
         ],
     },
     PredefinedRole {
@@ -185,7 +246,20 @@ pub const PREDEFINED_ROLES: &[PredefinedRole] = &[
             "api.project.read",
             "api.model.read",
             "api.model.request",
+            "api.responses.read",
             "api.responses.write",
+            "api.assistants.read",
+            "api.assistants.write",
+            "api.threads.read",
+            "api.threads.write",
+            "api.fine_tuning.jobs.read",
+            "api.fine_tuning.jobs.write",
+            "api.files.read",
+            "api.files.write",
+            "api.vector_stores.read",
+            "api.vector_stores.write",
+            "api.batch.read",
+            "api.batch.write",
         ],
     },
     PredefinedRole {
@@ -199,7 +273,20 @@ pub const PREDEFINED_ROLES: &[PredefinedRole] = &[
             "api.project.read",
             "api.model.read",
             "api.model.request",
+            "api.responses.read",
             "api.responses.write",
+            "api.assistants.read",
+            "api.assistants.write",
+            "api.threads.read",
+            "api.threads.write",
+            "api.fine_tuning.jobs.read",
+            "api.fine_tuning.jobs.write",
+            "api.files.read",
+            "api.files.write",
+            "api.vector_stores.read",
+            "api.vector_stores.write",
+            "api.batch.read",
+            "api.batch.write",
         ],
     },
     PredefinedRole {
@@ -211,6 +298,13 @@ pub const PREDEFINED_ROLES: &[PredefinedRole] = &[
             "api.organization.projects.api_keys.read",
             "api.project.read",
             "api.model.read",
+            "api.responses.read",
+            "api.assistants.read",
+            "api.threads.read",
+            "api.fine_tuning.jobs.read",
+            "api.files.read",
+            "api.vector_stores.read",
+            "api.batch.read",
         ],
     },
 ];
@@ -427,6 +521,29 @@ mod tests {
             resolve_id("role-api-project-member", Scope::Organization, "org-1"),
             "role-api-project-member"
         );
+    }
+
+    /// Organizations and projects keep the predefined roles they were made with, so a change to
+    /// them needs a migration that brings the stored ones in step: this is the newest.
+    #[test]
+    fn stored_predefined_roles_are_migrated_to_the_catalogue() {
+        for migration in [
+            include_str!("../../migrations/sqlite/0009_resource_permissions.sql"),
+            include_str!("../../migrations/postgres/0009_resource_permissions.sql"),
+        ] {
+            for role in PREDEFINED_ROLES {
+                if role.scope == Scope::Organization && role.name == "reader" {
+                    continue; // unchanged since it was made
+                }
+                let update = format!(
+                    "UPDATE roles SET permissions = '{}'\n    WHERE predefined = 1 AND resource_type = '{}' AND name = '{}';",
+                    role.permissions_json(),
+                    role.scope.resource_type(),
+                    role.name
+                );
+                assert!(migration.contains(&update), "{update}");
+            }
+        }
     }
 
     #[test]

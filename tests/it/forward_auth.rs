@@ -240,6 +240,18 @@ async fn every_case(s: &TestServer, gateway: &Gateway, what: &str) {
             .unwrap()
             .contains("Missing scopes: api.model.request")
     );
+    // The other resources have permissions of their own: a member's key uploads a file, the
+    // read-only key may not.
+    assert_eq!(call(gateway, key, "/v1/files", None).await.0, 200, "{what}");
+    let (status, _, body) = call(gateway, &scoped, "/v1/files", None).await;
+    assert_eq!(status, 401, "{what}: {body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Missing scopes: api.files.write"),
+        "{what}: {body}"
+    );
 
     // A model outside the project's allow list.
     admin
@@ -258,7 +270,7 @@ async fn every_case(s: &TestServer, gateway: &Gateway, what: &str) {
     assert_eq!(call(gateway, key, chat, Some("o3")).await.0, 200);
 
     // A route outside the table.
-    let (status, _, body) = call(gateway, key, "/v1/files", None).await;
+    let (status, _, body) = call(gateway, key, "/v1/containers", None).await;
     assert_eq!(status, 403, "{what}: {body}");
     assert!(
         body["error"]["message"]
@@ -300,14 +312,14 @@ async fn nginx_and_caddy_ask_roster_before_they_pass_a_request() {
 #[tokio::test]
 async fn an_operator_maps_routes_of_its_own() {
     let routes = roster::domain::gateway::RouteTable::with_routes_from(
-        r#"[{"method": "POST", "path": "/v1/files", "permission": "api.model.read"}]"#,
+        r#"[{"method": "POST", "path": "/v1/containers", "permission": "api.model.read"}]"#,
     )
     .unwrap();
     let s = TestServer::start_with(roster::store::StoreOptions::default(), |settings| {
         settings.routes = std::sync::Arc::new(routes);
     })
     .await;
-    let bot = s.project_with_bot("Files").await;
+    let bot = s.project_with_bot("Containers").await;
     let (base, key) = (s.root.clone(), bot.key.clone());
     let client = reqwest::Client::new();
     let ask = |method: &'static str, uri: &'static str| {
@@ -319,12 +331,12 @@ async fn an_operator_maps_routes_of_its_own() {
         async move { request.send().await.unwrap().status().as_u16() }
     };
     assert_eq!(
-        ask("POST", "/v1/files").await,
+        ask("POST", "/v1/containers").await,
         200,
         "mapped by the operator"
     );
     assert_eq!(
-        ask("GET", "/v1/files").await,
+        ask("GET", "/v1/containers").await,
         403,
         "another method: not mapped"
     );

@@ -46,31 +46,29 @@ impl Served {
             .spawn()
             .expect("roster serve starts");
         let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
+        let addr = loop {
             let log = std::fs::read_to_string(&stderr).unwrap_or_default();
             let serving = log
                 .lines()
                 .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-                .find(|l| l["fields"]["message"] == "roster is serving");
-            if let Some(line) = serving {
-                let addr = line["fields"]["addr"]
-                    .as_str()
-                    .expect("the address is logged")
-                    .to_owned();
-                return Served {
-                    data_dir: data_dir.to_owned(),
-                    child,
-                    base: format!("http://{addr}"),
-                    stdout,
-                    stderr,
-                };
+                .find(|l| l["fields"]["message"] == "roster is serving")
+                .and_then(|l| l["fields"]["addr"].as_str().map(str::to_owned));
+            if let Some(addr) = serving {
+                break addr;
             }
             if Instant::now() >= deadline {
                 let _ = child.kill();
                 let _ = child.wait();
-                panic!("roster did not start: {log}");
+                panic!("roster did not log the address it serves on: {log}");
             }
             std::thread::sleep(Duration::from_millis(20));
+        };
+        Served {
+            data_dir: data_dir.to_owned(),
+            child,
+            base: format!("http://{addr}"),
+            stdout,
+            stderr,
         }
     }
 
