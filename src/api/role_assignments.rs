@@ -17,8 +17,7 @@ use super::roles::{ROLE_LIMITS, RoleObject};
 use super::users::UserObject;
 use crate::domain::principal::Principal as Caller;
 use crate::domain::role::Role;
-use crate::store::role_assignments::Principal;
-use crate::store::roles::RoleScope;
+use crate::store::{Principal, RoleScope};
 
 pub fn routes() -> Router<AppState> {
     Router::new()

@@ -120,6 +120,39 @@ impl ToolPermissions {
     }
 }
 
+/// A project's model and tool permissions, as stored.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Policies {
+    /// `None`: the project has no model permissions (every model).
+    pub models: Option<ModelPermissions>,
+    pub tools: ToolPermissions,
+}
+
+impl Policies {
+    /// From the columns of `project_policies` (all `NULL` when the project has no row).
+    pub fn from_stored(
+        model_mode: Option<&str>,
+        model_ids: Option<&str>,
+        disabled_tools: Option<&str>,
+    ) -> Policies {
+        let parse = |json: Option<&str>| -> Vec<String> {
+            json.and_then(|j| serde_json::from_str(j).ok())
+                .unwrap_or_default()
+        };
+        Policies {
+            models: model_mode
+                .and_then(ModelMode::parse)
+                .map(|mode| ModelPermissions {
+                    mode,
+                    model_ids: parse(model_ids),
+                }),
+            tools: ToolPermissions {
+                disabled: parse(disabled_tools).into_iter().collect(),
+            },
+        }
+    }
+}
+
 /// A model's rate limits, as the contract's `ProjectRateLimit` holds them (less `object` and
 /// `id`). The optional ones apply only to the models that have them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -176,13 +176,59 @@ pub const PERMISSIONS: &[Permission] = &[
     permission("api.batch.write", "Create and cancel batches", true, true),
 ];
 
-/// A role every organization or project has, managed by Roster.
+/// A role every organization or project has, managed by Roster: its permissions are groups of
+/// the catalogue's.
 pub struct PredefinedRole {
     pub name: &'static str,
     pub scope: Scope,
     pub description: &'static str,
-    pub permissions: &'static [&'static str],
+    pub permissions: &'static [&'static [&'static str]],
 }
+
+const ORGANIZATION_ADMIN: &[&str] = &[
+    "api.organization.read",
+    "api.organization.write",
+    "api.management.read",
+    "api.management.write",
+    "api.groups.read",
+    "api.groups.write",
+];
+const ROLES_ADMIN: &[&str] = &["api.roles.read", "api.roles.write"];
+const AUDIT_LOG: &[&str] = &["api.audit_logs.read"];
+/// What a project's members do: read it, keep their keys, call its models.
+const PROJECT_USE: &[&str] = &[
+    "api.usage.read",
+    "api.organization.projects.api_keys.read",
+    "api.organization.projects.api_keys.write",
+    "api.project.read",
+    "api.model.read",
+    "api.model.request",
+];
+const PROJECT_READ: &[&str] = &[
+    "api.usage.read",
+    "api.organization.projects.api_keys.read",
+    "api.project.read",
+    "api.model.read",
+];
+/// The OpenAI API's resources beyond the models.
+const RESOURCE_READS: &[&str] = &[
+    "api.responses.read",
+    "api.assistants.read",
+    "api.threads.read",
+    "api.fine_tuning.jobs.read",
+    "api.files.read",
+    "api.vector_stores.read",
+    "api.batch.read",
+];
+const RESOURCE_WRITES: &[&str] = &[
+    "api.responses.write",
+    "api.assistants.write",
+    "api.threads.write",
+    "api.fine_tuning.jobs.write",
+    "api.files.write",
+    "api.vector_stores.write",
+    "api.batch.write",
+];
 
 pub const PREDEFINED_ROLES: &[PredefinedRole] = &[
     PredefinedRole {
@@ -190,122 +236,43 @@ pub const PREDEFINED_ROLES: &[PredefinedRole] = &[
         scope: Scope::Organization,
         description: "Manages the organization: every permission, in every project",
         permissions: &[
-            "api.organization.read",
-            "api.organization.write",
-            "api.management.read",
-            "api.management.write",
-            "api.groups.read",
-            "api.groups.write",
-            "api.roles.read",
-            "api.roles.write",
-            "api.audit_logs.read",
-            "api.usage.read",
-            "api.organization.projects.api_keys.read",
-            "api.organization.projects.api_keys.write",
-            "api.project.read",
-            "api.model.read",
-            "api.model.request",
-            "api.responses.read",
-            "api.responses.write",
-            "api.assistants.read",
-            "api.assistants.write",
-            "api.threads.read",
-            "api.threads.write",
-            "api.fine_tuning.jobs.read",
-            "api.fine_tuning.jobs.write",
-            "api.files.read",
-            "api.files.write",
-            "api.vector_stores.read",
-            "api.vector_stores.write",
-            "api.batch.read",
-            "api.batch.write",
+            ORGANIZATION_ADMIN,
+            ROLES_ADMIN,
+            AUDIT_LOG,
+            PROJECT_USE,
+            RESOURCE_READS,
+            RESOURCE_WRITES,
         ],
     },
     PredefinedRole {
         name: "reader",
         scope: Scope::Organization,
         description: "Reads the organization: its settings, groups, roles and usage",
-        permissions: &[
+        permissions: &[&[
             "api.organization.read",
             "api.management.read",
             "api.groups.read",
             "api.roles.read",
             "api.usage.read",
-        ],
+        ]],
     },
     PredefinedRole {
         name: "owner",
         scope: Scope::Project,
         description: "Manages the project: its members, roles and API keys",
-        permissions: &[
-            "api.roles.read",
-            "api.roles.write",
-            "api.usage.read",
-            "api.organization.projects.api_keys.read",
-            "api.organization.projects.api_keys.write",
-            "api.project.read",
-            "api.model.read",
-            "api.model.request",
-            "api.responses.read",
-            "api.responses.write",
-            "api.assistants.read",
-            "api.assistants.write",
-            "api.threads.read",
-            "api.threads.write",
-            "api.fine_tuning.jobs.read",
-            "api.fine_tuning.jobs.write",
-            "api.files.read",
-            "api.files.write",
-            "api.vector_stores.read",
-            "api.vector_stores.write",
-            "api.batch.read",
-            "api.batch.write",
-        ],
+        permissions: &[ROLES_ADMIN, PROJECT_USE, RESOURCE_READS, RESOURCE_WRITES],
     },
     PredefinedRole {
         name: "member",
         scope: Scope::Project,
         description: "Uses the project: models, responses and its own API keys",
-        permissions: &[
-            "api.usage.read",
-            "api.organization.projects.api_keys.read",
-            "api.organization.projects.api_keys.write",
-            "api.project.read",
-            "api.model.read",
-            "api.model.request",
-            "api.responses.read",
-            "api.responses.write",
-            "api.assistants.read",
-            "api.assistants.write",
-            "api.threads.read",
-            "api.threads.write",
-            "api.fine_tuning.jobs.read",
-            "api.fine_tuning.jobs.write",
-            "api.files.read",
-            "api.files.write",
-            "api.vector_stores.read",
-            "api.vector_stores.write",
-            "api.batch.read",
-            "api.batch.write",
-        ],
+        permissions: &[PROJECT_USE, RESOURCE_READS, RESOURCE_WRITES],
     },
     PredefinedRole {
         name: "viewer",
         scope: Scope::Project,
         description: "Reads the project",
-        permissions: &[
-            "api.usage.read",
-            "api.organization.projects.api_keys.read",
-            "api.project.read",
-            "api.model.read",
-            "api.responses.read",
-            "api.assistants.read",
-            "api.threads.read",
-            "api.fine_tuning.jobs.read",
-            "api.files.read",
-            "api.vector_stores.read",
-            "api.batch.read",
-        ],
+        permissions: &[PROJECT_READ, RESOURCE_READS],
     },
 ];
 
@@ -329,8 +296,15 @@ impl PredefinedRole {
         )
     }
 
+    pub fn permission_names(&self) -> impl Iterator<Item = &'static str> {
+        self.permissions
+            .iter()
+            .flat_map(|group| group.iter().copied())
+    }
+
     pub fn permissions_json(&self) -> String {
-        serde_json::to_string(self.permissions).unwrap_or_else(|_| "[]".into())
+        serde_json::to_string(&self.permission_names().collect::<Vec<_>>())
+            .unwrap_or_else(|_| "[]".into())
     }
 }
 
@@ -493,7 +467,7 @@ mod tests {
     #[test]
     fn predefined_roles_use_only_catalogue_permissions_of_their_scope() {
         for role in PREDEFINED_ROLES {
-            let names: Vec<String> = role.permissions.iter().map(|p| (*p).to_owned()).collect();
+            let names: Vec<String> = role.permission_names().map(str::to_owned).collect();
             assert_eq!(
                 validate_permissions(&names, role.scope, "permissions").unwrap(),
                 names,

@@ -5,19 +5,16 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use sqlx::{AnyConnection, AssertSqlSafe};
+use sqlx::AssertSqlSafe;
 
 use super::sql::Sql;
-use super::{Author, Store, audit, is_unique_violation};
+use super::tx::SELECT_KEY;
+use super::{Author, Store};
 use crate::domain::admin_key::AdminApiKey;
 use crate::domain::audit::Event;
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::principal::Principal;
-use crate::domain::{Error, Result, ids, secret};
-
-const SELECT_KEY: &str = "SELECT k.id, k.name, k.redacted_value, k.created_at, k.expires_at, k.last_used_at, \
-     u.id AS owner_id, u.name AS owner_name, u.role AS owner_role, u.added_at AS owner_created_at \
-     FROM admin_api_keys k JOIN users u ON u.id = k.owner_user_id";
+use crate::domain::{Error, Result};
 
 /// How stale `last_used_at` may get before a request refreshes it: a write a minute per key
 /// at most, instead of one on every request.
@@ -162,85 +159,28 @@ impl Store {
         name: Option<&str>,
         expires_at: Option<i64>,
     ) -> Result<(AdminApiKey, String)> {
-        let now = self.clock.now();
-        transact!(self, |conn| {
-            insert(conn, author, owner_user_id, name, expires_at, None, now).await
+        transact!(self, author, |tx| {
+            tx.insert_admin_key(owner_user_id, name, expires_at, None)
+                .await
         })
     }
 
     /// Deletes a key; it is refused from the next request on.
     pub async fn delete_admin_key(&self, author: &Author, key_id: &str) -> Result<()> {
-        let now = self.clock.now();
-        let deleted = transact!(self, |conn| {
+        let deleted = transact!(self, author, |tx| {
             let deleted = sqlx::query("DELETE FROM admin_api_keys WHERE org_id = $1 AND id = $2")
                 .bind(author.org_id.clone())
                 .bind(key_id.to_owned())
-                .execute(&mut *conn)
+                .execute(&mut *tx.conn)
                 .await?;
             if deleted.rows_affected() == 0 {
                 return Err(Error::not_found("admin API key", key_id, "key_id"));
             }
-            audit::record(
-                conn,
-                author,
-                Event::new("api_key.deleted", key_id, json!({"id": key_id})),
-                now,
-            )
-            .await
+            tx.record(Event::new("api_key.deleted", key_id, json!({"id": key_id})))
+                .await
         });
         // After the commit: a lookup between a clear and the commit could cache the key anew.
         self.keys.clear();
         deleted
     }
-}
-
-/// Inserts an admin key, with `value` as its secret or a new random one, and its audit event.
-pub(super) async fn insert(
-    conn: &mut AnyConnection,
-    author: &Author,
-    owner_user_id: &str,
-    name: Option<&str>,
-    expires_at: Option<i64>,
-    value: Option<&str>,
-    now: i64,
-) -> Result<(AdminApiKey, String)> {
-    let key_id = ids::new_id(ids::ADMIN_API_KEY);
-    let value = value.map_or_else(|| secret::generate(secret::ADMIN_KEY_PREFIX), str::to_owned);
-    sqlx::query(
-        "INSERT INTO admin_api_keys (id, org_id, owner_user_id, name, digest, redacted_value, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(key_id.clone())
-    .bind(author.org_id.clone())
-    .bind(owner_user_id.to_owned())
-    .bind(name.map(str::to_owned))
-    .bind(secret::digest(&value))
-    .bind(secret::redact(&value))
-    .bind(now)
-    .bind(expires_at)
-    .execute(&mut *conn)
-    .await
-    .map_err(|e| {
-        if is_unique_violation(&e) {
-            Error::invalid("That admin key value is already in use.", "value")
-        } else {
-            e.into()
-        }
-    })?;
-    audit::record(
-        conn,
-        author,
-        Event::new(
-            "api_key.created",
-            &key_id,
-            json!({"id": key_id, "data": {"scopes": []}}),
-        ),
-        now,
-    )
-    .await?;
-    let key = sqlx::query_as(AssertSqlSafe(format!("{SELECT_KEY} WHERE k.id = $1")))
-        .bind(key_id)
-        .fetch_one(&mut *conn)
-        .await?;
-    Ok((key, value))
 }

@@ -1,41 +1,14 @@
-//! The audit log: writing events (only inside a mutation's transaction, so an event exists
-//! exactly when its change does), reading them through filters, and pruning old ones.
+//! The audit log: reading events through filters, and pruning old ones. Events are written by
+//! `Tx::record`, only inside a mutation's transaction, so an event exists exactly when its
+//! change does.
 
 use serde_json::json;
-use sqlx::AnyConnection;
 
 use super::sql::Sql;
 use super::{Author, Store};
 use crate::domain::audit::{Event, Filter, LogEntry};
 use crate::domain::page::Page;
 use crate::domain::{Result, ids};
-
-pub(super) async fn record(
-    conn: &mut AnyConnection,
-    author: &Author,
-    event: Event,
-    now: i64,
-) -> Result<()> {
-    let actor = author.actor.as_ref();
-    sqlx::query(
-        "INSERT INTO audit_logs (id, org_id, type, effective_at, project_id, actor_id, actor_email, actor_key_id, actor, resource_id, details) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-    )
-    .bind(ids::new_audit_id(now))
-    .bind(author.org_id.clone())
-    .bind(event.event_type)
-    .bind(now)
-    .bind(event.project_id.or_else(|| author.default_project_id.clone()))
-    .bind(actor.map(|a| a.user_id.clone()))
-    .bind(actor.map(|a| a.user_email.clone()))
-    .bind(actor.and_then(|a| a.key_id.clone()))
-    .bind(actor.map(|a| a.json.to_string()))
-    .bind(event.resource_id)
-    .bind(event.details.to_string())
-    .execute(conn)
-    .await?;
-    Ok(())
-}
 
 /// Where a page of the log starts and which way it runs.
 #[derive(Clone, Debug)]
@@ -187,27 +160,26 @@ impl Store {
         let floor = ids::audit_id_floor(before);
         let mut pruned = Vec::new();
         for org in orgs {
-            let now = self.clock.now();
-            let removed = transact!(self, |conn| {
+            let removed = transact!(self, |tx| {
                 let removed = sqlx::query("DELETE FROM audit_logs WHERE org_id = $1 AND id < $2")
                     .bind(org.clone())
                     .bind(floor.clone())
-                    .execute(&mut *conn)
+                    .execute(&mut *tx.conn)
                     .await?
                     .rows_affected();
                 if removed > 0 {
-                    let author = Author {
+                    tx.author = Some(Author {
                         org_id: org.clone(),
                         actor: None,
                         default_project_id: None,
-                    };
+                    });
                     let details = json!({
                         "id": org,
                         "resource_type": "audit_log",
                         "effective_before": before,
                         "deleted_count": removed,
                     });
-                    record(conn, &author, Event::new(PRUNED, &org, details), now).await?;
+                    tx.record(Event::new(PRUNED, &org, details)).await?;
                 }
                 Ok(removed)
             })?;

@@ -10,11 +10,10 @@ use std::time::{Duration, Instant};
 use sqlx::AssertSqlSafe;
 
 use super::Store;
-use super::project_keys::OWNER_HAS_ACCESS;
-use super::project_policies::Policies;
-use super::sql::Sql;
+use super::sql::{OWNER_HAS_ACCESS, Sql};
 use crate::domain::Result;
 use crate::domain::gateway::{self, KeyFacts, Owner};
+use crate::domain::policy::Policies;
 use crate::domain::role::Grant;
 
 /// How long a replica trusts what it loaded for a key that verified: the bound on how late
@@ -252,7 +251,7 @@ impl KeyRow {
                 name: self.service_account_name.unwrap_or_default(),
             },
         };
-        let policies = Policies::from_columns(
+        let policies = Policies::from_stored(
             self.model_mode.as_deref(),
             self.model_ids.as_deref(),
             self.disabled_tools.as_deref(),

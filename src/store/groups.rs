@@ -1,40 +1,19 @@
 //! Groups of organization users, their members, and their access to projects.
 
 use serde_json::json;
-use sqlx::{AnyConnection, AssertSqlSafe};
+use sqlx::AssertSqlSafe;
 
-use super::projects::lock_project;
-use super::roles::{RoleScope, lock_role};
 use super::sql::Sql;
-use super::users::find_user;
-use super::{Author, Store, audit, is_unique_violation};
+use super::tx::{Principal, RoleScope, SELECT_GROUP};
+use super::{Author, Store, is_unique_violation};
 use crate::domain::audit::Event;
 use crate::domain::group::{self, Group, GroupMember, ProjectGroup};
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::{Error, Result, ids};
 
-const SELECT_GROUP: &str = "SELECT g.id, g.name, g.created_at FROM org_groups g";
 const SELECT_MEMBER: &str =
     "SELECT u.id, u.name, u.email FROM group_users gu JOIN users u ON u.id = gu.user_id";
 const SELECT_PROJECT_GROUP: &str = "SELECT pg.project_id, pg.group_id, g.name AS group_name, pg.created_at FROM project_groups pg JOIN org_groups g ON g.id = pg.group_id";
-
-/// Reads a group inside a transaction, locking it.
-pub(super) async fn lock_group(
-    conn: &mut AnyConnection,
-    store: &Store,
-    org_id: &str,
-    group_id: &str,
-) -> Result<Group> {
-    sqlx::query_as(AssertSqlSafe(format!(
-        "{SELECT_GROUP} WHERE g.org_id = $1 AND g.id = $2{}",
-        store.backend.for_update_of("g")
-    )))
-    .bind(org_id.to_owned())
-    .bind(group_id.to_owned())
-    .fetch_optional(conn)
-    .await?
-    .ok_or_else(|| Error::not_found("group", group_id, "group_id"))
-}
 
 impl Store {
     pub async fn list_groups(&self, org_id: &str, page: &PageRequest) -> Result<Page<Group>> {
@@ -57,52 +36,40 @@ impl Store {
 
     pub async fn create_group(&self, author: &Author, name: &str) -> Result<Group> {
         let name = group::validate_name(name)?;
-        let now = self.clock.now();
-        let created = Group {
-            id: ids::new_id(ids::GROUP),
-            name,
-            created_at: now,
-        };
-        transact!(self, |conn| {
+        transact!(self, author, |tx| {
+            let created = Group {
+                id: ids::new_id(ids::GROUP),
+                name: name.clone(),
+                created_at: tx.now,
+            };
             sqlx::query(
                 "INSERT INTO org_groups (id, org_id, name, created_at) VALUES ($1, $2, $3, $4)",
             )
             .bind(created.id.clone())
             .bind(author.org_id.clone())
             .bind(created.name.clone())
-            .bind(now)
-            .execute(&mut *conn)
+            .bind(tx.now)
+            .execute(&mut *tx.conn)
             .await?;
             let details = json!({"id": created.id, "data": {"group_name": created.name}});
-            audit::record(
-                conn,
-                author,
-                Event::new("group.created", &created.id, details),
-                now,
-            )
-            .await?;
-            Ok(created.clone())
+            tx.record(Event::new("group.created", &created.id, details))
+                .await?;
+            Ok(created)
         })
     }
 
     pub async fn rename_group(&self, author: &Author, group_id: &str, name: &str) -> Result<Group> {
         let name = group::validate_name(name)?;
-        let now = self.clock.now();
-        transact!(self, |conn| {
-            let current = lock_group(conn, self, &author.org_id, group_id).await?;
+        transact!(self, author, |tx| {
+            let current = tx.lock_group(&author.org_id, group_id).await?;
             sqlx::query("UPDATE org_groups SET name = $1 WHERE id = $2")
                 .bind(name.clone())
                 .bind(current.id.clone())
-                .execute(&mut *conn)
+                .execute(&mut *tx.conn)
                 .await?;
             let details = json!({"id": current.id, "changes_requested": {"group_name": name}});
-            audit::record(
-                conn,
-                author,
-                Event::new("group.updated", &current.id, details),
-                now,
-            )
-            .await?;
+            tx.record(Event::new("group.updated", &current.id, details))
+                .await?;
             Ok(Group {
                 name: name.clone(),
                 ..current
@@ -113,21 +80,15 @@ impl Store {
     /// Deletes a group: its members, project accesses and role assignments go with it (the
     /// foreign keys cascade), in this one transaction.
     pub async fn delete_group(&self, author: &Author, group_id: &str) -> Result<()> {
-        let now = self.clock.now();
-        transact!(self, |conn| {
-            let current = lock_group(conn, self, &author.org_id, group_id).await?;
+        transact!(self, author, |tx| {
+            let current = tx.lock_group(&author.org_id, group_id).await?;
             sqlx::query("DELETE FROM org_groups WHERE id = $1")
                 .bind(current.id.clone())
-                .execute(&mut *conn)
+                .execute(&mut *tx.conn)
                 .await?;
             let details = json!({"id": current.id});
-            audit::record(
-                conn,
-                author,
-                Event::new("group.deleted", &current.id, details),
-                now,
-            )
-            .await?;
+            tx.record(Event::new("group.deleted", &current.id, details))
+                .await?;
             Ok(())
         })
     }
@@ -173,10 +134,10 @@ impl Store {
         group_id: &str,
         user_id: &str,
     ) -> Result<()> {
-        let now = self.clock.now();
-        transact!(self, |conn| {
-            let group = lock_group(conn, self, &author.org_id, group_id).await?;
-            let user = find_user(&mut *conn, &author.org_id, user_id)
+        transact!(self, author, |tx| {
+            let group = tx.lock_group(&author.org_id, group_id).await?;
+            let user = tx
+                .find_user(&author.org_id, user_id)
                 .await?
                 .ok_or_else(|| {
                     Error::invalid(
@@ -189,8 +150,8 @@ impl Store {
             )
             .bind(group.id.clone())
             .bind(user.id.clone())
-            .bind(now)
-            .execute(&mut *conn)
+            .bind(tx.now)
+            .execute(&mut *tx.conn)
             .await
             .map_err(|e| {
                 if is_unique_violation(&e) {
@@ -203,13 +164,8 @@ impl Store {
                 }
             })?;
             let details = json!({"id": group.id, "changes_requested": {"users_added": [user.id]}});
-            audit::record(
-                conn,
-                author,
-                Event::new("group.updated", &group.id, details),
-                now,
-            )
-            .await?;
+            tx.record(Event::new("group.updated", &group.id, details))
+                .await?;
             Ok(())
         })
     }
@@ -220,27 +176,21 @@ impl Store {
         group_id: &str,
         user_id: &str,
     ) -> Result<()> {
-        let now = self.clock.now();
-        transact!(self, |conn| {
-            let group = lock_group(conn, self, &author.org_id, group_id).await?;
+        transact!(self, author, |tx| {
+            let group = tx.lock_group(&author.org_id, group_id).await?;
             let removed =
                 sqlx::query("DELETE FROM group_users WHERE group_id = $1 AND user_id = $2")
                     .bind(group.id.clone())
                     .bind(user_id.to_owned())
-                    .execute(&mut *conn)
+                    .execute(&mut *tx.conn)
                     .await?;
             if removed.rows_affected() == 0 {
                 return Err(Error::not_found("user in this group", user_id, "user_id"));
             }
             let details =
                 json!({"id": group.id, "changes_requested": {"users_removed": [user_id]}});
-            audit::record(
-                conn,
-                author,
-                Event::new("group.updated", &group.id, details),
-                now,
-            )
-            .await?;
+            tx.record(Event::new("group.updated", &group.id, details))
+                .await?;
             Ok(())
         })
     }
@@ -287,17 +237,17 @@ impl Store {
         group_id: &str,
         role_id: &str,
     ) -> Result<ProjectGroup> {
-        let now = self.clock.now();
         let scope = RoleScope::project(&author.org_id, project_id);
         let role_id = scope.role_id(role_id);
-        transact!(self, |conn| {
-            lock_project(conn, self.backend, &author.org_id, project_id)
+        transact!(self, author, |tx| {
+            tx.lock_project(&author.org_id, project_id)
                 .await?
                 .check_active()?;
-            let group = lock_group(conn, self, &author.org_id, group_id)
+            let group = tx
+                .lock_group(&author.org_id, group_id)
                 .await
                 .map_err(|_| Error::invalid(format!("No such group: '{group_id}'."), "group_id"))?;
-            let role = lock_role(conn, self, &scope, &role_id).await.map_err(|_| {
+            let role = tx.lock_role(&scope, &role_id).await.map_err(|_| {
                 Error::invalid(
                     format!("No such role in project '{project_id}': '{role_id}'."),
                     "role",
@@ -308,8 +258,8 @@ impl Store {
             )
             .bind(project_id.to_owned())
             .bind(group.id.clone())
-            .bind(now)
-            .execute(&mut *conn)
+            .bind(tx.now)
+            .execute(&mut *tx.conn)
             .await
             .map_err(|e| {
                 if is_unique_violation(&e) {
@@ -324,13 +274,13 @@ impl Store {
                     e.into()
                 }
             })?;
-            let principal = super::role_assignments::Principal::Group(group.id.clone());
-            super::role_assignments::insert(conn, author, &scope, &principal, &role, now).await?;
+            let principal = Principal::Group(group.id.clone());
+            tx.insert_role_assignment(&scope, &principal, &role).await?;
             Ok(ProjectGroup {
                 project_id: project_id.to_owned(),
                 group_id: group.id.clone(),
                 group_name: group.name.clone(),
-                created_at: now,
+                created_at: tx.now,
             })
         })
     }
@@ -342,14 +292,13 @@ impl Store {
         project_id: &str,
         group_id: &str,
     ) -> Result<()> {
-        let now = self.clock.now();
-        transact!(self, |conn| {
-            lock_project(conn, self.backend, &author.org_id, project_id).await?;
+        transact!(self, author, |tx| {
+            tx.lock_project(&author.org_id, project_id).await?;
             let removed =
                 sqlx::query("DELETE FROM project_groups WHERE project_id = $1 AND group_id = $2")
                     .bind(project_id.to_owned())
                     .bind(group_id.to_owned())
-                    .execute(&mut *conn)
+                    .execute(&mut *tx.conn)
                     .await?;
             if removed.rows_affected() == 0 {
                 return Err(Error::not_found(
@@ -367,7 +316,7 @@ impl Store {
             });
             let event =
                 Event::new("role.assignment.deleted", group_id, details).in_project(project_id);
-            audit::record(conn, author, event, now).await?;
+            tx.record(event).await?;
             Ok(())
         })
     }

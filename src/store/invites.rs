@@ -1,13 +1,11 @@
 //! Invites: create, list, retrieve, delete, and acceptance.
 
 use serde_json::json;
-use sqlx::{AnyConnection, AssertSqlSafe};
+use sqlx::AssertSqlSafe;
 
-use super::outgoing_mail::{self, NewMail};
-use super::projects::lock_project;
 use super::sql::Sql;
-use super::users::find_user_by_email;
-use super::{Author, Store, audit, is_unique_violation};
+use super::tx::{NewMail, Tx};
+use super::{Author, Store, is_unique_violation};
 use crate::domain::audit::{Actor, Event};
 use crate::domain::invite::{self, Invitation, Invite, InviteProject};
 use crate::domain::page::{Page, PageRequest};
@@ -36,11 +34,11 @@ impl Store {
         lifetime_seconds: i64,
         public_url: &str,
     ) -> Result<Invite> {
-        let now = self.clock.now();
         let token = secret::generate(invite::TOKEN_PREFIX);
         let invite_id = ids::new_id(ids::INVITE);
-        let created = transact!(self, |conn| {
-            if find_user_by_email(conn, &author.org_id, email)
+        let created = transact!(self, author, |tx| {
+            if tx
+                .find_user_by_email(&author.org_id, email)
                 .await?
                 .is_some()
             {
@@ -52,7 +50,8 @@ impl Store {
             let mut named = Vec::with_capacity(projects.len());
             for (i, requested) in projects.iter().enumerate() {
                 let param = format!("projects[{i}].id");
-                let project = lock_project(conn, self.backend, &author.org_id, &requested.id)
+                let project = tx
+                    .lock_project(&author.org_id, &requested.id)
                     .await
                     .map_err(|_| {
                         Error::invalid(
@@ -69,8 +68,8 @@ impl Store {
             sqlx::query("DELETE FROM invites WHERE org_id = $1 AND email = $2 AND accepted_at IS NULL AND expires_at <= $3")
                 .bind(author.org_id.clone())
                 .bind(email.to_owned())
-                .bind(now)
-                .execute(&mut *conn)
+                .bind(tx.now)
+                .execute(&mut *tx.conn)
                 .await?;
             let invite = Invite {
                 id: invite_id.clone(),
@@ -78,8 +77,8 @@ impl Store {
                 role: role.as_str().to_owned(),
                 projects: serde_json::to_string(projects)
                     .map_err(|e| Error::Internal(e.to_string()))?,
-                created_at: now,
-                expires_at: now + lifetime_seconds,
+                created_at: tx.now,
+                expires_at: tx.now + lifetime_seconds,
                 accepted_at: None,
             };
             sqlx::query(
@@ -93,9 +92,9 @@ impl Store {
             .bind(invite.projects.clone())
             .bind(secret::digest(&token))
             .bind(author.actor.as_ref().map(|a| a.user_id.clone()))
-            .bind(now)
+            .bind(tx.now)
             .bind(invite.expires_at)
-            .execute(&mut *conn)
+            .execute(&mut *tx.conn)
             .await
             .map_err(|e| {
                 if is_unique_violation(&e) {
@@ -108,17 +107,12 @@ impl Store {
                 }
             })?;
             let details = json!({"id": invite.id, "data": {"email": email, "role": role.as_str()}});
-            audit::record(
-                conn,
-                author,
-                Event::new("invite.sent", &invite.id, details),
-                now,
-            )
-            .await?;
+            tx.record(Event::new("invite.sent", &invite.id, details))
+                .await?;
             let (organization,): (String,) =
                 sqlx::query_as("SELECT name FROM organizations WHERE id = $1")
                     .bind(author.org_id.clone())
-                    .fetch_one(&mut *conn)
+                    .fetch_one(&mut *tx.conn)
                     .await?;
             let invitation = Invitation {
                 email: email.to_owned(),
@@ -138,7 +132,7 @@ impl Store {
                 subject: invitation.subject(),
                 body: invitation.body(&invite::link(public_url, &token)),
             };
-            outgoing_mail::enqueue(conn, &mail, now).await?;
+            tx.enqueue_mail(&mail).await?;
             Ok(invite)
         });
         if created.is_ok() {
@@ -170,28 +164,26 @@ impl Store {
 
     /// Deletes a pending or expired invite; its token stops working.
     pub async fn delete_invite(&self, author: &Author, invite_id: &str) -> Result<()> {
-        let now = self.clock.now();
-        transact!(self, |conn| {
+        transact!(self, author, |tx| {
             let invite: Invite = sqlx::query_as(AssertSqlSafe(format!(
                 "{SELECT_INVITE} WHERE i.org_id = $1 AND i.id = $2{}",
                 self.backend.for_update_of("i")
             )))
             .bind(author.org_id.clone())
             .bind(invite_id.to_owned())
-            .fetch_optional(&mut *conn)
+            .fetch_optional(&mut *tx.conn)
             .await?
             .ok_or_else(|| Error::not_found("invite", invite_id, "invite_id"))?;
             invite.check_can_delete()?;
             sqlx::query("DELETE FROM invites WHERE id = $1")
                 .bind(invite_id.to_owned())
-                .execute(&mut *conn)
+                .execute(&mut *tx.conn)
                 .await?;
-            audit::record(
-                conn,
-                author,
-                Event::new("invite.deleted", invite_id, json!({"id": invite_id})),
-                now,
-            )
+            tx.record(Event::new(
+                "invite.deleted",
+                invite_id,
+                json!({"id": invite_id}),
+            ))
             .await
         })
     }
@@ -206,19 +198,19 @@ impl Store {
     /// Accepts an invite: the invitee becomes an organization user and a member of every invited
     /// project still active, and the token is spent, all in one transaction.
     pub async fn accept_invite(&self, token: &str, acceptance: &Acceptance) -> Result<User> {
-        let now = self.clock.now();
         let digest = secret::digest(token);
         let user_id = ids::new_id(ids::USER);
-        transact!(self, |conn| {
+        transact!(self, |tx| {
             let lock = self.backend.for_update_of("i");
             let TokenInvite {
                 invite,
                 org_id,
                 default_project_id,
                 ..
-            } = find_by_token(&mut *conn, &digest, &lock).await?;
-            invite.check_can_accept(now)?;
-            if find_user_by_email(conn, &org_id, &invite.email)
+            } = find_by_token(&mut *tx.conn, &digest, &lock).await?;
+            invite.check_can_accept(tx.now)?;
+            if tx
+                .find_user_by_email(&org_id, &invite.email)
                 .await?
                 .is_some()
             {
@@ -230,9 +222,9 @@ impl Store {
             let spent = sqlx::query(
                 "UPDATE invites SET accepted_at = $1 WHERE id = $2 AND accepted_at IS NULL",
             )
-            .bind(now)
+            .bind(tx.now)
             .bind(invite.id.clone())
-            .execute(&mut *conn)
+            .execute(&mut *tx.conn)
             .await?;
             if spent.rows_affected() != 1 {
                 return Err(invite::unknown_token());
@@ -243,11 +235,11 @@ impl Store {
                 .bind(invite.email.clone())
                 .bind(acceptance.name.clone())
                 .bind(invite.role.clone())
-                .bind(now)
-                .execute(&mut *conn)
+                .bind(tx.now)
+                .execute(&mut *tx.conn)
                 .await
                 .map_err(|e| if is_unique_violation(&e) { Error::rule(format!("{} is already a member of this organization.", invite.email)) } else { e.into() })?;
-            let author = Author {
+            tx.author = Some(Author {
                 org_id: org_id.clone(),
                 actor: Some(Actor::session(
                     &user_id,
@@ -256,34 +248,28 @@ impl Store {
                     acceptance.user_agent.as_deref(),
                 )),
                 default_project_id: Some(default_project_id),
-            };
-            audit::record(
-                conn,
-                &author,
-                Event::new("invite.accepted", &invite.id, json!({"id": invite.id})),
-                now,
-            )
+            });
+            tx.record(Event::new(
+                "invite.accepted",
+                &invite.id,
+                json!({"id": invite.id}),
+            ))
             .await?;
-            audit::record(
-                conn,
-                &author,
-                Event::new(
-                    "user.added",
-                    &user_id,
-                    json!({"id": user_id, "data": {"role": invite.role}}),
-                ),
-                now,
-            )
+            tx.record(Event::new(
+                "user.added",
+                &user_id,
+                json!({"id": user_id, "data": {"role": invite.role}}),
+            ))
             .await?;
             for project in invite.projects() {
-                join_if_active(conn, &author, &project, &user_id, now).await?;
+                join_if_active(tx, &project, &user_id).await?;
             }
             Ok(User {
                 id: user_id.clone(),
                 email: invite.email.clone(),
                 name: acceptance.name.clone(),
                 role: invite.role.clone(),
-                added_at: now,
+                added_at: tx.now,
             })
         })
     }
@@ -316,13 +302,7 @@ where
 }
 
 /// Adds the new user to an invited project, unless it was archived since the invite went out.
-async fn join_if_active(
-    conn: &mut AnyConnection,
-    author: &Author,
-    project: &InviteProject,
-    user_id: &str,
-    now: i64,
-) -> Result<()> {
+async fn join_if_active(tx: &mut Tx<'_>, project: &InviteProject, user_id: &str) -> Result<()> {
     let added = sqlx::query(
         "INSERT INTO project_users (id, org_id, project_id, user_id, role, added_at) \
          SELECT $1, p.org_id, p.id, $2, $3, $4 FROM projects p WHERE p.org_id = $5 AND p.id = $6 AND p.archived_at IS NULL",
@@ -330,10 +310,10 @@ async fn join_if_active(
     .bind(ids::new_id(ids::PROJECT_USER))
     .bind(user_id.to_owned())
     .bind(project.role.clone())
-    .bind(now)
-    .bind(author.org_id.clone())
+    .bind(tx.now)
+    .bind(tx.org_id()?)
     .bind(project.id.clone())
-    .execute(&mut *conn)
+    .execute(&mut *tx.conn)
     .await?;
     if added.rows_affected() == 1 {
         let event = Event::new(
@@ -342,7 +322,7 @@ async fn join_if_active(
             json!({"id": user_id, "data": {"role": project.role}}),
         )
         .in_project(&project.id);
-        audit::record(conn, author, event, now).await?;
+        tx.record(event).await?;
     }
     Ok(())
 }

@@ -2,27 +2,42 @@
 //! through sqlx's `Any` driver. What differs per backend (connecting, pragmas, the statement
 //! that opens a write transaction, row locks) lives in `backend.rs` and nowhere else.
 
-/// `transact!(store, |conn| { ... })` runs the block in one transaction on `conn` and commits it:
-/// a mutation and its audit event commit together or not at all. When PostgreSQL aborts the
-/// transaction for a serialization failure or a deadlock (concurrent writers on one row), the
-/// block runs again from the start. (A macro rather than a method taking an async closure: such
-/// closures can't yet be proven `Send`, which axum's handlers must be.)
+/// `transact!(store, author, |tx| { ... })` runs the block in one transaction and commits it:
+/// `tx` is the transaction (`tx::Tx`: its connection, the backend, the author and the clock's
+/// reading), and a mutation and its audit event commit together or not at all.
+/// `transact!(store, |tx| { ... })` is the same for Roster's own housekeeping, with no author.
+/// When PostgreSQL aborts the transaction for a serialization failure or a deadlock (concurrent
+/// writers on one row), the block runs again from the start. (A macro rather than a method
+/// taking an async closure: such closures can't yet be proven `Send`, which axum's handlers must
+/// be.)
 macro_rules! transact {
-    ($store:expr, |$conn:ident| $body:block) => {{
+    ($store:expr, |$tx:ident| $body:block) => {
+        transact!(@run $store, None, |$tx| $body)
+    };
+    ($store:expr, $author:expr, |$tx:ident| $body:block) => {
+        transact!(@run $store, Some($crate::store::Author::clone($author)), |$tx| $body)
+    };
+    (@run $store:expr, $author:expr, |$tx:ident| $body:block) => {{
         let store: &$crate::store::Store = $store;
         let mut attempt = 1;
         loop {
             let outcome: $crate::domain::Result<_> = async {
-                let mut tx = store
+                let mut conn = store
                     .write
                     .begin_with(store.backend.begin_statement())
                     .await?;
                 let value = {
-                    let $conn: &mut sqlx::AnyConnection = &mut tx;
+                    let mut tx = $crate::store::tx::Tx {
+                        conn: &mut conn,
+                        backend: store.backend,
+                        author: $author,
+                        now: store.clock.now(),
+                    };
+                    let $tx = &mut tx;
                     let result: $crate::domain::Result<_> = async { $body }.await;
                     result?
                 };
-                tx.commit().await?;
+                conn.commit().await?;
                 // Any change may change what a key may do: gateway checks load afresh.
                 store.decisions.clear();
                 Ok(value)
@@ -50,6 +65,7 @@ mod projects;
 pub mod role_assignments;
 pub mod roles;
 mod sql;
+mod tx;
 mod users;
 
 use std::sync::Arc;
@@ -58,6 +74,7 @@ use std::time::Duration;
 use sqlx::AnyPool;
 
 pub use backend::Backend;
+pub use tx::{Principal, RoleScope};
 
 use crate::domain::audit::Actor;
 use crate::domain::page::Page;

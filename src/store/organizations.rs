@@ -1,10 +1,10 @@
 //! Founding organizations (first start, `roster init`, `roster org create`) and listing them.
 
 use serde_json::json;
-use sqlx::{AnyConnection, AssertSqlSafe};
+use sqlx::AssertSqlSafe;
 
-use super::roles::insert_predefined_roles;
-use super::{Author, Store, admin_keys, audit};
+use super::tx::Tx;
+use super::{Author, Store};
 use crate::domain::audit::Event;
 use crate::domain::organization::{DEFAULT_PROJECT_NAME, NewOrganization, Organization};
 use crate::domain::{Error, Result, ids};
@@ -27,12 +27,11 @@ impl Store {
         new: &NewOrganization,
         admin_key: Option<&str>,
     ) -> Result<Option<FoundedOrganization>> {
-        let now = self.clock.now();
-        transact!(self, |conn| {
-            if !claim_bootstrap(conn, now).await? {
+        transact!(self, |tx| {
+            if !claim_bootstrap(tx).await? {
                 return Ok(None);
             }
-            found(conn, new, admin_key, now).await.map(Some)
+            found(tx, new, admin_key).await.map(Some)
         })
     }
 
@@ -42,10 +41,9 @@ impl Store {
         new: &NewOrganization,
         admin_key: Option<&str>,
     ) -> Result<FoundedOrganization> {
-        let now = self.clock.now();
-        transact!(self, |conn| {
-            claim_bootstrap(conn, now).await?;
-            found(conn, new, admin_key, now).await
+        transact!(self, |tx| {
+            claim_bootstrap(tx).await?;
+            found(tx, new, admin_key).await
         })
     }
 
@@ -75,18 +73,18 @@ impl Store {
             actor: None,
             default_project_id: Some(organization.default_project_id.clone()),
         };
-        let now = self.clock.now();
-        transact!(self, |conn| {
+        transact!(self, &author, |tx| {
             let owner: Option<(String,)> = sqlx::query_as(
                 "SELECT id FROM users WHERE org_id = $1 AND role = 'owner' ORDER BY id LIMIT 1",
             )
             .bind(organization.id.clone())
-            .fetch_optional(&mut *conn)
+            .fetch_optional(&mut *tx.conn)
             .await?;
             let (owner_id,) = owner
                 .ok_or_else(|| Error::rule(format!("Organization '{org_id}' has no owner.")))?;
-            let (_, secret) =
-                admin_keys::insert(conn, &author, &owner_id, Some(name), None, None, now).await?;
+            let (_, secret) = tx
+                .insert_admin_key(&owner_id, Some(name), None, None)
+                .await?;
             Ok(secret)
         })
     }
@@ -94,23 +92,22 @@ impl Store {
 
 /// Marks the database as initialized; whether this call did so. Replicas starting together on
 /// one database found the first organization once: the marker row decides.
-async fn claim_bootstrap(conn: &mut AnyConnection, now: i64) -> Result<bool> {
+async fn claim_bootstrap(tx: &mut Tx<'_>) -> Result<bool> {
     let claimed: Option<(String,)> = sqlx::query_as(
         "INSERT INTO roster_meta (key, value) VALUES ('bootstrapped_at', $1) \
          ON CONFLICT (key) DO NOTHING RETURNING key",
     )
-    .bind(now.to_string())
-    .fetch_optional(conn)
+    .bind(tx.now.to_string())
+    .fetch_optional(&mut *tx.conn)
     .await?;
     Ok(claimed.is_some())
 }
 
 /// Inserts the organization, its owner, its default project and its first admin key.
 async fn found(
-    conn: &mut AnyConnection,
+    tx: &mut Tx<'_>,
     new: &NewOrganization,
     admin_key: Option<&str>,
-    now: i64,
 ) -> Result<FoundedOrganization> {
     let org_id = ids::new_id(ids::ORGANIZATION);
     let project_id = ids::new_id(ids::PROJECT);
@@ -118,66 +115,50 @@ async fn found(
     sqlx::query("INSERT INTO organizations (id, name, created_at, default_project_id) VALUES ($1, $2, $3, $4)")
         .bind(org_id.clone())
         .bind(new.name.clone())
-        .bind(now)
+        .bind(tx.now)
         .bind(project_id.clone())
-        .execute(&mut *conn)
+        .execute(&mut *tx.conn)
         .await?;
     sqlx::query("INSERT INTO users (id, org_id, email, name, role, added_at) VALUES ($1, $2, $3, $4, 'owner', $5)")
         .bind(owner_id.clone())
         .bind(org_id.clone())
         .bind(new.owner_email.clone())
         .bind(new.owner_name.clone())
-        .bind(now)
-        .execute(&mut *conn)
+        .bind(tx.now)
+        .execute(&mut *tx.conn)
         .await?;
     sqlx::query("INSERT INTO projects (id, org_id, name, created_at) VALUES ($1, $2, $3, $4)")
         .bind(project_id.clone())
         .bind(org_id.clone())
         .bind(DEFAULT_PROJECT_NAME)
-        .bind(now)
-        .execute(&mut *conn)
+        .bind(tx.now)
+        .execute(&mut *tx.conn)
         .await?;
-    insert_predefined_roles(conn, &org_id, None, now).await?;
-    insert_predefined_roles(conn, &org_id, Some(&project_id), now).await?;
-    let author = Author {
+    tx.insert_predefined_roles(&org_id, None).await?;
+    tx.insert_predefined_roles(&org_id, Some(&project_id))
+        .await?;
+    tx.author = Some(Author {
         org_id: org_id.clone(),
         actor: None,
         default_project_id: Some(project_id.clone()),
-    };
-    audit::record(
-        conn,
-        &author,
-        Event::new(
-            "user.added",
-            &owner_id,
-            json!({"id": owner_id, "data": {"role": "owner"}}),
-        ),
-        now,
-    )
-    .await?;
-    audit::record(
-        conn,
-        &author,
-        Event::new("project.created", &project_id, json!({"id": project_id, "data": {"name": DEFAULT_PROJECT_NAME, "title": DEFAULT_PROJECT_NAME}}))
-            .in_project(&project_id),
-        now,
-    )
-    .await?;
-    let (_, secret) = admin_keys::insert(
-        conn,
-        &author,
+    });
+    tx.record(Event::new(
+        "user.added",
         &owner_id,
-        Some("Bootstrap key"),
-        None,
-        admin_key,
-        now,
-    )
+        json!({"id": owner_id, "data": {"role": "owner"}}),
+    ))
     .await?;
+    tx.record(Event::new("project.created", &project_id, json!({"id": project_id, "data": {"name": DEFAULT_PROJECT_NAME, "title": DEFAULT_PROJECT_NAME}}))
+            .in_project(&project_id))
+    .await?;
+    let (_, secret) = tx
+        .insert_admin_key(&owner_id, Some("Bootstrap key"), None, admin_key)
+        .await?;
     Ok(FoundedOrganization {
         organization: Organization {
             id: org_id,
             name: new.name.clone(),
-            created_at: now,
+            created_at: tx.now,
             default_project_id: project_id,
             owner_email: new.owner_email.clone(),
         },

@@ -3,10 +3,10 @@
 //! claim skips rows another replica holds, and leases what it takes, so each message goes to one
 //! sender at a time.
 
-use sqlx::{AnyConnection, AssertSqlSafe};
+use sqlx::AssertSqlSafe;
 
 use super::Store;
-use crate::domain::{Result, ids};
+use crate::domain::Result;
 
 /// A message waiting to be sent, as a worker claims it.
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -17,34 +17,6 @@ pub struct QueuedMail {
     pub body: String,
     /// Attempts so far, this one included.
     pub attempts: i64,
-}
-
-/// A message to queue.
-#[derive(Clone, Debug)]
-pub struct NewMail<'a> {
-    pub org_id: &'a str,
-    pub invite_id: Option<&'a str>,
-    pub recipient: &'a str,
-    pub subject: String,
-    pub body: String,
-}
-
-/// Queues `mail` in the caller's transaction, due at once.
-pub(super) async fn enqueue(conn: &mut AnyConnection, mail: &NewMail<'_>, now: i64) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO outgoing_mail (id, org_id, invite_id, recipient, subject, body, created_at, next_attempt_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
-    )
-    .bind(ids::new_id(ids::OUTGOING_MAIL))
-    .bind(mail.org_id.to_owned())
-    .bind(mail.invite_id.map(str::to_owned))
-    .bind(mail.recipient.to_owned())
-    .bind(mail.subject.clone())
-    .bind(mail.body.clone())
-    .bind(now)
-    .execute(conn)
-    .await?;
-    Ok(())
 }
 
 impl Store {
@@ -66,7 +38,7 @@ impl Store {
             return Ok(Vec::new());
         }
         let skip_locked = self.backend.for_update_skip_locked();
-        transact!(self, |conn| {
+        transact!(self, |tx| {
             Ok(sqlx::query_as(AssertSqlSafe(format!(
                 "UPDATE outgoing_mail SET attempts = attempts + 1, next_attempt_at = $1 \
                  WHERE id IN (SELECT id FROM outgoing_mail WHERE next_attempt_at <= $2 \
@@ -76,7 +48,7 @@ impl Store {
             .bind(lease_until)
             .bind(now)
             .bind(limit)
-            .fetch_all(&mut *conn)
+            .fetch_all(&mut *tx.conn)
             .await?)
         })
     }

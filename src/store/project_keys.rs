@@ -1,11 +1,11 @@
 //! Service accounts and project API keys, and verifying a project key.
 
 use serde_json::json;
-use sqlx::{AnyConnection, AssertSqlSafe};
+use sqlx::AssertSqlSafe;
 
-use super::projects::lock_project;
-use super::sql::Sql;
-use super::{Author, Store, audit};
+use super::sql::{OWNER_HAS_ACCESS, Sql};
+use super::tx::Tx;
+use super::{Author, Store};
 use crate::domain::audit::Event;
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::project::Project;
@@ -19,11 +19,6 @@ const SELECT_KEY: &str = "SELECT k.id, k.project_id, k.name, k.redacted_value, k
     FROM project_api_keys k LEFT JOIN users u ON u.id = k.user_id \
     LEFT JOIN project_users pu ON pu.project_id = k.project_id AND pu.user_id = k.user_id \
     LEFT JOIN service_accounts s ON s.id = k.service_account_id";
-
-/// Whether a key's owner has access to its project now (over `SELECT_KEY`'s joins): a member,
-/// or a service account with a role. Never NULL, so that `NOT` works too.
-pub(super) const OWNER_HAS_ACCESS: &str =
-    "(COALESCE(s.role, 'none') IN ('owner', 'member') OR pu.user_id IS NOT NULL)";
 
 /// Who a new key belongs to.
 #[derive(Clone, Debug)]
@@ -60,15 +55,10 @@ pub enum OwnerAccess {
 }
 
 /// Inside a transaction: the project, locked, active and not the default project.
-async fn lock_project_for_accounts(
-    conn: &mut AnyConnection,
-    store: &Store,
-    author: &Author,
-    project_id: &str,
-) -> Result<Project> {
-    let project = lock_project(conn, store.backend, &author.org_id, project_id).await?;
+async fn lock_project_for_accounts(tx: &mut Tx<'_>, project_id: &str) -> Result<Project> {
+    let project = tx.lock_project(&tx.org_id()?, project_id).await?;
     project.check_active()?;
-    if author.default_project_id.as_deref() == Some(project_id) {
+    if project.is_default() {
         return Err(Error::invalid(
             "The default project cannot have service accounts; create them in another project.",
             "project_id",
@@ -78,12 +68,10 @@ async fn lock_project_for_accounts(
 }
 
 async fn insert_key(
-    conn: &mut AnyConnection,
-    author: &Author,
+    tx: &mut Tx<'_>,
     project_id: &str,
     owner: &KeyOwner,
     key: &NewKey,
-    now: i64,
 ) -> Result<CreatedKey> {
     let (prefix, user_id, account_id) = match owner {
         KeyOwner::User(id) => (secret::USER_KEY_PREFIX, Some(id.clone()), None),
@@ -98,44 +86,42 @@ async fn insert_key(
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(id.clone())
-    .bind(author.org_id.clone())
+    .bind(tx.org_id()?)
     .bind(project_id.to_owned())
     .bind(key.name.clone())
     .bind(secret::digest(&value))
     .bind(secret::redact(&value))
     .bind(serde_json::to_string(&key.scopes).unwrap_or_else(|_| "[]".into()))
-    .bind(now)
+    .bind(tx.now)
     .bind(key.expires_at)
     .bind(user_id)
     .bind(account_id)
-    .execute(&mut *conn)
+    .execute(&mut *tx.conn)
     .await?;
     let details = json!({"id": id, "data": {"scopes": key.scopes}});
     let event = Event::new("api_key.created", &id, details).in_project(project_id);
-    audit::record(conn, author, event, now).await?;
+    tx.record(event).await?;
     Ok(CreatedKey {
         id,
         name: key.name.clone(),
-        created_at: now,
+        created_at: tx.now,
         value,
     })
 }
 
 async fn lock_account(
-    conn: &mut AnyConnection,
-    store: &Store,
-    org_id: &str,
+    tx: &mut Tx<'_>,
     project_id: &str,
     account_id: &str,
 ) -> Result<ServiceAccount> {
     sqlx::query_as(AssertSqlSafe(format!(
         "{SELECT_ACCOUNT} WHERE s.org_id = $1 AND s.project_id = $2 AND s.id = $3{}",
-        store.backend.for_update_of("s")
+        tx.backend.for_update_of("s")
     )))
-    .bind(org_id.to_owned())
+    .bind(tx.org_id()?)
     .bind(project_id.to_owned())
     .bind(account_id.to_owned())
-    .fetch_optional(conn)
+    .fetch_optional(&mut *tx.conn)
     .await?
     .ok_or_else(|| Error::not_found("service account", account_id, "service_account_id"))
 }
@@ -185,33 +171,32 @@ impl Store {
         without_key: bool,
         first_key_expires_at: Option<i64>,
     ) -> Result<(ServiceAccount, Option<CreatedKey>)> {
-        let now = self.clock.now();
-        let account = ServiceAccount {
-            id: ids::new_id(ids::SERVICE_ACCOUNT),
-            name: name.to_owned(),
-            role: if without_key {
-                NO_ROLE
-            } else {
-                ServiceAccountRole::Member.as_str()
-            }
-            .to_owned(),
-            created_at: now,
-        };
-        transact!(self, |conn| {
-            lock_project_for_accounts(conn, self, author, project_id).await?;
+        transact!(self, author, |tx| {
+            let account = ServiceAccount {
+                id: ids::new_id(ids::SERVICE_ACCOUNT),
+                name: name.to_owned(),
+                role: if without_key {
+                    NO_ROLE
+                } else {
+                    ServiceAccountRole::Member.as_str()
+                }
+                .to_owned(),
+                created_at: tx.now,
+            };
+            lock_project_for_accounts(tx, project_id).await?;
             sqlx::query("INSERT INTO service_accounts (id, org_id, project_id, name, role, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
                 .bind(account.id.clone())
                 .bind(author.org_id.clone())
                 .bind(project_id.to_owned())
                 .bind(account.name.clone())
                 .bind(account.role.clone())
-                .bind(now)
-                .execute(&mut *conn)
+                .bind(tx.now)
+                .execute(&mut *tx.conn)
                 .await?;
             let details = json!({"id": account.id, "data": {"role": account.role}});
             let event =
                 Event::new("service_account.created", &account.id, details).in_project(project_id);
-            audit::record(conn, author, event, now).await?;
+            tx.record(event).await?;
             let key = if without_key {
                 None
             } else {
@@ -221,9 +206,9 @@ impl Store {
                     scopes: Vec::new(),
                 };
                 let owner = KeyOwner::ServiceAccount(account.id.clone());
-                Some(insert_key(conn, author, project_id, &owner, &first, now).await?)
+                Some(insert_key(tx, project_id, &owner, &first).await?)
             };
-            Ok((account.clone(), key))
+            Ok((account, key))
         })
     }
 
@@ -235,13 +220,11 @@ impl Store {
         name: Option<&str>,
         role: Option<ServiceAccountRole>,
     ) -> Result<ServiceAccount> {
-        let now = self.clock.now();
-        transact!(self, |conn| {
-            lock_project(conn, self.backend, &author.org_id, project_id)
+        transact!(self, author, |tx| {
+            tx.lock_project(&author.org_id, project_id)
                 .await?
                 .check_active()?;
-            let mut account =
-                lock_account(conn, self, &author.org_id, project_id, account_id).await?;
+            let mut account = lock_account(tx, project_id, account_id).await?;
             let mut requested = serde_json::Map::new();
             if let Some(name) = name {
                 account.name = name.to_owned();
@@ -255,12 +238,12 @@ impl Store {
                 .bind(account.name.clone())
                 .bind(account.role.clone())
                 .bind(account.id.clone())
-                .execute(&mut *conn)
+                .execute(&mut *tx.conn)
                 .await?;
             let details = json!({"id": account.id, "changes_requested": requested});
             let event =
                 Event::new("service_account.updated", &account.id, details).in_project(project_id);
-            audit::record(conn, author, event, now).await?;
+            tx.record(event).await?;
             Ok(account)
         })
     }
@@ -272,13 +255,12 @@ impl Store {
         project_id: &str,
         account_id: &str,
     ) -> Result<()> {
-        let now = self.clock.now();
-        transact!(self, |conn| {
-            lock_project(conn, self.backend, &author.org_id, project_id).await?;
-            let account = lock_account(conn, self, &author.org_id, project_id, account_id).await?;
+        transact!(self, author, |tx| {
+            tx.lock_project(&author.org_id, project_id).await?;
+            let account = lock_account(tx, project_id, account_id).await?;
             sqlx::query("DELETE FROM service_accounts WHERE id = $1")
                 .bind(account.id.clone())
-                .execute(&mut *conn)
+                .execute(&mut *tx.conn)
                 .await?;
             let event = Event::new(
                 "service_account.deleted",
@@ -286,7 +268,7 @@ impl Store {
                 json!({"id": account.id}),
             )
             .in_project(project_id);
-            audit::record(conn, author, event, now).await
+            tx.record(event).await
         })
     }
 
@@ -298,14 +280,13 @@ impl Store {
         owner: &KeyOwner,
         key: &NewKey,
     ) -> Result<CreatedKey> {
-        let now = self.clock.now();
-        transact!(self, |conn| {
-            lock_project(conn, self.backend, &author.org_id, project_id)
+        transact!(self, author, |tx| {
+            tx.lock_project(&author.org_id, project_id)
                 .await?
                 .check_active()?;
             match owner {
                 KeyOwner::ServiceAccount(id) => {
-                    lock_account(conn, self, &author.org_id, project_id, id).await?;
+                    lock_account(tx, project_id, id).await?;
                 }
                 KeyOwner::User(id) => {
                     let member: Option<(String,)> = sqlx::query_as(
@@ -313,7 +294,7 @@ impl Store {
                     )
                     .bind(project_id.to_owned())
                     .bind(id.clone())
-                    .fetch_optional(&mut *conn)
+                    .fetch_optional(&mut *tx.conn)
                     .await?;
                     if member.is_none() {
                         return Err(Error::invalid(
@@ -323,7 +304,7 @@ impl Store {
                     }
                 }
             }
-            insert_key(conn, author, project_id, owner, key, now).await
+            insert_key(tx, project_id, owner, key).await
         })
     }
 
@@ -376,9 +357,8 @@ impl Store {
         expires_at: Option<i64>,
         scopes: Option<&[String]>,
     ) -> Result<ProjectApiKey> {
-        let now = self.clock.now();
-        transact!(self, |conn| {
-            lock_project(conn, self.backend, &author.org_id, project_id)
+        transact!(self, author, |tx| {
+            tx.lock_project(&author.org_id, project_id)
                 .await?
                 .check_active()?;
             let mut sql = Sql::new("UPDATE project_api_keys SET id = id");
@@ -395,19 +375,19 @@ impl Store {
             sql.push(" WHERE project_id = ").bind(project_id.to_owned());
             sql.push(" AND id = ").bind(key_id.to_owned());
             let (text, args) = sql.build();
-            let updated = sqlx::query_with(text, args).execute(&mut *conn).await?;
+            let updated = sqlx::query_with(text, args).execute(&mut *tx.conn).await?;
             if updated.rows_affected() == 0 {
                 return Err(Error::not_found("API key", key_id, "api_key_id"));
             }
             let details = json!({"id": key_id, "changes_requested": requested});
             let event = Event::new("api_key.updated", key_id, details).in_project(project_id);
-            audit::record(conn, author, event, now).await?;
+            tx.record(event).await?;
             sqlx::query_as(AssertSqlSafe(format!(
                 "{SELECT_KEY} WHERE k.project_id = $1 AND k.id = $2"
             )))
             .bind(project_id.to_owned())
             .bind(key_id.to_owned())
-            .fetch_one(&mut *conn)
+            .fetch_one(&mut *tx.conn)
             .await
             .map_err(Into::into)
         })
@@ -421,16 +401,15 @@ impl Store {
         project_id: &str,
         key_id: &str,
     ) -> Result<()> {
-        let now = self.clock.now();
-        transact!(self, |conn| {
-            lock_project(conn, self.backend, &author.org_id, project_id).await?;
+        transact!(self, author, |tx| {
+            tx.lock_project(&author.org_id, project_id).await?;
             let owner: Option<(Option<String>,)> = sqlx::query_as(AssertSqlSafe(format!(
                 "SELECT k.service_account_id FROM project_api_keys k WHERE k.project_id = $1 AND k.id = $2{}",
                 self.backend.for_update_of("k")
             )))
             .bind(project_id.to_owned())
             .bind(key_id.to_owned())
-            .fetch_optional(&mut *conn)
+            .fetch_optional(&mut *tx.conn)
             .await?;
             match owner {
                 None => return Err(Error::not_found("API key", key_id, "api_key_id")),
@@ -446,11 +425,11 @@ impl Store {
             }
             sqlx::query("DELETE FROM project_api_keys WHERE id = $1")
                 .bind(key_id.to_owned())
-                .execute(&mut *conn)
+                .execute(&mut *tx.conn)
                 .await?;
             let event =
                 Event::new("api_key.deleted", key_id, json!({"id": key_id})).in_project(project_id);
-            audit::record(conn, author, event, now).await
+            tx.record(event).await
         })
     }
 }

@@ -5,46 +5,12 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
-use super::projects::lock_project;
-use super::{Author, Store, audit};
+use super::{Author, Store};
 use crate::domain::audit::Event;
 use crate::domain::policy::{
-    ModelMode, ModelPermissions, RateLimit, RateLimitValues, ToolPermissions,
+    ModelPermissions, Policies, RateLimit, RateLimitValues, ToolPermissions,
 };
 use crate::domain::{Error, Result};
-
-/// A project's model and tool permissions, as stored.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Policies {
-    /// `None`: the project has no model permissions (every model).
-    pub models: Option<ModelPermissions>,
-    pub tools: ToolPermissions,
-}
-
-impl Policies {
-    /// From the columns of `project_policies` (all `NULL` when the project has no row).
-    pub(super) fn from_columns(
-        model_mode: Option<&str>,
-        model_ids: Option<&str>,
-        disabled_tools: Option<&str>,
-    ) -> Policies {
-        let parse = |json: Option<&str>| -> Vec<String> {
-            json.and_then(|j| serde_json::from_str(j).ok())
-                .unwrap_or_default()
-        };
-        Policies {
-            models: model_mode
-                .and_then(ModelMode::parse)
-                .map(|mode| ModelPermissions {
-                    mode,
-                    model_ids: parse(model_ids),
-                }),
-            tools: ToolPermissions {
-                disabled: parse(disabled_tools).into_iter().collect(),
-            },
-        }
-    }
-}
 
 impl Store {
     /// A project's policies, in one query; 404 for a project not in the organization.
@@ -59,7 +25,7 @@ impl Store {
         .await?;
         let (mode, ids, tools) =
             row.ok_or_else(|| Error::not_found("project", project_id, "project_id"))?;
-        Ok(Policies::from_columns(
+        Ok(Policies::from_stored(
             mode.as_deref(),
             ids.as_deref(),
             tools.as_deref(),
@@ -73,14 +39,13 @@ impl Store {
         project_id: &str,
         permissions: Option<&ModelPermissions>,
     ) -> Result<()> {
-        let now = self.clock.now();
         let mode = permissions.map(|p| p.mode.as_str());
         let ids = permissions
             .map(|p| serde_json::to_string(&p.model_ids))
             .transpose()
             .map_err(|e| Error::Internal(e.to_string()))?;
-        transact!(self, |conn| {
-            lock_project(conn, self.backend, &author.org_id, project_id)
+        transact!(self, author, |tx| {
+            tx.lock_project(&author.org_id, project_id)
                 .await?
                 .check_active()?;
             sqlx::query(
@@ -92,20 +57,15 @@ impl Store {
             .bind(author.org_id.clone())
             .bind(mode)
             .bind(ids.clone())
-            .bind(now)
-            .execute(&mut *conn)
+            .bind(tx.now)
+            .execute(&mut *tx.conn)
             .await?;
             let requested =
                 permissions.map(|p| json!({"mode": p.mode.as_str(), "model_ids": p.model_ids}));
             let details =
                 json!({"id": project_id, "changes_requested": {"model_permissions": requested}});
-            audit::record(
-                conn,
-                author,
-                Event::new("project.updated", project_id, details).in_project(project_id),
-                now,
-            )
-            .await
+            tx.record(Event::new("project.updated", project_id, details).in_project(project_id))
+                .await
         })
     }
 
@@ -116,18 +76,17 @@ impl Store {
         project_id: &str,
         changes: &[(&str, bool)],
     ) -> Result<ToolPermissions> {
-        let now = self.clock.now();
-        transact!(self, |conn| {
-            lock_project(conn, self.backend, &author.org_id, project_id)
+        transact!(self, author, |tx| {
+            tx.lock_project(&author.org_id, project_id)
                 .await?
                 .check_active()?;
             let current: Option<(String,)> =
                 sqlx::query_as("SELECT disabled_tools FROM project_policies WHERE project_id = $1")
                     .bind(project_id.to_owned())
-                    .fetch_optional(&mut *conn)
+                    .fetch_optional(&mut *tx.conn)
                     .await?;
             let current =
-                Policies::from_columns(None, None, current.as_ref().map(|(t,)| t.as_str()));
+                Policies::from_stored(None, None, current.as_ref().map(|(t,)| t.as_str()));
             let tools = current.tools.with(changes)?;
             let disabled = serde_json::to_string(&tools.disabled)
                 .map_err(|e| Error::Internal(e.to_string()))?;
@@ -139,21 +98,16 @@ impl Store {
             .bind(project_id.to_owned())
             .bind(author.org_id.clone())
             .bind(disabled)
-            .bind(now)
-            .execute(&mut *conn)
+            .bind(tx.now)
+            .execute(&mut *tx.conn)
             .await?;
             let requested: serde_json::Map<String, serde_json::Value> = changes
                 .iter()
                 .map(|(tool, enabled)| ((*tool).to_owned(), json!({"enabled": enabled})))
                 .collect();
             let details = json!({"id": project_id, "changes_requested": {"hosted_tool_permissions": requested}});
-            audit::record(
-                conn,
-                author,
-                Event::new("project.updated", project_id, details).in_project(project_id),
-                now,
-            )
-            .await?;
+            tx.record(Event::new("project.updated", project_id, details).in_project(project_id))
+                .await?;
             Ok(tools)
         })
     }
@@ -193,9 +147,8 @@ impl Store {
         organization: &RateLimit,
         update: &RateLimitValues,
     ) -> Result<RateLimit> {
-        let now = self.clock.now();
-        transact!(self, |conn| {
-            lock_project(conn, self.backend, &author.org_id, project_id)
+        transact!(self, author, |tx| {
+            tx.lock_project(&author.org_id, project_id)
                 .await?
                 .check_active()?;
             let current: Option<(String,)> = sqlx::query_as(
@@ -203,7 +156,7 @@ impl Store {
             )
             .bind(project_id.to_owned())
             .bind(organization.model.clone())
-            .fetch_optional(&mut *conn)
+            .fetch_optional(&mut *tx.conn)
             .await?;
             let current: RateLimitValues = current
                 .and_then(|(json,)| serde_json::from_str(&json).ok())
@@ -220,18 +173,13 @@ impl Store {
             .bind(organization.model.clone())
             .bind(author.org_id.clone())
             .bind(limits)
-            .bind(now)
-            .execute(&mut *conn)
+            .bind(tx.now)
+            .execute(&mut *tx.conn)
             .await?;
             let id = organization.id();
             let details = json!({"id": id, "changes_requested": update});
-            audit::record(
-                conn,
-                author,
-                Event::new("rate_limit.updated", &id, details).in_project(project_id),
-                now,
-            )
-            .await?;
+            tx.record(Event::new("rate_limit.updated", &id, details).in_project(project_id))
+                .await?;
             Ok(organization.with(&values))
         })
     }

@@ -7,107 +7,17 @@
 
 use std::str::FromStr;
 
-use serde_json::json;
-use sqlx::AnyConnection;
-
-use super::groups::lock_group;
-use super::roles::{RoleScope, SELECT_ROLE, check_scope_active, lock_role};
 use super::sql::{Sql, keyset_order};
-use super::users::find_user;
-use super::{Author, Store, audit, is_unique_violation};
-use crate::domain::audit::Event;
+use super::tx::{
+    Principal, RoleScope, SELECT_ROLE, Tx, already_holds, assignment_event, find_member,
+    not_a_member,
+};
+use super::{Author, Store};
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::project_user::ProjectRole;
 use crate::domain::role::{Grant, Role};
 use crate::domain::user::OrgRole;
-use crate::domain::{Error, Result, ids};
-
-/// Who holds a role.
-#[derive(Clone, Debug)]
-pub enum Principal {
-    User(String),
-    Group(String),
-}
-
-impl Principal {
-    pub fn id(&self) -> &str {
-        match self {
-            Principal::User(id) | Principal::Group(id) => id,
-        }
-    }
-
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Principal::User(_) => "user",
-            Principal::Group(_) => "group",
-        }
-    }
-}
-
-/// Records that `principal` holds `role` in `scope`, with its audit event.
-pub(super) async fn insert(
-    conn: &mut AnyConnection,
-    author: &Author,
-    scope: &RoleScope,
-    principal: &Principal,
-    role: &Role,
-    now: i64,
-) -> Result<()> {
-    let id = ids::new_id(ids::ROLE_ASSIGNMENT);
-    let (user_id, group_id) = match principal {
-        Principal::User(id) => (Some(id.clone()), None),
-        Principal::Group(id) => (None, Some(id.clone())),
-    };
-    sqlx::query(
-        "INSERT INTO role_assignments (id, org_id, role_id, resource_id, project_id, user_id, group_id, principal_id, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(id.clone())
-    .bind(scope.org_id.clone())
-    .bind(role.id.clone())
-    .bind(scope.resource_id().to_owned())
-    .bind(scope.project_id.clone())
-    .bind(user_id)
-    .bind(group_id)
-    .bind(principal.id().to_owned())
-    .bind(now)
-    .execute(&mut *conn)
-    .await
-    .map_err(|e| {
-        if is_unique_violation(&e) {
-            already_holds(principal, role)
-        } else {
-            e.into()
-        }
-    })?;
-    audit::record(
-        conn,
-        author,
-        assignment_event("role.assignment.created", &id, scope, principal),
-        now,
-    )
-    .await
-}
-
-fn assignment_event(
-    event_type: &'static str,
-    id: &str,
-    scope: &RoleScope,
-    principal: &Principal,
-) -> Event {
-    let details = json!({
-        "id": id,
-        "principal_id": principal.id(),
-        "principal_type": principal.kind(),
-        "resource_id": scope.resource_id(),
-        "resource_type": scope.scope().resource_type(),
-    });
-    let event = Event::new(event_type, id, details);
-    match &scope.project_id {
-        Some(project) => event.in_project(project),
-        None => event,
-    }
-}
+use crate::domain::{Error, Result};
 
 fn does_not_hold(principal: &Principal, role_id: &str) -> Error {
     Error::NotFound {
@@ -118,18 +28,6 @@ fn does_not_hold(principal: &Principal, role_id: &str) -> Error {
         ),
         param: Some("role_id"),
     }
-}
-
-fn already_holds(principal: &Principal, role: &Role) -> Error {
-    Error::invalid(
-        format!(
-            "The {} '{}' already holds role '{}'.",
-            principal.kind(),
-            principal.id(),
-            role.name
-        ),
-        "role_id",
-    )
 }
 
 /// The select of the roles a principal holds in a scope, as `(role columns)`, built as one or
@@ -181,51 +79,85 @@ fn held_roles(sql: &mut Sql, scope: &RoleScope, principal: &Principal, page: Opt
     }
 }
 
-impl Store {
-    /// The principal exists in the organization and, for a project scope, in the project (a
-    /// member, or a group with access).
-    async fn check_principal<'c, E>(
-        &self,
-        executor: E,
-        scope: &RoleScope,
-        principal: &Principal,
-    ) -> Result<()>
-    where
-        E: sqlx::Executor<'c, Database = sqlx::Any>,
-    {
-        let (table, column, kind, param) = match (principal, &scope.project_id) {
-            (Principal::User(_), None) => ("users", "id", "user", "user_id"),
-            (Principal::User(_), Some(_)) => (
-                "project_users",
-                "user_id",
-                "member of this project",
-                "user_id",
-            ),
-            (Principal::Group(_), None) => ("org_groups", "id", "group", "group_id"),
-            (Principal::Group(_), Some(_)) => (
-                "project_groups",
-                "group_id",
-                "group with access to this project",
-                "group_id",
-            ),
-        };
-        let mut sql = Sql::new(&format!(
-            "SELECT t.{column} FROM {table} t WHERE t.{column} = "
-        ));
-        sql.bind(principal.id().to_owned());
-        match &scope.project_id {
-            Some(project) => sql.push(" AND t.project_id = ").bind(project.clone()),
-            None => sql.push(" AND t.org_id = ").bind(scope.org_id.clone()),
-        };
-        let (text, args) = sql.build();
-        let found: Option<(String,)> = sqlx::query_as_with(text, args)
-            .fetch_optional(executor)
-            .await?;
-        found
-            .map(|_| ())
-            .ok_or_else(|| Error::not_found(kind, principal.id(), param))
-    }
+/// The principal exists in the organization and, for a project scope, in the project (a
+/// member, or a group with access).
+async fn check_principal<'c, E>(executor: E, scope: &RoleScope, principal: &Principal) -> Result<()>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Any>,
+{
+    let (table, column, kind, param) = match (principal, &scope.project_id) {
+        (Principal::User(_), None) => ("users", "id", "user", "user_id"),
+        (Principal::User(_), Some(_)) => (
+            "project_users",
+            "user_id",
+            "member of this project",
+            "user_id",
+        ),
+        (Principal::Group(_), None) => ("org_groups", "id", "group", "group_id"),
+        (Principal::Group(_), Some(_)) => (
+            "project_groups",
+            "group_id",
+            "group with access to this project",
+            "group_id",
+        ),
+    };
+    let mut sql = Sql::new(&format!(
+        "SELECT t.{column} FROM {table} t WHERE t.{column} = "
+    ));
+    sql.bind(principal.id().to_owned());
+    match &scope.project_id {
+        Some(project) => sql.push(" AND t.project_id = ").bind(project.clone()),
+        None => sql.push(" AND t.org_id = ").bind(scope.org_id.clone()),
+    };
+    let (text, args) = sql.build();
+    let found: Option<(String,)> = sqlx::query_as_with(text, args)
+        .fetch_optional(executor)
+        .await?;
+    found
+        .map(|_| ())
+        .ok_or_else(|| Error::not_found(kind, principal.id(), param))
+}
 
+/// Gives a user the predefined role `role` of `scope`, as changing her (or her membership's)
+/// role does; refused if she holds it already.
+async fn set_predefined_role(
+    tx: &mut Tx<'_>,
+    scope: &RoleScope,
+    user_id: &str,
+    role: &Role,
+) -> Result<()> {
+    let principal = Principal::User(user_id.to_owned());
+    // The organization or project is locked before her role is read, so that of two concurrent
+    // assignments of one role the second sees the first's and is refused.
+    match &scope.project_id {
+        None => {
+            tx.lock_organization(&scope.org_id).await?;
+            let current = tx
+                .find_user(&scope.org_id, user_id)
+                .await?
+                .ok_or_else(|| Error::not_found("user", user_id, "user_id"))?;
+            if current.role == role.name {
+                return Err(already_holds(&principal, role));
+            }
+            tx.set_user_role(user_id, OrgRole::from_str(&role.name)?)
+                .await?;
+        }
+        Some(project) => {
+            tx.lock_project(&scope.org_id, project).await?;
+            let current = find_member(&mut *tx.conn, &scope.org_id, project, user_id)
+                .await?
+                .ok_or_else(|| not_a_member(user_id))?;
+            if current.role == role.name {
+                return Err(already_holds(&principal, role));
+            }
+            tx.set_member_role(project, user_id, ProjectRole::parse(&role.name, "role_id")?)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+impl Store {
     pub async fn list_role_assignments(
         &self,
         scope: &RoleScope,
@@ -233,7 +165,7 @@ impl Store {
         page: &PageRequest,
     ) -> Result<Page<Role>> {
         self.check_scope(scope).await?;
-        self.check_principal(&self.read, scope, principal).await?;
+        check_principal(&self.read, scope, principal).await?;
         let mut sql = Sql::new("");
         held_roles(&mut sql, scope, principal, Some(page));
         self.fetch_page(sql, page.limit).await
@@ -255,20 +187,15 @@ impl Store {
             .await?;
         let parents = async {
             self.check_scope(scope).await?;
-            self.check_principal(&self.read, scope, principal).await
+            check_principal(&self.read, scope, principal).await
         };
         Store::found_or(found, parents, || does_not_hold(principal, &role_id)).await
     }
 
     /// The role `role_id` names in `scope`: 404 if it names none, 400 if it names a role of
     /// another scope.
-    async fn role_in_scope(
-        &self,
-        conn: &mut AnyConnection,
-        scope: &RoleScope,
-        role_id: &str,
-    ) -> Result<Role> {
-        match lock_role(conn, self, scope, role_id).await {
+    async fn role_in_scope(tx: &mut Tx<'_>, scope: &RoleScope, role_id: &str) -> Result<Role> {
+        match tx.lock_role(scope, role_id).await {
             Ok(role) => Ok(role),
             Err(not_found) => {
                 let elsewhere: Option<(String,)> = sqlx::query_as(
@@ -276,7 +203,7 @@ impl Store {
                 )
                 .bind(scope.org_id.clone())
                 .bind(role_id.to_owned())
-                .fetch_optional(&mut *conn)
+                .fetch_optional(&mut *tx.conn)
                 .await?;
                 match elsewhere {
                     Some((resource,)) => Err(Error::invalid(
@@ -292,8 +219,8 @@ impl Store {
         }
     }
 
-    /// Assigns a role. For a user's predefined role this changes the user's (or membership's)
-    /// `role`, with the same rules and event as changing it there.
+    /// Assigns a role, in one transaction. For a user's predefined role this changes the user's
+    /// (or membership's) `role`, with the same rules and event as changing it there.
     pub async fn assign_role(
         &self,
         author: &Author,
@@ -302,12 +229,11 @@ impl Store {
         role_id: &str,
     ) -> Result<Role> {
         let role_id = scope.role_id(role_id);
-        let now = self.clock.now();
-        let role = transact!(self, |conn| {
-            check_scope_active(conn, self, scope).await?;
-            let role = self.role_in_scope(conn, scope, &role_id).await?;
+        let assigned = transact!(self, author, |tx| {
+            tx.check_scope_active(scope).await?;
+            let role = Store::role_in_scope(tx, scope, &role_id).await?;
             // Outside the project, a principal needs adding first: a 400, not a missing object.
-            self.check_principal(&mut *conn, scope, principal)
+            check_principal(&mut *tx.conn, scope, principal)
                 .await
                 .map_err(|e| match (e, &scope.project_id) {
                     (Error::NotFound { message, param }, Some(_)) => Error::Invalid {
@@ -320,32 +246,20 @@ impl Store {
                     },
                     (e, _) => e,
                 })?;
-            if let (Principal::User(_), true) = (principal, role.is_predefined()) {
-                return Ok(role);
+            match principal {
+                Principal::User(user_id) if role.is_predefined() => {
+                    set_predefined_role(tx, scope, user_id, &role).await?;
+                }
+                _ => tx.insert_role_assignment(scope, principal, &role).await?,
             }
-            insert(conn, author, scope, principal, &role, now).await?;
             Ok(role)
-        })?;
-        if let Principal::User(user_id) = principal
-            && role.is_predefined()
-        {
-            let current = self.get_role_assignment(scope, principal, &role.id).await;
-            if current.is_ok() {
-                return Err(already_holds(principal, &role));
-            }
-            match &scope.project_id {
-                None => {
-                    self.modify_user_role(author, user_id, OrgRole::from_str(&role.name)?)
-                        .await?;
-                }
-                Some(project) => {
-                    let project_role = ProjectRole::parse(&role.name, "role_id")?;
-                    self.modify_project_user(author, project, user_id, project_role)
-                        .await?;
-                }
-            }
+        });
+        if scope.project_id.is_none() {
+            // A demoted owner's admin keys stop working: forget the cached ones (after the
+            // commit, as for a deleted key).
+            self.keys.clear();
         }
-        Ok(role)
+        assigned
     }
 
     /// Unassigns a role. A user's predefined role can only be replaced (by assigning another),
@@ -358,9 +272,8 @@ impl Store {
         role_id: &str,
     ) -> Result<()> {
         let role_id = scope.role_id(role_id);
-        let now = self.clock.now();
-        transact!(self, |conn| {
-            let role = self.role_in_scope(conn, scope, &role_id).await?;
+        transact!(self, author, |tx| {
+            let role = Store::role_in_scope(tx, scope, &role_id).await?;
             if let (Principal::User(_), true) = (principal, role.is_predefined()) {
                 return Err(Error::invalid(
                     format!(
@@ -371,9 +284,9 @@ impl Store {
                 ));
             }
             if let Principal::Group(group_id) = principal {
-                lock_group(conn, self, &scope.org_id, group_id).await?;
+                tx.lock_group(&scope.org_id, group_id).await?;
             } else {
-                find_user(&mut *conn, &scope.org_id, principal.id())
+                tx.find_user(&scope.org_id, principal.id())
                     .await?
                     .ok_or_else(|| Error::not_found("user", principal.id(), "user_id"))?;
             }
@@ -383,13 +296,13 @@ impl Store {
             .bind(principal.id().to_owned())
             .bind(scope.resource_id().to_owned())
             .bind(role.id.clone())
-            .fetch_optional(&mut *conn)
+            .fetch_optional(&mut *tx.conn)
             .await?;
             let Some((id,)) = removed else {
                 return Err(does_not_hold(principal, &role.id));
             };
             let event = assignment_event("role.assignment.deleted", &id, scope, principal);
-            audit::record(conn, author, event, now).await
+            tx.record(event).await
         })
     }
 

@@ -2,138 +2,15 @@
 //! or project) and custom ones.
 
 use serde_json::json;
-use sqlx::{AnyConnection, AssertSqlSafe};
+use sqlx::AssertSqlSafe;
 
-use super::projects::lock_project;
 use super::sql::Sql;
-use super::{Author, Store, audit, is_unique_violation};
+use super::tx::{RoleScope, SELECT_ROLE, no_such_role};
+use super::{Author, Store, is_unique_violation};
 use crate::domain::audit::Event;
 use crate::domain::page::{Page, PageRequest};
-use crate::domain::role::{self, Role, Scope};
+use crate::domain::role::{self, Role};
 use crate::domain::{Error, Result, ids};
-
-pub(super) const SELECT_ROLE: &str = "SELECT r.id, r.org_id, r.resource_id, r.resource_type, r.name, r.description, r.permissions, r.predefined, r.created_at, r.updated_at, r.created_by FROM roles r";
-
-/// The organization, or one of its projects, whose roles an operation names.
-#[derive(Clone, Debug)]
-pub struct RoleScope {
-    pub org_id: String,
-    pub project_id: Option<String>,
-}
-
-impl RoleScope {
-    pub fn organization(org_id: &str) -> Self {
-        RoleScope {
-            org_id: org_id.to_owned(),
-            project_id: None,
-        }
-    }
-
-    pub fn project(org_id: &str, project_id: &str) -> Self {
-        RoleScope {
-            org_id: org_id.to_owned(),
-            project_id: Some(project_id.to_owned()),
-        }
-    }
-
-    pub fn resource_id(&self) -> &str {
-        self.project_id.as_deref().unwrap_or(&self.org_id)
-    }
-
-    pub fn scope(&self) -> Scope {
-        match self.project_id {
-            None => Scope::Organization,
-            Some(_) => Scope::Project,
-        }
-    }
-
-    /// A role id as the caller sent it, with a predefined role's plain id made specific.
-    pub fn role_id(&self, role_id: &str) -> String {
-        role::resolve_id(role_id, self.scope(), self.resource_id())
-    }
-
-    fn event(&self, event: Event) -> Event {
-        match &self.project_id {
-            Some(project) => event.in_project(project),
-            None => event,
-        }
-    }
-}
-
-/// The predefined roles of a new organization (`project_id: None`) or project.
-pub(super) async fn insert_predefined_roles(
-    conn: &mut AnyConnection,
-    org_id: &str,
-    project_id: Option<&str>,
-    now: i64,
-) -> Result<()> {
-    let (scope, resource_id) = match project_id {
-        None => (Scope::Organization, org_id),
-        Some(project) => (Scope::Project, project),
-    };
-    for predefined in role::predefined(scope) {
-        sqlx::query(
-            "INSERT INTO roles (id, org_id, project_id, resource_id, resource_type, name, description, permissions, predefined, created_at, updated_at, created_by) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $9, NULL)",
-        )
-        .bind(predefined.id_in(resource_id))
-        .bind(org_id.to_owned())
-        .bind(project_id.map(str::to_owned))
-        .bind(resource_id.to_owned())
-        .bind(scope.resource_type())
-        .bind(predefined.name)
-        .bind(predefined.description)
-        .bind(predefined.permissions_json())
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
-    }
-    Ok(())
-}
-
-/// Reads a role of `scope` inside a transaction, locking it.
-pub(super) async fn lock_role(
-    conn: &mut AnyConnection,
-    store: &Store,
-    scope: &RoleScope,
-    role_id: &str,
-) -> Result<Role> {
-    sqlx::query_as(AssertSqlSafe(format!(
-        "{SELECT_ROLE} WHERE r.org_id = $1 AND r.resource_id = $2 AND r.id = $3{}",
-        store.backend.for_update_of("r")
-    )))
-    .bind(scope.org_id.clone())
-    .bind(scope.resource_id().to_owned())
-    .bind(role_id.to_owned())
-    .fetch_optional(conn)
-    .await?
-    .ok_or_else(|| no_such_role(role_id, scope))
-}
-
-fn no_such_role(role_id: &str, scope: &RoleScope) -> Error {
-    let within = match &scope.project_id {
-        Some(project) => format!("project '{project}'"),
-        None => "this organization".to_owned(),
-    };
-    Error::NotFound {
-        message: format!("No such role in {within}: '{role_id}'"),
-        param: Some("role_id"),
-    }
-}
-
-/// Inside a transaction: the project of a project scope exists and is active.
-pub(super) async fn check_scope_active(
-    conn: &mut AnyConnection,
-    store: &Store,
-    scope: &RoleScope,
-) -> Result<()> {
-    if let Some(project) = &scope.project_id {
-        lock_project(conn, store.backend, &scope.org_id, project)
-            .await?
-            .check_active()?;
-    }
-    Ok(())
-}
 
 /// What an update changes; `None` leaves a field as it is.
 #[derive(Clone, Debug, Default)]
@@ -188,22 +65,21 @@ impl Store {
     ) -> Result<Role> {
         let name = role::validate_name(name)?;
         let permissions = role::validate_permissions(permissions, scope.scope(), "permissions")?;
-        let now = self.clock.now();
-        let role = Role {
-            id: ids::new_id(ids::ROLE),
-            org_id: scope.org_id.clone(),
-            resource_id: scope.resource_id().to_owned(),
-            resource_type: scope.scope().resource_type().to_owned(),
-            name,
-            description: description.map(str::to_owned),
-            permissions: serde_json::to_string(&permissions).unwrap_or_else(|_| "[]".into()),
-            predefined: 0,
-            created_at: now,
-            updated_at: now,
-            created_by: author.actor.as_ref().map(|a| a.user_id.clone()),
-        };
-        transact!(self, |conn| {
-            check_scope_active(conn, self, scope).await?;
+        transact!(self, author, |tx| {
+            let role = Role {
+                id: ids::new_id(ids::ROLE),
+                org_id: scope.org_id.clone(),
+                resource_id: scope.resource_id().to_owned(),
+                resource_type: scope.scope().resource_type().to_owned(),
+                name: name.clone(),
+                description: description.map(str::to_owned),
+                permissions: serde_json::to_string(&permissions).unwrap_or_else(|_| "[]".into()),
+                predefined: 0,
+                created_at: tx.now,
+                updated_at: tx.now,
+                created_by: author.actor.as_ref().map(|a| a.user_id.clone()),
+            };
+            tx.check_scope_active(scope).await?;
             sqlx::query(
                 "INSERT INTO roles (id, org_id, project_id, resource_id, resource_type, name, description, permissions, predefined, created_at, updated_at, created_by) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $9, $10)",
@@ -216,9 +92,9 @@ impl Store {
             .bind(role.name.clone())
             .bind(role.description.clone())
             .bind(role.permissions.clone())
-            .bind(now)
+            .bind(tx.now)
             .bind(role.created_by.clone())
-            .execute(&mut *conn)
+            .execute(&mut *tx.conn)
             .await
             .map_err(|e| duplicate_name(e, &role.name))?;
             let details = json!({
@@ -229,8 +105,8 @@ impl Store {
                 "resource_id": role.resource_id,
             });
             let event = scope.event(Event::new("role.created", &role.id, details));
-            audit::record(conn, author, event, now).await?;
-            Ok(role.clone())
+            tx.record(event).await?;
+            Ok(role)
         })
     }
 
@@ -252,10 +128,9 @@ impl Store {
             .as_deref()
             .map(|p| role::validate_permissions(p, scope.scope(), "permissions"))
             .transpose()?;
-        let now = self.clock.now();
-        transact!(self, |conn| {
-            check_scope_active(conn, self, scope).await?;
-            let current = lock_role(conn, self, scope, &role_id).await?;
+        transact!(self, author, |tx| {
+            tx.check_scope_active(scope).await?;
+            let current = tx.lock_role(scope, &role_id).await?;
             current.check_can_modify()?;
             let before = current.permission_list();
             let mut updated = current.clone();
@@ -278,21 +153,21 @@ impl Store {
                 requested.insert("permissions_added".into(), json!(added));
                 requested.insert("permissions_removed".into(), json!(removed));
             }
-            updated.updated_at = now;
+            updated.updated_at = tx.now;
             sqlx::query("UPDATE roles SET name = $1, description = $2, permissions = $3, updated_at = $4 WHERE id = $5")
                 .bind(updated.name.clone())
                 .bind(updated.description.clone())
                 .bind(updated.permissions.clone())
-                .bind(now)
+                .bind(tx.now)
                 .bind(updated.id.clone())
-                .execute(&mut *conn)
+                .execute(&mut *tx.conn)
                 .await
                 .map_err(|e| duplicate_name(e, &updated.name))?;
             requested.insert("resource_id".into(), json!(updated.resource_id));
             requested.insert("resource_type".into(), json!(updated.resource_type));
             let details = json!({"id": updated.id, "changes_requested": requested});
             let event = scope.event(Event::new("role.updated", &updated.id, details));
-            audit::record(conn, author, event, now).await?;
+            tx.record(event).await?;
             Ok(updated)
         })
     }
@@ -305,20 +180,19 @@ impl Store {
         role_id: &str,
     ) -> Result<String> {
         let role_id = scope.role_id(role_id);
-        let now = self.clock.now();
-        transact!(self, |conn| {
-            let current = lock_role(conn, self, scope, &role_id).await?;
+        transact!(self, author, |tx| {
+            let current = tx.lock_role(scope, &role_id).await?;
             current.check_can_modify()?;
             sqlx::query("DELETE FROM roles WHERE id = $1")
                 .bind(current.id.clone())
-                .execute(&mut *conn)
+                .execute(&mut *tx.conn)
                 .await?;
             let event = scope.event(Event::new(
                 "role.deleted",
                 &current.id,
                 json!({"id": current.id}),
             ));
-            audit::record(conn, author, event, now).await?;
+            tx.record(event).await?;
             Ok(current.id.clone())
         })
     }

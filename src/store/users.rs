@@ -1,16 +1,13 @@
 //! Organization users: list, retrieve, change role, delete.
 
-use serde_json::json;
-use sqlx::{AnyConnection, AssertSqlSafe};
-
 use super::sql::Sql;
-use super::{Author, Backend, Store, audit};
+use super::tx::{SELECT_USER, find_user};
+use super::{Author, Store};
 use crate::domain::audit::Event;
 use crate::domain::page::{Page, PageRequest};
-use crate::domain::user::{self, OrgRole, User};
+use crate::domain::user::{OrgRole, User};
 use crate::domain::{Error, Result};
-
-const SELECT_USER: &str = "SELECT u.id, u.email, u.name, u.role, u.added_at FROM users u";
+use serde_json::json;
 
 impl Store {
     /// Users in the order they joined, optionally only those with one of `emails`.
@@ -51,37 +48,7 @@ impl Store {
         user_id: &str,
         role: OrgRole,
     ) -> Result<User> {
-        let now = self.clock.now();
-        let modified = transact!(self, |conn| {
-            lock_organization(conn, self.backend, &author.org_id).await?;
-            let current = find_user(&mut *conn, &author.org_id, user_id)
-                .await?
-                .ok_or_else(|| Error::not_found("user", user_id, "user_id"))?;
-            if current.is_owner() && role != OrgRole::Owner {
-                user::check_keeps_an_owner(
-                    count_owners(conn, &author.org_id).await? - 1,
-                    "Demoting this user",
-                )?;
-            }
-            sqlx::query("UPDATE users SET role = $1 WHERE org_id = $2 AND id = $3")
-                .bind(role.as_str())
-                .bind(author.org_id.clone())
-                .bind(user_id.to_owned())
-                .execute(&mut *conn)
-                .await?;
-            let details = json!({"id": user_id, "changes_requested": {"role": role.as_str()}});
-            audit::record(
-                conn,
-                author,
-                Event::new("user.updated", user_id, details),
-                now,
-            )
-            .await?;
-            Ok(User {
-                role: role.as_str().to_owned(),
-                ..current
-            })
-        });
+        let modified = transact!(self, author, |tx| { tx.set_user_role(user_id, role).await });
         // A demoted owner's admin keys stop working: forget the cached ones (after the commit, as
         // for a deleted key).
         self.keys.clear();
@@ -90,87 +57,20 @@ impl Store {
 
     /// Deletes a user with her project memberships and the admin keys she owns, in one transaction.
     pub async fn delete_user(&self, author: &Author, user_id: &str) -> Result<()> {
-        let now = self.clock.now();
-        let deleted = transact!(self, |conn| {
-            lock_organization(conn, self.backend, &author.org_id).await?;
-            let current = find_user(&mut *conn, &author.org_id, user_id)
-                .await?
-                .ok_or_else(|| Error::not_found("user", user_id, "user_id"))?;
-            if current.is_owner() {
-                user::check_keeps_an_owner(
-                    count_owners(conn, &author.org_id).await? - 1,
-                    "Deleting this user",
-                )?;
-            }
+        let deleted = transact!(self, author, |tx| {
+            tx.user_losing_ownership(user_id, true, "Deleting this user")
+                .await?;
             // Memberships and admin keys go by ON DELETE CASCADE, in this same transaction.
             sqlx::query("DELETE FROM users WHERE org_id = $1 AND id = $2")
                 .bind(author.org_id.clone())
                 .bind(user_id.to_owned())
-                .execute(&mut *conn)
+                .execute(&mut *tx.conn)
                 .await?;
-            audit::record(
-                conn,
-                author,
-                Event::new("user.deleted", user_id, json!({"id": user_id})),
-                now,
-            )
-            .await
+            tx.record(Event::new("user.deleted", user_id, json!({"id": user_id})))
+                .await
         });
         // Her admin keys went with her: forget them (after the commit, as for a deleted key).
         self.keys.clear();
         deleted
     }
-}
-
-pub(super) async fn find_user<'c, E>(
-    executor: E,
-    org_id: &str,
-    user_id: &str,
-) -> Result<Option<User>>
-where
-    E: sqlx::Executor<'c, Database = sqlx::Any>,
-{
-    Ok(sqlx::query_as(AssertSqlSafe(format!(
-        "{SELECT_USER} WHERE u.org_id = $1 AND u.id = $2"
-    )))
-    .bind(org_id.to_owned())
-    .bind(user_id.to_owned())
-    .fetch_optional(executor)
-    .await?)
-}
-
-pub(super) async fn find_user_by_email(
-    conn: &mut AnyConnection,
-    org_id: &str,
-    email: &str,
-) -> Result<Option<User>> {
-    Ok(sqlx::query_as(AssertSqlSafe(format!(
-        "{SELECT_USER} WHERE u.org_id = $1 AND u.email = $2"
-    )))
-    .bind(org_id.to_owned())
-    .bind(email.to_owned())
-    .fetch_optional(conn)
-    .await?)
-}
-
-/// Locks the organization's row: changes to who owns it take turns, so that two concurrent
-/// demotions cannot both see another owner left.
-async fn lock_organization(conn: &mut AnyConnection, backend: Backend, org_id: &str) -> Result<()> {
-    sqlx::query(AssertSqlSafe(format!(
-        "SELECT o.id FROM organizations o WHERE o.id = $1{}",
-        backend.for_update_of("o")
-    )))
-    .bind(org_id.to_owned())
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-async fn count_owners(conn: &mut AnyConnection, org_id: &str) -> Result<i64> {
-    let (owners,): (i64,) =
-        sqlx::query_as("SELECT COUNT(*) FROM users WHERE org_id = $1 AND role = 'owner'")
-            .bind(org_id.to_owned())
-            .fetch_one(conn)
-            .await?;
-    Ok(owners)
 }

@@ -112,3 +112,70 @@ async fn replicas_starting_together_migrate_and_bootstrap_once() {
     }
     database.drop_database().await;
 }
+
+/// Assigning a user a predefined role is one transaction: of several requests giving her the
+/// role at once, one changes it (with its one event) and the others find she holds it already.
+#[tokio::test]
+async fn simultaneous_predefined_role_assignments_succeed_once() {
+    let s = TestServer::start().await;
+    let admin = s.admin();
+    let ada = s.add_user("ada@example.com", "owner", "Ada").await;
+    let project = admin
+        .post(
+            "/v1/organization/projects",
+            json!({"name": "contested roles"}),
+        )
+        .await
+        .id();
+    admin
+        .post(
+            &format!("/v1/organization/projects/{project}/users"),
+            json!({"user_id": ada, "role": "member"}),
+        )
+        .await
+        .ok();
+    for (path, role_id, role) in [
+        (
+            format!("/v1/organization/users/{ada}/roles"),
+            "role-api-organization-reader",
+            "reader",
+        ),
+        (
+            format!("/v1/projects/{project}/users/{ada}/roles"),
+            "role-api-project-owner",
+            "owner",
+        ),
+    ] {
+        let attempts = (0..8).map(|_| admin.post(&path, json!({"role_id": role_id})));
+        let responses = join_all(attempts).await;
+        let statuses: Vec<u16> = responses.iter().map(|r| r.status).collect();
+        assert_eq!(
+            statuses.iter().filter(|&&s| s == 200).count(),
+            1,
+            "{path}: {statuses:?}"
+        );
+        for refused in responses.iter().filter(|r| r.status != 200) {
+            refused.error_mentioning(400, Some("role_id"), "already holds role");
+        }
+        let held = admin.get(&path).await.ok()["data"].clone();
+        let names: Vec<&str> = held
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|r| r["name"].as_str())
+            .collect();
+        assert_eq!(names, [role], "{path}");
+    }
+    let log = admin
+        .get(&format!(
+            "/v1/organization/audit_logs?event_types[]=user.updated&resource_ids[]={ada}"
+        ))
+        .await;
+    assert_eq!(
+        log.ok()["data"].as_array().unwrap().len(),
+        2,
+        "one change in the organization, one in the project: {}",
+        log.body
+    );
+    s.stop().await;
+}

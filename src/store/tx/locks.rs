@@ -1,0 +1,155 @@
+//! Reading a row a transaction is about to check and change, locked until it ends (PostgreSQL
+//! row locks; SQLite's write transactions are serialized and need none).
+
+use sqlx::AssertSqlSafe;
+
+use super::Tx;
+use crate::domain::audit::Event;
+use crate::domain::group::Group;
+use crate::domain::project::Project;
+use crate::domain::role::{self, Role, Scope};
+use crate::domain::{Error, Result};
+
+pub const SELECT_PROJECT: &str = "SELECT p.id, p.name, p.created_at, p.archived_at, p.external_key_id, p.residency, \
+     o.default_project_id FROM projects p JOIN organizations o ON o.id = p.org_id";
+pub const SELECT_GROUP: &str = "SELECT g.id, g.name, g.created_at FROM org_groups g";
+pub const SELECT_ROLE: &str = "SELECT r.id, r.org_id, r.resource_id, r.resource_type, r.name, r.description, r.permissions, r.predefined, r.created_at, r.updated_at, r.created_by FROM roles r";
+
+/// The organization, or one of its projects, whose roles an operation names.
+#[derive(Clone, Debug)]
+pub struct RoleScope {
+    pub org_id: String,
+    pub project_id: Option<String>,
+}
+
+impl RoleScope {
+    pub fn organization(org_id: &str) -> Self {
+        RoleScope {
+            org_id: org_id.to_owned(),
+            project_id: None,
+        }
+    }
+
+    pub fn project(org_id: &str, project_id: &str) -> Self {
+        RoleScope {
+            org_id: org_id.to_owned(),
+            project_id: Some(project_id.to_owned()),
+        }
+    }
+
+    pub fn resource_id(&self) -> &str {
+        self.project_id.as_deref().unwrap_or(&self.org_id)
+    }
+
+    pub fn scope(&self) -> Scope {
+        match self.project_id {
+            None => Scope::Organization,
+            Some(_) => Scope::Project,
+        }
+    }
+
+    /// A role id as the caller sent it, with a predefined role's plain id made specific.
+    pub fn role_id(&self, role_id: &str) -> String {
+        role::resolve_id(role_id, self.scope(), self.resource_id())
+    }
+
+    /// `event`, in this scope's project if it has one.
+    pub(in crate::store) fn event(&self, event: Event) -> Event {
+        match &self.project_id {
+            Some(project) => event.in_project(project),
+            None => event,
+        }
+    }
+}
+
+impl Tx<'_> {
+    /// Reads a project, locking its row until the transaction ends.
+    pub async fn lock_project(&mut self, org_id: &str, project_id: &str) -> Result<Project> {
+        let lock = self.backend.for_update_of("p");
+        self.select_project(org_id, project_id, &lock).await
+    }
+
+    /// Reads a project that the transaction adds to (a member, say) but does not change: adders
+    /// run side by side, and archiving the project waits for them.
+    pub async fn share_project(&mut self, org_id: &str, project_id: &str) -> Result<Project> {
+        let lock = self.backend.for_share_of("p");
+        self.select_project(org_id, project_id, &lock).await
+    }
+
+    async fn select_project(
+        &mut self,
+        org_id: &str,
+        project_id: &str,
+        lock: &str,
+    ) -> Result<Project> {
+        sqlx::query_as(AssertSqlSafe(format!(
+            "{SELECT_PROJECT} WHERE p.org_id = $1 AND p.id = $2{lock}"
+        )))
+        .bind(org_id.to_owned())
+        .bind(project_id.to_owned())
+        .fetch_optional(&mut *self.conn)
+        .await?
+        .ok_or_else(|| Error::not_found("project", project_id, "project_id"))
+    }
+
+    /// The project of a project scope exists and is active (and stays so: it is locked).
+    pub async fn check_scope_active(&mut self, scope: &RoleScope) -> Result<()> {
+        if let Some(project) = &scope.project_id {
+            self.lock_project(&scope.org_id, project)
+                .await?
+                .check_active()?;
+        }
+        Ok(())
+    }
+
+    /// Reads a group, locking it.
+    pub async fn lock_group(&mut self, org_id: &str, group_id: &str) -> Result<Group> {
+        sqlx::query_as(AssertSqlSafe(format!(
+            "{SELECT_GROUP} WHERE g.org_id = $1 AND g.id = $2{}",
+            self.backend.for_update_of("g")
+        )))
+        .bind(org_id.to_owned())
+        .bind(group_id.to_owned())
+        .fetch_optional(&mut *self.conn)
+        .await?
+        .ok_or_else(|| Error::not_found("group", group_id, "group_id"))
+    }
+
+    /// Reads a role of `scope`, locking it.
+    pub async fn lock_role(&mut self, scope: &RoleScope, role_id: &str) -> Result<Role> {
+        sqlx::query_as(AssertSqlSafe(format!(
+            "{SELECT_ROLE} WHERE r.org_id = $1 AND r.resource_id = $2 AND r.id = $3{}",
+            self.backend.for_update_of("r")
+        )))
+        .bind(scope.org_id.clone())
+        .bind(scope.resource_id().to_owned())
+        .bind(role_id.to_owned())
+        .fetch_optional(&mut *self.conn)
+        .await?
+        .ok_or_else(|| no_such_role(role_id, scope))
+    }
+
+    /// Locks the organization's row: changes to who owns it take turns, so that two concurrent
+    /// demotions cannot both see another owner left.
+    pub async fn lock_organization(&mut self, org_id: &str) -> Result<()> {
+        sqlx::query(AssertSqlSafe(format!(
+            "SELECT o.id FROM organizations o WHERE o.id = $1{}",
+            self.backend.for_update_of("o")
+        )))
+        .bind(org_id.to_owned())
+        .execute(&mut *self.conn)
+        .await?;
+        Ok(())
+    }
+}
+
+pub(in crate::store) fn no_such_role(role_id: &str, scope: &RoleScope) -> Error {
+    let within = match &scope.project_id {
+        Some(project) => format!("project '{project}'"),
+        None => "this organization".to_owned(),
+    };
+    Error::NotFound {
+        message: format!("No such role in {within}: '{role_id}'"),
+        param: Some("role_id"),
+    }
+}

@@ -1,0 +1,179 @@
+//! Users and project members inside a transaction: finding them, and changing their predefined
+//! role (through the users and members operations, and through the role-assignment ones).
+
+use sqlx::AssertSqlSafe;
+
+use super::Tx;
+use crate::domain::audit::Event;
+use crate::domain::project_user::{self, ProjectRole, ProjectUser};
+use crate::domain::user::{self, OrgRole, User};
+use crate::domain::{Error, Result};
+
+pub const SELECT_USER: &str = "SELECT u.id, u.email, u.name, u.role, u.added_at FROM users u";
+/// Members of an active project: the reads check the project in the same query, and look it up
+/// on its own only when they find nothing, to tell which 404 (or archived) it is.
+pub const SELECT_MEMBER: &str = "SELECT u.id, u.name, u.email, pu.role, pu.added_at \
+     FROM project_users pu JOIN users u ON u.id = pu.user_id \
+     JOIN projects p ON p.id = pu.project_id AND p.archived_at IS NULL";
+
+pub async fn find_user<'c, E>(executor: E, org_id: &str, user_id: &str) -> Result<Option<User>>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Any>,
+{
+    Ok(sqlx::query_as(AssertSqlSafe(format!(
+        "{SELECT_USER} WHERE u.org_id = $1 AND u.id = $2"
+    )))
+    .bind(org_id.to_owned())
+    .bind(user_id.to_owned())
+    .fetch_optional(executor)
+    .await?)
+}
+
+pub async fn find_member<'c, E>(
+    executor: E,
+    org_id: &str,
+    project_id: &str,
+    user_id: &str,
+) -> Result<Option<ProjectUser>>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Any>,
+{
+    Ok(sqlx::query_as(AssertSqlSafe(format!(
+        "{SELECT_MEMBER} WHERE pu.org_id = $1 AND pu.project_id = $2 AND pu.user_id = $3"
+    )))
+    .bind(org_id.to_owned())
+    .bind(project_id.to_owned())
+    .bind(user_id.to_owned())
+    .fetch_optional(executor)
+    .await?)
+}
+
+pub fn not_a_member(user_id: &str) -> Error {
+    Error::NotFound {
+        message: format!("User '{user_id}' is not a member of this project."),
+        param: Some("user_id"),
+    }
+}
+
+impl Tx<'_> {
+    pub async fn find_user(&mut self, org_id: &str, user_id: &str) -> Result<Option<User>> {
+        find_user(&mut *self.conn, org_id, user_id).await
+    }
+
+    pub async fn find_user_by_email(&mut self, org_id: &str, email: &str) -> Result<Option<User>> {
+        Ok(sqlx::query_as(AssertSqlSafe(format!(
+            "{SELECT_USER} WHERE u.org_id = $1 AND u.email = $2"
+        )))
+        .bind(org_id.to_owned())
+        .bind(email.to_owned())
+        .fetch_optional(&mut *self.conn)
+        .await?)
+    }
+
+    /// In a change to one user of the organization: finds her, and refuses the change if it
+    /// takes away (`loses_ownership`) the organization's last owner; `doing` names the change
+    /// in that refusal. The organization is locked, so such changes count owners in turn.
+    pub async fn user_losing_ownership(
+        &mut self,
+        user_id: &str,
+        loses_ownership: bool,
+        doing: &str,
+    ) -> Result<User> {
+        let org_id = self.org_id()?;
+        self.lock_organization(&org_id).await?;
+        let current = self
+            .find_user(&org_id, user_id)
+            .await?
+            .ok_or_else(|| Error::not_found("user", user_id, "user_id"))?;
+        if current.is_owner() && loses_ownership {
+            let (owners,): (i64,) =
+                sqlx::query_as("SELECT COUNT(*) FROM users WHERE org_id = $1 AND role = 'owner'")
+                    .bind(org_id)
+                    .fetch_one(&mut *self.conn)
+                    .await?;
+            user::check_keeps_an_owner(owners - 1, doing)?;
+        }
+        Ok(current)
+    }
+
+    /// Gives a user of the organization another predefined role, with its event.
+    pub async fn set_user_role(&mut self, user_id: &str, role: OrgRole) -> Result<User> {
+        let current = self
+            .user_losing_ownership(user_id, role != OrgRole::Owner, "Demoting this user")
+            .await?;
+        sqlx::query("UPDATE users SET role = $1 WHERE org_id = $2 AND id = $3")
+            .bind(role.as_str())
+            .bind(self.org_id()?)
+            .bind(user_id.to_owned())
+            .execute(&mut *self.conn)
+            .await?;
+        self.record(role_changed(user_id, role.as_str())).await?;
+        Ok(User {
+            role: role.as_str().to_owned(),
+            ..current
+        })
+    }
+
+    /// In a change to one member of an active project: finds the member, and refuses the change
+    /// if it takes away (`loses_ownership`) the project's last owner. A change that can take
+    /// ownership away locks the project outright, so that two of them count the owners one after
+    /// the other; any other change only share-locks it, and runs alongside others.
+    /// (Share-locking first and locking outright on finding an owner deadlocks under concurrent
+    /// removals.)
+    pub async fn member_losing_ownership(
+        &mut self,
+        project_id: &str,
+        user_id: &str,
+        loses_ownership: bool,
+    ) -> Result<ProjectUser> {
+        let org_id = self.org_id()?;
+        let project = if loses_ownership {
+            self.lock_project(&org_id, project_id).await?
+        } else {
+            self.share_project(&org_id, project_id).await?
+        };
+        project.check_active()?;
+        let current = find_member(&mut *self.conn, &org_id, project_id, user_id)
+            .await?
+            .ok_or_else(|| not_a_member(user_id))?;
+        if current.is_owner() && loses_ownership {
+            let (owners,): (i64,) = sqlx::query_as(
+                "SELECT COUNT(*) FROM project_users WHERE project_id = $1 AND role = 'owner'",
+            )
+            .bind(project_id.to_owned())
+            .fetch_one(&mut *self.conn)
+            .await?;
+            project_user::check_keeps_an_owner(owners, owners - 1)?;
+        }
+        Ok(current)
+    }
+
+    /// Gives a member of a project another predefined role, with its event.
+    pub async fn set_member_role(
+        &mut self,
+        project_id: &str,
+        user_id: &str,
+        role: ProjectRole,
+    ) -> Result<ProjectUser> {
+        let current = self
+            .member_losing_ownership(project_id, user_id, role != ProjectRole::Owner)
+            .await?;
+        sqlx::query("UPDATE project_users SET role = $1 WHERE project_id = $2 AND user_id = $3")
+            .bind(role.as_str())
+            .bind(project_id.to_owned())
+            .bind(user_id.to_owned())
+            .execute(&mut *self.conn)
+            .await?;
+        self.record(role_changed(user_id, role.as_str()).in_project(project_id))
+            .await?;
+        Ok(ProjectUser {
+            role: role.as_str().to_owned(),
+            ..current
+        })
+    }
+}
+
+fn role_changed(user_id: &str, role: &str) -> Event {
+    let details = serde_json::json!({"id": user_id, "changes_requested": {"role": role}});
+    Event::new("user.updated", user_id, details)
+}
