@@ -6,7 +6,7 @@ pub const MAX_EXPIRES_IN_SECONDS: i64 = 31_536_000;
 const MAX_NAME_CHARS: usize = 256;
 
 /// An admin key as listed: never its secret.
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug)]
 pub struct AdminApiKey {
     pub id: String,
     pub name: Option<String>,

@@ -81,10 +81,9 @@ impl Actor {
 }
 
 /// One stored event, as the log is read back.
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug)]
 pub struct LogEntry {
     pub id: String,
-    #[sqlx(rename = "type")]
     pub event_type: String,
     pub effective_at: i64,
     pub project_id: Option<String>,

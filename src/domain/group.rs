@@ -2,7 +2,7 @@
 
 use super::Result;
 
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug)]
 pub struct Group {
     pub id: String,
     pub name: String,
@@ -10,7 +10,7 @@ pub struct Group {
 }
 
 /// A user in a group.
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug)]
 pub struct GroupMember {
     pub id: String,
     pub name: String,
@@ -18,7 +18,7 @@ pub struct GroupMember {
 }
 
 /// A group's access to a project.
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug)]
 pub struct ProjectGroup {
     pub project_id: String,
     pub group_id: String,

@@ -12,7 +12,7 @@ pub const DEFAULT_LIFETIME_SECONDS: i64 = 7 * 24 * 60 * 60;
 pub const TOKEN_PREFIX: &str = "inv-";
 const MAX_NAME_CHARS: usize = 256;
 
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug)]
 pub struct Invite {
     pub id: String,
     pub email: String,

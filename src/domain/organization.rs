@@ -8,7 +8,7 @@ pub const DEFAULT_PROJECT_NAME: &str = "Default project";
 pub const DEFAULT_OWNER_EMAIL: &str = "admin@localhost";
 pub const DEFAULT_OWNER_NAME: &str = "Admin";
 
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug)]
 pub struct Organization {
     pub id: String,
     pub name: String,

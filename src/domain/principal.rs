@@ -1,7 +1,7 @@
 //! Who is calling: the authenticated admin key, its organization and its owner.
 
 /// Loaded by one indexed lookup of the key's digest.
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug)]
 pub struct Principal {
     pub org_id: String,
     pub default_project_id: String,

@@ -4,7 +4,7 @@ use super::{Error, Result};
 
 const MAX_NAME_CHARS: usize = 256;
 
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug)]
 pub struct Project {
     pub id: String,
     pub name: String,

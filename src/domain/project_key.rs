@@ -23,7 +23,7 @@ impl ServiceAccountRole {
 /// The role of an account made with `create_service_account_only`: no access yet.
 pub const NO_ROLE: &str = "none";
 
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug)]
 pub struct ServiceAccount {
     pub id: String,
     pub name: String,
@@ -47,7 +47,7 @@ pub fn validate_scopes(scopes: &[String]) -> Result<Vec<String>> {
 }
 
 /// A project API key as listed, with its owner: never its secret.
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug)]
 pub struct ProjectApiKey {
     pub id: String,
     pub project_id: String,

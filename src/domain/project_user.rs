@@ -37,7 +37,7 @@ impl ProjectRole {
 }
 
 /// A member of a project, with the name and email of the organization user.
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug)]
 pub struct ProjectUser {
     pub id: String,
     pub name: String,

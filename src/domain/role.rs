@@ -322,7 +322,7 @@ pub fn resolve_id(role_id: &str, scope: Scope, resource_id: &str) -> String {
 }
 
 /// A role as stored.
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug)]
 pub struct Role {
     pub id: String,
     pub org_id: String,

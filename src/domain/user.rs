@@ -38,7 +38,7 @@ impl std::str::FromStr for OrgRole {
 }
 
 /// An organization user.
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug)]
 pub struct User {
     pub id: String,
     pub email: String,

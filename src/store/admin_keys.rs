@@ -5,8 +5,8 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use sqlx::AssertSqlSafe;
 
+use super::db;
 use super::sql::Sql;
 use super::tx::SELECT_KEY;
 use super::{Author, Store};
@@ -101,7 +101,7 @@ impl Store {
     }
 
     async fn lookup_key(&self, digest: &str) -> Result<Option<Principal>> {
-        Ok(sqlx::query_as(
+        db::query(
             "SELECT k.org_id, o.default_project_id, k.id AS key_id, k.digest AS key_digest, k.expires_at, k.last_used_at, \
              u.id AS user_id, u.email AS user_email, u.role AS user_role \
              FROM admin_api_keys k JOIN users u ON u.id = k.owner_user_id JOIN organizations o ON o.id = k.org_id \
@@ -109,7 +109,7 @@ impl Store {
         )
         .bind(digest.to_owned())
         .fetch_optional(&self.read)
-        .await?)
+        .await
     }
 
     /// Records that a key was used, if its `last_used_at` is older than the granularity.
@@ -120,7 +120,7 @@ impl Store {
         {
             return Ok(());
         }
-        sqlx::query("UPDATE admin_api_keys SET last_used_at = $1 WHERE id = $2")
+        db::query("UPDATE admin_api_keys SET last_used_at = $1 WHERE id = $2")
             .bind(now)
             .bind(principal.key_id.clone())
             .execute(&self.write)
@@ -141,14 +141,12 @@ impl Store {
     }
 
     pub async fn get_admin_key(&self, org_id: &str, key_id: &str) -> Result<AdminApiKey> {
-        sqlx::query_as(AssertSqlSafe(format!(
-            "{SELECT_KEY} WHERE k.org_id = $1 AND k.id = $2"
-        )))
-        .bind(org_id.to_owned())
-        .bind(key_id.to_owned())
-        .fetch_optional(&self.read)
-        .await?
-        .ok_or_else(|| Error::not_found("admin API key", key_id, "key_id"))
+        db::query(format!("{SELECT_KEY} WHERE k.org_id = $1 AND k.id = $2"))
+            .bind(org_id.to_owned())
+            .bind(key_id.to_owned())
+            .fetch_optional(&self.read)
+            .await?
+            .ok_or_else(|| Error::not_found("admin API key", key_id, "key_id"))
     }
 
     /// Creates a key owned by `owner_user_id`; returns it and its value, which is shown once.
@@ -168,12 +166,12 @@ impl Store {
     /// Deletes a key; it is refused from the next request on.
     pub async fn delete_admin_key(&self, author: &Author, key_id: &str) -> Result<()> {
         let deleted = transact!(self, author, |tx| {
-            let deleted = sqlx::query("DELETE FROM admin_api_keys WHERE org_id = $1 AND id = $2")
+            let deleted = db::query("DELETE FROM admin_api_keys WHERE org_id = $1 AND id = $2")
                 .bind(author.org_id.clone())
                 .bind(key_id.to_owned())
                 .execute(&mut *tx.conn)
                 .await?;
-            if deleted.rows_affected() == 0 {
+            if deleted == 0 {
                 return Err(Error::not_found("admin API key", key_id, "key_id"));
             }
             tx.record(Event::new("api_key.deleted", key_id, json!({"id": key_id})))

@@ -4,6 +4,7 @@
 
 use serde_json::json;
 
+use super::db;
 use super::sql::Sql;
 use super::{Author, Store};
 use crate::domain::audit::{Event, Filter, LogEntry};
@@ -161,12 +162,11 @@ impl Store {
         let mut pruned = Vec::new();
         for org in orgs {
             let removed = transact!(self, |tx| {
-                let removed = sqlx::query("DELETE FROM audit_logs WHERE org_id = $1 AND id < $2")
+                let removed = db::query("DELETE FROM audit_logs WHERE org_id = $1 AND id < $2")
                     .bind(org.clone())
                     .bind(floor.clone())
                     .execute(&mut *tx.conn)
-                    .await?
-                    .rows_affected();
+                    .await?;
                 if removed > 0 {
                     tx.author = Some(Author {
                         org_id: org.clone(),

@@ -7,9 +7,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use sqlx::AssertSqlSafe;
-
 use super::Store;
+use super::db;
 use super::sql::{OWNER_HAS_ACCESS, Sql};
 use crate::domain::Result;
 use crate::domain::gateway::{self, KeyFacts, Owner};
@@ -129,7 +128,7 @@ impl Store {
             "SELECT r.model || ' ' || r.limits AS line FROM project_rate_limits r WHERE r.project_id = k.project_id",
             "line",
         );
-        let row: Option<KeyRow> = sqlx::query_as(AssertSqlSafe(format!(
+        let row: Option<KeyRow> = db::query(format!(
             "SELECT k.id AS key_id, k.name AS key_name, k.org_id, k.project_id, p.name AS project_name, \
              k.expires_at, k.last_used_at, k.scopes, k.user_id, u.email AS user_email, u.name AS user_name, \
              k.service_account_id, s.name AS service_account_name, ({granted}) AS granted, \
@@ -140,7 +139,7 @@ impl Store {
              LEFT JOIN project_users pu ON pu.project_id = k.project_id AND pu.user_id = k.user_id \
              LEFT JOIN users u ON u.id = k.user_id \
              WHERE k.digest = $1 AND p.archived_at IS NULL AND {OWNER_HAS_ACCESS}"
-        )))
+        ))
         .bind(digest.to_owned())
         .fetch_optional(&self.read)
         .await?;
@@ -191,8 +190,8 @@ impl Store {
                     sql.bind(key_id.clone());
                 }
                 sql.push(")");
-                let (text, args) = sql.build();
-                sqlx::query_with(text, args).execute(&mut *tx).await?;
+                let query = sql.build();
+                query.execute(&mut *tx).await?;
             }
         }
         tx.commit().await?;
@@ -203,7 +202,6 @@ impl Store {
 /// Key uses noted and not yet written, at most.
 const MAX_PENDING_USES: usize = 100_000;
 
-#[derive(sqlx::FromRow)]
 struct KeyRow {
     key_id: String,
     key_name: String,
@@ -224,6 +222,27 @@ struct KeyRow {
     disabled_tools: Option<String>,
     rate_limits: Option<String>,
 }
+
+db::from_row!(KeyRow {
+    key_id,
+    key_name,
+    org_id,
+    project_id,
+    project_name,
+    expires_at,
+    last_used_at,
+    scopes,
+    user_id,
+    user_email,
+    user_name,
+    service_account_id,
+    service_account_name,
+    granted,
+    model_mode,
+    model_ids,
+    disabled_tools,
+    rate_limits,
+});
 
 impl KeyRow {
     fn into_facts(self) -> KeyFacts {

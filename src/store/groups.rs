@@ -1,11 +1,11 @@
 //! Groups of organization users, their members, and their access to projects.
 
 use serde_json::json;
-use sqlx::AssertSqlSafe;
 
+use super::db;
 use super::sql::Sql;
 use super::tx::{Principal, RoleScope, SELECT_GROUP};
-use super::{Author, Store, is_unique_violation};
+use super::{Author, Store};
 use crate::domain::audit::Event;
 use crate::domain::group::{self, Group, GroupMember, ProjectGroup};
 use crate::domain::page::{Page, PageRequest};
@@ -24,14 +24,12 @@ impl Store {
     }
 
     pub async fn get_group(&self, org_id: &str, group_id: &str) -> Result<Group> {
-        sqlx::query_as(AssertSqlSafe(format!(
-            "{SELECT_GROUP} WHERE g.org_id = $1 AND g.id = $2"
-        )))
-        .bind(org_id.to_owned())
-        .bind(group_id.to_owned())
-        .fetch_optional(&self.read)
-        .await?
-        .ok_or_else(|| Error::not_found("group", group_id, "group_id"))
+        db::query(format!("{SELECT_GROUP} WHERE g.org_id = $1 AND g.id = $2"))
+            .bind(org_id.to_owned())
+            .bind(group_id.to_owned())
+            .fetch_optional(&self.read)
+            .await?
+            .ok_or_else(|| Error::not_found("group", group_id, "group_id"))
     }
 
     pub async fn create_group(&self, author: &Author, name: &str) -> Result<Group> {
@@ -42,7 +40,7 @@ impl Store {
                 name: name.clone(),
                 created_at: tx.now,
             };
-            sqlx::query(
+            db::query(
                 "INSERT INTO org_groups (id, org_id, name, created_at) VALUES ($1, $2, $3, $4)",
             )
             .bind(created.id.clone())
@@ -62,7 +60,7 @@ impl Store {
         let name = group::validate_name(name)?;
         transact!(self, author, |tx| {
             let current = tx.lock_group(&author.org_id, group_id).await?;
-            sqlx::query("UPDATE org_groups SET name = $1 WHERE id = $2")
+            db::query("UPDATE org_groups SET name = $1 WHERE id = $2")
                 .bind(name.clone())
                 .bind(current.id.clone())
                 .execute(&mut *tx.conn)
@@ -82,7 +80,7 @@ impl Store {
     pub async fn delete_group(&self, author: &Author, group_id: &str) -> Result<()> {
         transact!(self, author, |tx| {
             let current = tx.lock_group(&author.org_id, group_id).await?;
-            sqlx::query("DELETE FROM org_groups WHERE id = $1")
+            db::query("DELETE FROM org_groups WHERE id = $1")
                 .bind(current.id.clone())
                 .execute(&mut *tx.conn)
                 .await?;
@@ -113,10 +111,10 @@ impl Store {
         group_id: &str,
         user_id: &str,
     ) -> Result<GroupMember> {
-        let found = sqlx::query_as(AssertSqlSafe(format!(
+        let found = db::query(format!(
             "{SELECT_MEMBER} JOIN org_groups g ON g.id = gu.group_id \
              WHERE g.org_id = $1 AND gu.group_id = $2 AND gu.user_id = $3"
-        )))
+        ))
         .bind(org_id.to_owned())
         .bind(group_id.to_owned())
         .bind(user_id.to_owned())
@@ -145,24 +143,17 @@ impl Store {
                         "user_id",
                     )
                 })?;
-            sqlx::query(
-                "INSERT INTO group_users (group_id, user_id, added_at) VALUES ($1, $2, $3)",
-            )
-            .bind(group.id.clone())
-            .bind(user.id.clone())
-            .bind(tx.now)
-            .execute(&mut *tx.conn)
-            .await
-            .map_err(|e| {
-                if is_unique_violation(&e) {
+            db::query("INSERT INTO group_users (group_id, user_id, added_at) VALUES ($1, $2, $3)")
+                .bind(group.id.clone())
+                .bind(user.id.clone())
+                .bind(tx.now)
+                .execute_unique(&mut *tx.conn, || {
                     Error::invalid(
                         format!("User '{}' is already in group '{}'.", user.id, group.id),
                         "user_id",
                     )
-                } else {
-                    e.into()
-                }
-            })?;
+                })
+                .await?;
             let details = json!({"id": group.id, "changes_requested": {"users_added": [user.id]}});
             tx.record(Event::new("group.updated", &group.id, details))
                 .await?;
@@ -178,13 +169,12 @@ impl Store {
     ) -> Result<()> {
         transact!(self, author, |tx| {
             let group = tx.lock_group(&author.org_id, group_id).await?;
-            let removed =
-                sqlx::query("DELETE FROM group_users WHERE group_id = $1 AND user_id = $2")
-                    .bind(group.id.clone())
-                    .bind(user_id.to_owned())
-                    .execute(&mut *tx.conn)
-                    .await?;
-            if removed.rows_affected() == 0 {
+            let removed = db::query("DELETE FROM group_users WHERE group_id = $1 AND user_id = $2")
+                .bind(group.id.clone())
+                .bind(user_id.to_owned())
+                .execute(&mut *tx.conn)
+                .await?;
+            if removed == 0 {
                 return Err(Error::not_found("user in this group", user_id, "user_id"));
             }
             let details =
@@ -215,9 +205,9 @@ impl Store {
         project_id: &str,
         group_id: &str,
     ) -> Result<ProjectGroup> {
-        let found = sqlx::query_as(AssertSqlSafe(format!(
+        let found = db::query(format!(
             "{SELECT_PROJECT_GROUP} WHERE g.org_id = $1 AND pg.project_id = $2 AND pg.group_id = $3"
-        )))
+        ))
         .bind(org_id.to_owned())
         .bind(project_id.to_owned())
         .bind(group_id.to_owned())
@@ -253,27 +243,22 @@ impl Store {
                     "role",
                 )
             })?;
-            sqlx::query(
+            db::query(
                 "INSERT INTO project_groups (project_id, group_id, created_at) VALUES ($1, $2, $3)",
             )
             .bind(project_id.to_owned())
             .bind(group.id.clone())
             .bind(tx.now)
-            .execute(&mut *tx.conn)
-            .await
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    Error::invalid(
-                        format!(
-                            "Group '{}' already has access to project '{project_id}'.",
-                            group.id
-                        ),
-                        "group_id",
-                    )
-                } else {
-                    e.into()
-                }
-            })?;
+            .execute_unique(&mut *tx.conn, || {
+                Error::invalid(
+                    format!(
+                        "Group '{}' already has access to project '{project_id}'.",
+                        group.id
+                    ),
+                    "group_id",
+                )
+            })
+            .await?;
             let principal = Principal::Group(group.id.clone());
             tx.insert_role_assignment(&scope, &principal, &role).await?;
             Ok(ProjectGroup {
@@ -295,12 +280,12 @@ impl Store {
         transact!(self, author, |tx| {
             tx.lock_project(&author.org_id, project_id).await?;
             let removed =
-                sqlx::query("DELETE FROM project_groups WHERE project_id = $1 AND group_id = $2")
+                db::query("DELETE FROM project_groups WHERE project_id = $1 AND group_id = $2")
                     .bind(project_id.to_owned())
                     .bind(group_id.to_owned())
                     .execute(&mut *tx.conn)
                     .await?;
-            if removed.rows_affected() == 0 {
+            if removed == 0 {
                 return Err(Error::not_found(
                     "group with access to this project",
                     group_id,

@@ -1,11 +1,11 @@
 //! Invites: create, list, retrieve, delete, and acceptance.
 
 use serde_json::json;
-use sqlx::AssertSqlSafe;
 
+use super::db;
 use super::sql::Sql;
 use super::tx::{NewMail, Tx};
-use super::{Author, Store, is_unique_violation};
+use super::{Author, Store};
 use crate::domain::audit::{Actor, Event};
 use crate::domain::invite::{self, Invitation, Invite, InviteProject};
 use crate::domain::page::{Page, PageRequest};
@@ -65,7 +65,7 @@ impl Store {
                 named.push((project.name, requested.role.clone()));
             }
             // An expired invite no longer holds the address.
-            sqlx::query("DELETE FROM invites WHERE org_id = $1 AND email = $2 AND accepted_at IS NULL AND expires_at <= $3")
+            db::query("DELETE FROM invites WHERE org_id = $1 AND email = $2 AND accepted_at IS NULL AND expires_at <= $3")
                 .bind(author.org_id.clone())
                 .bind(email.to_owned())
                 .bind(tx.now)
@@ -81,7 +81,7 @@ impl Store {
                 expires_at: tx.now + lifetime_seconds,
                 accepted_at: None,
             };
-            sqlx::query(
+            db::query(
                 "INSERT INTO invites (id, org_id, email, role, projects, token_digest, invited_by, created_at, expires_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             )
@@ -94,23 +94,15 @@ impl Store {
             .bind(author.actor.as_ref().map(|a| a.user_id.clone()))
             .bind(tx.now)
             .bind(invite.expires_at)
-            .execute(&mut *tx.conn)
-            .await
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    Error::invalid(
+            .execute_unique(&mut *tx.conn, || Error::invalid(
                         format!("{email} already has a pending invite; delete it to invite again."),
                         "email",
-                    )
-                } else {
-                    e.into()
-                }
-            })?;
+                    )).await?;
             let details = json!({"id": invite.id, "data": {"email": email, "role": role.as_str()}});
             tx.record(Event::new("invite.sent", &invite.id, details))
                 .await?;
             let (organization,): (String,) =
-                sqlx::query_as("SELECT name FROM organizations WHERE id = $1")
+                db::query("SELECT name FROM organizations WHERE id = $1")
                     .bind(author.org_id.clone())
                     .fetch_one(&mut *tx.conn)
                     .await?;
@@ -152,30 +144,28 @@ impl Store {
     }
 
     pub async fn get_invite(&self, org_id: &str, invite_id: &str) -> Result<Invite> {
-        sqlx::query_as(AssertSqlSafe(format!(
-            "{SELECT_INVITE} WHERE i.org_id = $1 AND i.id = $2"
-        )))
-        .bind(org_id.to_owned())
-        .bind(invite_id.to_owned())
-        .fetch_optional(&self.read)
-        .await?
-        .ok_or_else(|| Error::not_found("invite", invite_id, "invite_id"))
+        db::query(format!("{SELECT_INVITE} WHERE i.org_id = $1 AND i.id = $2"))
+            .bind(org_id.to_owned())
+            .bind(invite_id.to_owned())
+            .fetch_optional(&self.read)
+            .await?
+            .ok_or_else(|| Error::not_found("invite", invite_id, "invite_id"))
     }
 
     /// Deletes a pending or expired invite; its token stops working.
     pub async fn delete_invite(&self, author: &Author, invite_id: &str) -> Result<()> {
         transact!(self, author, |tx| {
-            let invite: Invite = sqlx::query_as(AssertSqlSafe(format!(
+            let invite: Invite = db::query(format!(
                 "{SELECT_INVITE} WHERE i.org_id = $1 AND i.id = $2{}",
                 self.backend.for_update_of("i")
-            )))
+            ))
             .bind(author.org_id.clone())
             .bind(invite_id.to_owned())
             .fetch_optional(&mut *tx.conn)
             .await?
             .ok_or_else(|| Error::not_found("invite", invite_id, "invite_id"))?;
             invite.check_can_delete()?;
-            sqlx::query("DELETE FROM invites WHERE id = $1")
+            db::query("DELETE FROM invites WHERE id = $1")
                 .bind(invite_id.to_owned())
                 .execute(&mut *tx.conn)
                 .await?;
@@ -219,26 +209,24 @@ impl Store {
                     invite.email
                 )));
             }
-            let spent = sqlx::query(
+            let spent = db::query(
                 "UPDATE invites SET accepted_at = $1 WHERE id = $2 AND accepted_at IS NULL",
             )
             .bind(tx.now)
             .bind(invite.id.clone())
             .execute(&mut *tx.conn)
             .await?;
-            if spent.rows_affected() != 1 {
+            if spent != 1 {
                 return Err(invite::unknown_token());
             }
-            sqlx::query("INSERT INTO users (id, org_id, email, name, role, added_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            db::query("INSERT INTO users (id, org_id, email, name, role, added_at) VALUES ($1, $2, $3, $4, $5, $6)")
                 .bind(user_id.clone())
                 .bind(org_id.clone())
                 .bind(invite.email.clone())
                 .bind(acceptance.name.clone())
                 .bind(invite.role.clone())
                 .bind(tx.now)
-                .execute(&mut *tx.conn)
-                .await
-                .map_err(|e| if is_unique_violation(&e) { Error::rule(format!("{} is already a member of this organization.", invite.email)) } else { e.into() })?;
+                .execute_unique(&mut *tx.conn, || Error::rule(format!("{} is already a member of this organization.", invite.email))).await?;
             tx.author = Some(Author {
                 org_id: org_id.clone(),
                 actor: Some(Actor::session(
@@ -276,25 +264,35 @@ impl Store {
 }
 
 /// An invite found by its token, with what acceptance needs of its organization.
-#[derive(sqlx::FromRow)]
 struct TokenInvite {
-    #[sqlx(flatten)]
     invite: Invite,
     org_id: String,
     organization: String,
     default_project_id: String,
 }
 
+impl db::FromRow for TokenInvite {
+    fn from_row(row: &db::Row) -> Result<Self> {
+        Ok(TokenInvite {
+            invite: Invite::from_row(row)?,
+            org_id: row.get("org_id")?,
+            organization: row.get("organization")?,
+            default_project_id: row.get("default_project_id")?,
+        })
+    }
+}
+
 /// The invite behind a token digest; `lock` is appended to lock its row in a transaction.
-async fn find_by_token<'c, E>(executor: E, digest: &str, lock: &str) -> Result<TokenInvite>
-where
-    E: sqlx::Executor<'c, Database = sqlx::Any>,
-{
-    sqlx::query_as(AssertSqlSafe(format!(
+async fn find_by_token<'e>(
+    executor: impl Into<db::Executor<'e>>,
+    digest: &str,
+    lock: &str,
+) -> Result<TokenInvite> {
+    db::query(format!(
         "SELECT i.id, i.email, i.role, i.projects, i.created_at, i.expires_at, i.accepted_at, i.org_id, \
          o.name AS organization, o.default_project_id \
          FROM invites i JOIN organizations o ON o.id = i.org_id WHERE i.token_digest = $1{lock}"
-    )))
+    ))
     .bind(digest.to_owned())
     .fetch_optional(executor)
     .await?
@@ -303,7 +301,7 @@ where
 
 /// Adds the new user to an invited project, unless it was archived since the invite went out.
 async fn join_if_active(tx: &mut Tx<'_>, project: &InviteProject, user_id: &str) -> Result<()> {
-    let added = sqlx::query(
+    let added = db::query(
         "INSERT INTO project_users (id, org_id, project_id, user_id, role, added_at) \
          SELECT $1, p.org_id, p.id, $2, $3, $4 FROM projects p WHERE p.org_id = $5 AND p.id = $6 AND p.archived_at IS NULL",
     )
@@ -315,7 +313,7 @@ async fn join_if_active(tx: &mut Tx<'_>, project: &InviteProject, user_id: &str)
     .bind(project.id.clone())
     .execute(&mut *tx.conn)
     .await?;
-    if added.rows_affected() == 1 {
+    if added == 1 {
         let event = Event::new(
             "user.added",
             user_id,

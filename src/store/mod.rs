@@ -53,6 +53,7 @@ macro_rules! transact {
 mod admin_keys;
 pub mod audit;
 mod backend;
+mod db;
 pub mod gateway;
 mod groups;
 pub mod invites;
@@ -64,6 +65,7 @@ mod project_users;
 mod projects;
 pub mod role_assignments;
 pub mod roles;
+mod rows;
 mod sql;
 mod tx;
 mod users;
@@ -179,14 +181,8 @@ impl Store {
 
     /// Runs a list query built with `limit + 1` rows (see `Sql::keyset`) on the read pool and
     /// turns its rows into one page.
-    async fn fetch_page<T>(&self, sql: sql::Sql, limit: i64) -> Result<Page<T>>
-    where
-        T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
-    {
-        let (text, args) = sql.build();
-        let rows = sqlx::query_as_with(text, args)
-            .fetch_all(&self.read)
-            .await?;
+    async fn fetch_page<T: db::FromRow>(&self, sql: sql::Sql, limit: i64) -> Result<Page<T>> {
+        let rows = sql.build().fetch_all(&self.read).await?;
         Ok(Page::from_overfetch(rows, limit))
     }
 
@@ -331,11 +327,6 @@ impl From<sqlx::Error> for Error {
             other => Error::Internal(other.to_string()),
         }
     }
-}
-
-/// Whether `e` is a unique-constraint violation: a lost race to create the same thing.
-fn is_unique_violation(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
 }
 
 impl From<&crate::domain::principal::Principal> for Author {

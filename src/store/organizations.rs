@@ -1,8 +1,8 @@
 //! Founding organizations (first start, `roster init`, `roster org create`) and listing them.
 
 use serde_json::json;
-use sqlx::AssertSqlSafe;
 
+use super::db;
 use super::tx::Tx;
 use super::{Author, Store};
 use crate::domain::audit::Event;
@@ -48,21 +48,17 @@ impl Store {
     }
 
     pub async fn list_organizations(&self) -> Result<Vec<Organization>> {
-        Ok(sqlx::query_as(AssertSqlSafe(format!(
-            "{SELECT_ORGANIZATION} ORDER BY o.id"
-        )))
-        .fetch_all(&self.read)
-        .await?)
+        db::query(format!("{SELECT_ORGANIZATION} ORDER BY o.id"))
+            .fetch_all(&self.read)
+            .await
     }
 
     pub async fn get_organization(&self, org_id: &str) -> Result<Organization> {
-        sqlx::query_as(AssertSqlSafe(format!(
-            "{SELECT_ORGANIZATION} WHERE o.id = $1"
-        )))
-        .bind(org_id.to_owned())
-        .fetch_optional(&self.read)
-        .await?
-        .ok_or_else(|| Error::not_found("organization", org_id, "org"))
+        db::query(format!("{SELECT_ORGANIZATION} WHERE o.id = $1"))
+            .bind(org_id.to_owned())
+            .fetch_optional(&self.read)
+            .await?
+            .ok_or_else(|| Error::not_found("organization", org_id, "org"))
     }
 
     /// A new admin key for the organization's first owner: the way back in when every key is lost.
@@ -74,7 +70,7 @@ impl Store {
             default_project_id: Some(organization.default_project_id.clone()),
         };
         transact!(self, &author, |tx| {
-            let owner: Option<(String,)> = sqlx::query_as(
+            let owner: Option<(String,)> = db::query(
                 "SELECT id FROM users WHERE org_id = $1 AND role = 'owner' ORDER BY id LIMIT 1",
             )
             .bind(organization.id.clone())
@@ -93,7 +89,7 @@ impl Store {
 /// Marks the database as initialized; whether this call did so. Replicas starting together on
 /// one database found the first organization once: the marker row decides.
 async fn claim_bootstrap(tx: &mut Tx<'_>) -> Result<bool> {
-    let claimed: Option<(String,)> = sqlx::query_as(
+    let claimed: Option<(String,)> = db::query(
         "INSERT INTO roster_meta (key, value) VALUES ('bootstrapped_at', $1) \
          ON CONFLICT (key) DO NOTHING RETURNING key",
     )
@@ -112,14 +108,14 @@ async fn found(
     let org_id = ids::new_id(ids::ORGANIZATION);
     let project_id = ids::new_id(ids::PROJECT);
     let owner_id = ids::new_id(ids::USER);
-    sqlx::query("INSERT INTO organizations (id, name, created_at, default_project_id) VALUES ($1, $2, $3, $4)")
+    db::query("INSERT INTO organizations (id, name, created_at, default_project_id) VALUES ($1, $2, $3, $4)")
         .bind(org_id.clone())
         .bind(new.name.clone())
         .bind(tx.now)
         .bind(project_id.clone())
         .execute(&mut *tx.conn)
         .await?;
-    sqlx::query("INSERT INTO users (id, org_id, email, name, role, added_at) VALUES ($1, $2, $3, $4, 'owner', $5)")
+    db::query("INSERT INTO users (id, org_id, email, name, role, added_at) VALUES ($1, $2, $3, $4, 'owner', $5)")
         .bind(owner_id.clone())
         .bind(org_id.clone())
         .bind(new.owner_email.clone())
@@ -127,7 +123,7 @@ async fn found(
         .bind(tx.now)
         .execute(&mut *tx.conn)
         .await?;
-    sqlx::query("INSERT INTO projects (id, org_id, name, created_at) VALUES ($1, $2, $3, $4)")
+    db::query("INSERT INTO projects (id, org_id, name, created_at) VALUES ($1, $2, $3, $4)")
         .bind(project_id.clone())
         .bind(org_id.clone())
         .bind(DEFAULT_PROJECT_NAME)

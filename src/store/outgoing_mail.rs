@@ -3,13 +3,12 @@
 //! claim skips rows another replica holds, and leases what it takes, so each message goes to one
 //! sender at a time.
 
-use sqlx::AssertSqlSafe;
-
 use super::Store;
+use super::db;
 use crate::domain::Result;
 
 /// A message waiting to be sent, as a worker claims it.
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug)]
 pub struct QueuedMail {
     pub id: String,
     pub recipient: String,
@@ -18,6 +17,14 @@ pub struct QueuedMail {
     /// Attempts so far, this one included.
     pub attempts: i64,
 }
+
+db::from_row!(QueuedMail {
+    id,
+    recipient,
+    subject,
+    body,
+    attempts
+});
 
 impl Store {
     /// Takes up to `limit` messages due at `now`, oldest due first, and moves their next attempt
@@ -30,7 +37,7 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<QueuedMail>> {
         let due: Option<(String,)> =
-            sqlx::query_as("SELECT id FROM outgoing_mail WHERE next_attempt_at <= $1 LIMIT 1")
+            db::query("SELECT id FROM outgoing_mail WHERE next_attempt_at <= $1 LIMIT 1")
                 .bind(now)
                 .fetch_optional(&self.read)
                 .await?;
@@ -39,24 +46,24 @@ impl Store {
         }
         let skip_locked = self.backend.for_update_skip_locked();
         transact!(self, |tx| {
-            Ok(sqlx::query_as(AssertSqlSafe(format!(
+            db::query(format!(
                 "UPDATE outgoing_mail SET attempts = attempts + 1, next_attempt_at = $1 \
                  WHERE id IN (SELECT id FROM outgoing_mail WHERE next_attempt_at <= $2 \
                  ORDER BY next_attempt_at LIMIT $3{skip_locked}) \
                  RETURNING id, recipient, subject, body, attempts"
-            )))
+            ))
             .bind(lease_until)
             .bind(now)
             .bind(limit)
             .fetch_all(&mut *tx.conn)
-            .await?)
+            .await
         })
     }
 
     /// Records that the mail server (or the outbox) has the message; its body, which may hold a
     /// live invite link, is dropped.
     pub async fn mail_sent(&self, id: &str, now: i64) -> Result<()> {
-        sqlx::query(
+        db::query(
             "UPDATE outgoing_mail SET sent_at = $1, next_attempt_at = NULL, body = NULL, last_error = NULL WHERE id = $2",
         )
         .bind(now)
@@ -68,7 +75,7 @@ impl Store {
 
     /// Records a failed attempt: tried again at `retry_at`, or never (`None`: given up).
     pub async fn mail_failed(&self, id: &str, error: &str, retry_at: Option<i64>) -> Result<()> {
-        sqlx::query("UPDATE outgoing_mail SET next_attempt_at = $1, last_error = $2 WHERE id = $3")
+        db::query("UPDATE outgoing_mail SET next_attempt_at = $1, last_error = $2 WHERE id = $3")
             .bind(retry_at)
             .bind(error.to_owned())
             .bind(id.to_owned())

@@ -1,8 +1,8 @@
 //! Service accounts and project API keys, and verifying a project key.
 
 use serde_json::json;
-use sqlx::AssertSqlSafe;
 
+use super::db;
 use super::sql::{OWNER_HAS_ACCESS, Sql};
 use super::tx::Tx;
 use super::{Author, Store};
@@ -81,7 +81,7 @@ async fn insert_key(
     };
     let value = secret::generate(prefix);
     let id = ids::new_id(ids::ADMIN_API_KEY);
-    sqlx::query(
+    db::query(
         "INSERT INTO project_api_keys (id, org_id, project_id, name, digest, redacted_value, scopes, created_at, expires_at, user_id, service_account_id) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
@@ -114,10 +114,10 @@ async fn lock_account(
     project_id: &str,
     account_id: &str,
 ) -> Result<ServiceAccount> {
-    sqlx::query_as(AssertSqlSafe(format!(
+    db::query(format!(
         "{SELECT_ACCOUNT} WHERE s.org_id = $1 AND s.project_id = $2 AND s.id = $3{}",
         tx.backend.for_update_of("s")
-    )))
+    ))
     .bind(tx.org_id()?)
     .bind(project_id.to_owned())
     .bind(account_id.to_owned())
@@ -147,9 +147,9 @@ impl Store {
         project_id: &str,
         account_id: &str,
     ) -> Result<ServiceAccount> {
-        let found = sqlx::query_as(AssertSqlSafe(format!(
+        let found = db::query(format!(
             "{SELECT_ACCOUNT} WHERE s.org_id = $1 AND s.project_id = $2 AND s.id = $3"
-        )))
+        ))
         .bind(org_id.to_owned())
         .bind(project_id.to_owned())
         .bind(account_id.to_owned())
@@ -184,7 +184,7 @@ impl Store {
                 created_at: tx.now,
             };
             lock_project_for_accounts(tx, project_id).await?;
-            sqlx::query("INSERT INTO service_accounts (id, org_id, project_id, name, role, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            db::query("INSERT INTO service_accounts (id, org_id, project_id, name, role, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
                 .bind(account.id.clone())
                 .bind(author.org_id.clone())
                 .bind(project_id.to_owned())
@@ -234,7 +234,7 @@ impl Store {
                 account.role = role.as_str().to_owned();
                 requested.insert("role".into(), json!(role.as_str()));
             }
-            sqlx::query("UPDATE service_accounts SET name = $1, role = $2 WHERE id = $3")
+            db::query("UPDATE service_accounts SET name = $1, role = $2 WHERE id = $3")
                 .bind(account.name.clone())
                 .bind(account.role.clone())
                 .bind(account.id.clone())
@@ -258,7 +258,7 @@ impl Store {
         transact!(self, author, |tx| {
             tx.lock_project(&author.org_id, project_id).await?;
             let account = lock_account(tx, project_id, account_id).await?;
-            sqlx::query("DELETE FROM service_accounts WHERE id = $1")
+            db::query("DELETE FROM service_accounts WHERE id = $1")
                 .bind(account.id.clone())
                 .execute(&mut *tx.conn)
                 .await?;
@@ -289,7 +289,7 @@ impl Store {
                     lock_account(tx, project_id, id).await?;
                 }
                 KeyOwner::User(id) => {
-                    let member: Option<(String,)> = sqlx::query_as(
+                    let member: Option<(String,)> = db::query(
                         "SELECT pu.user_id FROM project_users pu WHERE pu.project_id = $1 AND pu.user_id = $2",
                     )
                     .bind(project_id.to_owned())
@@ -334,9 +334,9 @@ impl Store {
         project_id: &str,
         key_id: &str,
     ) -> Result<ProjectApiKey> {
-        let found = sqlx::query_as(AssertSqlSafe(format!(
+        let found = db::query(format!(
             "{SELECT_KEY} WHERE k.org_id = $1 AND k.project_id = $2 AND k.id = $3"
-        )))
+        ))
         .bind(org_id.to_owned())
         .bind(project_id.to_owned())
         .bind(key_id.to_owned())
@@ -374,22 +374,21 @@ impl Store {
             }
             sql.push(" WHERE project_id = ").bind(project_id.to_owned());
             sql.push(" AND id = ").bind(key_id.to_owned());
-            let (text, args) = sql.build();
-            let updated = sqlx::query_with(text, args).execute(&mut *tx.conn).await?;
-            if updated.rows_affected() == 0 {
+            let query = sql.build();
+            let updated = query.execute(&mut *tx.conn).await?;
+            if updated == 0 {
                 return Err(Error::not_found("API key", key_id, "api_key_id"));
             }
             let details = json!({"id": key_id, "changes_requested": requested});
             let event = Event::new("api_key.updated", key_id, details).in_project(project_id);
             tx.record(event).await?;
-            sqlx::query_as(AssertSqlSafe(format!(
+            db::query(format!(
                 "{SELECT_KEY} WHERE k.project_id = $1 AND k.id = $2"
-            )))
+            ))
             .bind(project_id.to_owned())
             .bind(key_id.to_owned())
             .fetch_one(&mut *tx.conn)
             .await
-            .map_err(Into::into)
         })
     }
 
@@ -403,10 +402,10 @@ impl Store {
     ) -> Result<()> {
         transact!(self, author, |tx| {
             tx.lock_project(&author.org_id, project_id).await?;
-            let owner: Option<(Option<String>,)> = sqlx::query_as(AssertSqlSafe(format!(
+            let owner: Option<(Option<String>,)> = db::query(format!(
                 "SELECT k.service_account_id FROM project_api_keys k WHERE k.project_id = $1 AND k.id = $2{}",
                 self.backend.for_update_of("k")
-            )))
+            ))
             .bind(project_id.to_owned())
             .bind(key_id.to_owned())
             .fetch_optional(&mut *tx.conn)
@@ -423,7 +422,7 @@ impl Store {
                 }
                 Some((None,)) => {}
             }
-            sqlx::query("DELETE FROM project_api_keys WHERE id = $1")
+            db::query("DELETE FROM project_api_keys WHERE id = $1")
                 .bind(key_id.to_owned())
                 .execute(&mut *tx.conn)
                 .await?;

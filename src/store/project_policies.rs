@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
+use super::db;
 use super::{Author, Store};
 use crate::domain::audit::Event;
 use crate::domain::policy::{
@@ -15,7 +16,7 @@ use crate::domain::{Error, Result};
 impl Store {
     /// A project's policies, in one query; 404 for a project not in the organization.
     pub async fn project_policies(&self, org_id: &str, project_id: &str) -> Result<Policies> {
-        let row: Option<(Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
+        let row: Option<(Option<String>, Option<String>, Option<String>)> = db::query(
             "SELECT pp.model_mode, pp.model_ids, pp.disabled_tools FROM projects p \
              LEFT JOIN project_policies pp ON pp.project_id = p.id WHERE p.org_id = $1 AND p.id = $2",
         )
@@ -48,7 +49,7 @@ impl Store {
             tx.lock_project(&author.org_id, project_id)
                 .await?
                 .check_active()?;
-            sqlx::query(
+            db::query(
                 "INSERT INTO project_policies (project_id, org_id, model_mode, model_ids, updated_at) \
                  VALUES ($1, $2, $3, $4, $5) ON CONFLICT (project_id) DO UPDATE SET \
                  model_mode = excluded.model_mode, model_ids = excluded.model_ids, updated_at = excluded.updated_at",
@@ -81,7 +82,7 @@ impl Store {
                 .await?
                 .check_active()?;
             let current: Option<(String,)> =
-                sqlx::query_as("SELECT disabled_tools FROM project_policies WHERE project_id = $1")
+                db::query("SELECT disabled_tools FROM project_policies WHERE project_id = $1")
                     .bind(project_id.to_owned())
                     .fetch_optional(&mut *tx.conn)
                     .await?;
@@ -90,7 +91,7 @@ impl Store {
             let tools = current.tools.with(changes)?;
             let disabled = serde_json::to_string(&tools.disabled)
                 .map_err(|e| Error::Internal(e.to_string()))?;
-            sqlx::query(
+            db::query(
                 "INSERT INTO project_policies (project_id, org_id, disabled_tools, updated_at) \
                  VALUES ($1, $2, $3, $4) ON CONFLICT (project_id) DO UPDATE SET \
                  disabled_tools = excluded.disabled_tools, updated_at = excluded.updated_at",
@@ -119,7 +120,7 @@ impl Store {
         org_id: &str,
         project_id: &str,
     ) -> Result<BTreeMap<String, RateLimitValues>> {
-        let rows: Vec<(Option<String>, Option<String>)> = sqlx::query_as(
+        let rows: Vec<(Option<String>, Option<String>)> = db::query(
             "SELECT r.model, r.limits FROM projects p LEFT JOIN project_rate_limits r ON r.project_id = p.id \
              WHERE p.org_id = $1 AND p.id = $2",
         )
@@ -151,7 +152,7 @@ impl Store {
             tx.lock_project(&author.org_id, project_id)
                 .await?
                 .check_active()?;
-            let current: Option<(String,)> = sqlx::query_as(
+            let current: Option<(String,)> = db::query(
                 "SELECT limits FROM project_rate_limits WHERE project_id = $1 AND model = $2",
             )
             .bind(project_id.to_owned())
@@ -164,7 +165,7 @@ impl Store {
             let values = organization.check(&current, update)?;
             let limits =
                 serde_json::to_string(&values).map_err(|e| Error::Internal(e.to_string()))?;
-            sqlx::query(
+            db::query(
                 "INSERT INTO project_rate_limits (project_id, model, org_id, limits, updated_at) \
                  VALUES ($1, $2, $3, $4, $5) ON CONFLICT (project_id, model) DO UPDATE SET \
                  limits = excluded.limits, updated_at = excluded.updated_at",

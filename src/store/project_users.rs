@@ -1,8 +1,9 @@
 //! Project users: list, add, retrieve, change role, remove.
 
+use super::db;
 use super::sql::Sql;
 use super::tx::{SELECT_MEMBER, Tx, find_member, not_a_member};
-use super::{Author, Store, is_unique_violation};
+use super::{Author, Store};
 use crate::domain::audit::Event;
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::project_user::{Member, ProjectRole, ProjectUser};
@@ -59,7 +60,7 @@ impl Store {
                 .await?
                 .check_active()?;
             let user = resolve(tx, &author.org_id, member).await?;
-            sqlx::query(
+            db::query(
                 "INSERT INTO project_users (id, org_id, project_id, user_id, role, added_at) VALUES ($1, $2, $3, $4, $5, $6)",
             )
             .bind(ids::new_id(ids::PROJECT_USER))
@@ -68,15 +69,7 @@ impl Store {
             .bind(user.id.clone())
             .bind(role.as_str())
             .bind(tx.now)
-            .execute(&mut *tx.conn)
-            .await
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    Error::invalid(format!("User '{}' is already a member of project '{project_id}'.", user.id), "user_id")
-                } else {
-                    e.into()
-                }
-            })?;
+            .execute_unique(&mut *tx.conn, || Error::invalid(format!("User '{}' is already a member of project '{project_id}'.", user.id), "user_id")).await?;
             let event = Event::new(
                 "user.added",
                 &user.id,
@@ -115,7 +108,7 @@ impl Store {
         transact!(self, author, |tx| {
             tx.member_losing_ownership(project_id, user_id, true)
                 .await?;
-            sqlx::query("DELETE FROM project_users WHERE project_id = $1 AND user_id = $2")
+            db::query("DELETE FROM project_users WHERE project_id = $1 AND user_id = $2")
                 .bind(project_id.to_owned())
                 .bind(user_id.to_owned())
                 .execute(&mut *tx.conn)

@@ -1,8 +1,8 @@
 //! Projects: list, create, retrieve, modify, archive.
 
 use serde_json::{Map, Value, json};
-use sqlx::AssertSqlSafe;
 
+use super::db;
 use super::sql::Sql;
 use super::tx::SELECT_PROJECT;
 use super::{Author, Store};
@@ -31,9 +31,9 @@ impl Store {
     }
 
     pub async fn get_project(&self, org_id: &str, project_id: &str) -> Result<Project> {
-        sqlx::query_as(AssertSqlSafe(format!(
+        db::query(format!(
             "{SELECT_PROJECT} WHERE p.org_id = $1 AND p.id = $2"
-        )))
+        ))
         .bind(org_id.to_owned())
         .bind(project_id.to_owned())
         .fetch_optional(&self.read)
@@ -44,7 +44,7 @@ impl Store {
     pub async fn create_project(&self, author: &Author, new: NewProject) -> Result<Project> {
         let project_id = ids::new_id(ids::PROJECT);
         transact!(self, author, |tx| {
-            sqlx::query(
+            db::query(
                 "INSERT INTO projects (id, org_id, name, created_at, external_key_id, residency) VALUES ($1, $2, $3, $4, $5, $6)",
             )
             .bind(project_id.clone())
@@ -84,7 +84,7 @@ impl Store {
             tx.lock_project(&author.org_id, project_id)
                 .await?
                 .check_can_modify()?;
-            sqlx::query(
+            db::query(
                 "UPDATE projects SET name = COALESCE($1, name), external_key_id = COALESCE($2, external_key_id) \
                  WHERE org_id = $3 AND id = $4",
             )
@@ -106,7 +106,7 @@ impl Store {
             tx.lock_project(&author.org_id, project_id)
                 .await?
                 .check_can_archive()?;
-            sqlx::query("UPDATE projects SET archived_at = $1 WHERE org_id = $2 AND id = $3")
+            db::query("UPDATE projects SET archived_at = $1 WHERE org_id = $2 AND id = $3")
                 .bind(tx.now)
                 .bind(author.org_id.clone())
                 .bind(project_id.to_owned())

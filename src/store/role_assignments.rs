@@ -7,6 +7,7 @@
 
 use std::str::FromStr;
 
+use super::db;
 use super::sql::{Sql, keyset_order};
 use super::tx::{
     Principal, RoleScope, SELECT_ROLE, Tx, already_holds, assignment_event, find_member,
@@ -81,10 +82,11 @@ fn held_roles(sql: &mut Sql, scope: &RoleScope, principal: &Principal, page: Opt
 
 /// The principal exists in the organization and, for a project scope, in the project (a
 /// member, or a group with access).
-async fn check_principal<'c, E>(executor: E, scope: &RoleScope, principal: &Principal) -> Result<()>
-where
-    E: sqlx::Executor<'c, Database = sqlx::Any>,
-{
+async fn check_principal<'e>(
+    executor: impl Into<db::Executor<'e>>,
+    scope: &RoleScope,
+    principal: &Principal,
+) -> Result<()> {
     let (table, column, kind, param) = match (principal, &scope.project_id) {
         (Principal::User(_), None) => ("users", "id", "user", "user_id"),
         (Principal::User(_), Some(_)) => (
@@ -109,10 +111,8 @@ where
         Some(project) => sql.push(" AND t.project_id = ").bind(project.clone()),
         None => sql.push(" AND t.org_id = ").bind(scope.org_id.clone()),
     };
-    let (text, args) = sql.build();
-    let found: Option<(String,)> = sqlx::query_as_with(text, args)
-        .fetch_optional(executor)
-        .await?;
+    let query = sql.build();
+    let found: Option<(String,)> = query.fetch_optional(executor).await?;
     found
         .map(|_| ())
         .ok_or_else(|| Error::not_found(kind, principal.id(), param))
@@ -181,10 +181,8 @@ impl Store {
         let mut sql = Sql::new("");
         held_roles(&mut sql, scope, principal, None);
         sql.push(" WHERE held.id = ").bind(role_id.clone());
-        let (text, args) = sql.build();
-        let found = sqlx::query_as_with(text, args)
-            .fetch_optional(&self.read)
-            .await?;
+        let query = sql.build();
+        let found = query.fetch_optional(&self.read).await?;
         let parents = async {
             self.check_scope(scope).await?;
             check_principal(&self.read, scope, principal).await
@@ -198,7 +196,7 @@ impl Store {
         match tx.lock_role(scope, role_id).await {
             Ok(role) => Ok(role),
             Err(not_found) => {
-                let elsewhere: Option<(String,)> = sqlx::query_as(
+                let elsewhere: Option<(String,)> = db::query(
                     "SELECT r.resource_id FROM roles r WHERE r.org_id = $1 AND r.id = $2",
                 )
                 .bind(scope.org_id.clone())
@@ -290,7 +288,7 @@ impl Store {
                     .await?
                     .ok_or_else(|| Error::not_found("user", principal.id(), "user_id"))?;
             }
-            let removed: Option<(String,)> = sqlx::query_as(
+            let removed: Option<(String,)> = db::query(
                 "DELETE FROM role_assignments WHERE principal_id = $1 AND resource_id = $2 AND role_id = $3 RETURNING id",
             )
             .bind(principal.id().to_owned())
@@ -309,7 +307,7 @@ impl Store {
     /// Every role a user holds, herself and through her groups, in the organization and in
     /// every project: the grants `Access::union` combines.
     pub async fn grants_of_user(&self, org_id: &str, user_id: &str) -> Result<Vec<Grant>> {
-        let rows: Vec<(Option<String>, String)> = sqlx::query_as(
+        let rows: Vec<(Option<String>, String)> = db::query(
             "SELECT NULL AS project_id, r.permissions FROM users u JOIN roles r ON r.resource_id = u.org_id AND r.predefined = 1 AND r.name = u.role \
                WHERE u.org_id = $1 AND u.id = $2 \
              UNION ALL SELECT pu.project_id, r.permissions FROM project_users pu JOIN roles r ON r.resource_id = pu.project_id AND r.predefined = 1 AND r.name = pu.role \

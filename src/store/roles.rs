@@ -2,11 +2,11 @@
 //! or project) and custom ones.
 
 use serde_json::json;
-use sqlx::AssertSqlSafe;
 
+use super::db;
 use super::sql::Sql;
 use super::tx::{RoleScope, SELECT_ROLE, no_such_role};
-use super::{Author, Store, is_unique_violation};
+use super::{Author, Store};
 use crate::domain::audit::Event;
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::role::{self, Role};
@@ -41,9 +41,9 @@ impl Store {
 
     pub async fn get_role(&self, scope: &RoleScope, role_id: &str) -> Result<Role> {
         let role_id = scope.role_id(role_id);
-        let found = sqlx::query_as(AssertSqlSafe(format!(
+        let found = db::query(format!(
             "{SELECT_ROLE} WHERE r.org_id = $1 AND r.resource_id = $2 AND r.id = $3"
-        )))
+        ))
         .bind(scope.org_id.clone())
         .bind(scope.resource_id().to_owned())
         .bind(role_id.clone())
@@ -80,7 +80,7 @@ impl Store {
                 created_by: author.actor.as_ref().map(|a| a.user_id.clone()),
             };
             tx.check_scope_active(scope).await?;
-            sqlx::query(
+            db::query(
                 "INSERT INTO roles (id, org_id, project_id, resource_id, resource_type, name, description, permissions, predefined, created_at, updated_at, created_by) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $9, $10)",
             )
@@ -94,9 +94,8 @@ impl Store {
             .bind(role.permissions.clone())
             .bind(tx.now)
             .bind(role.created_by.clone())
-            .execute(&mut *tx.conn)
-            .await
-            .map_err(|e| duplicate_name(e, &role.name))?;
+            .execute_unique(&mut *tx.conn, || duplicate_name(&role.name))
+            .await?;
             let details = json!({
                 "id": role.id,
                 "role_name": role.name,
@@ -154,15 +153,14 @@ impl Store {
                 requested.insert("permissions_removed".into(), json!(removed));
             }
             updated.updated_at = tx.now;
-            sqlx::query("UPDATE roles SET name = $1, description = $2, permissions = $3, updated_at = $4 WHERE id = $5")
+            db::query("UPDATE roles SET name = $1, description = $2, permissions = $3, updated_at = $4 WHERE id = $5")
                 .bind(updated.name.clone())
                 .bind(updated.description.clone())
                 .bind(updated.permissions.clone())
                 .bind(tx.now)
                 .bind(updated.id.clone())
-                .execute(&mut *tx.conn)
-                .await
-                .map_err(|e| duplicate_name(e, &updated.name))?;
+                .execute_unique(&mut *tx.conn, || duplicate_name(&updated.name))
+                .await?;
             requested.insert("resource_id".into(), json!(updated.resource_id));
             requested.insert("resource_type".into(), json!(updated.resource_type));
             let details = json!({"id": updated.id, "changes_requested": requested});
@@ -183,7 +181,7 @@ impl Store {
         transact!(self, author, |tx| {
             let current = tx.lock_role(scope, &role_id).await?;
             current.check_can_modify()?;
-            sqlx::query("DELETE FROM roles WHERE id = $1")
+            db::query("DELETE FROM roles WHERE id = $1")
                 .bind(current.id.clone())
                 .execute(&mut *tx.conn)
                 .await?;
@@ -198,13 +196,9 @@ impl Store {
     }
 }
 
-fn duplicate_name(e: sqlx::Error, name: &str) -> Error {
-    if is_unique_violation(&e) {
-        Error::invalid(
-            format!("A role named '{name}' already exists here."),
-            "role_name",
-        )
-    } else {
-        e.into()
-    }
+fn duplicate_name(name: &str) -> Error {
+    Error::invalid(
+        format!("A role named '{name}' already exists here."),
+        "role_name",
+    )
 }

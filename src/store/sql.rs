@@ -1,52 +1,33 @@
-//! A query assembled from optional clauses, with `$N` placeholders numbered as they are bound:
-//! the one syntax both SQLite and PostgreSQL accept. (sqlx's `QueryBuilder<Any>` writes `?`,
-//! which PostgreSQL refuses.)
+//! A query assembled from optional clauses, with `$N` placeholders numbered as they are bound.
 
-use sqlx::any::AnyArguments;
-use sqlx::{Any, Arguments, AssertSqlSafe, Encode, Type};
-
+use super::db::{Query, Value, query};
 use crate::domain::page::{Order, PageRequest};
 
 pub struct Sql {
-    text: String,
-    args: AnyArguments,
-    binds: usize,
+    query: Query,
 }
 
 impl Sql {
     pub fn new(text: &str) -> Self {
-        Sql {
-            text: text.to_owned(),
-            args: AnyArguments::default(),
-            binds: 0,
-        }
+        Sql { query: query(text) }
     }
 
     pub fn push(&mut self, text: &str) -> &mut Self {
-        self.text.push_str(text);
+        self.query.push_text(text);
         self
     }
 
     /// Appends the placeholder for `value` and binds it.
-    pub fn bind<T>(&mut self, value: T) -> &mut Self
-    where
-        T: for<'q> Encode<'q, Any> + Type<Any> + Send + 'static,
-    {
+    pub fn bind(&mut self, value: impl Into<Value>) -> &mut Self {
         let placeholder = self.arg(value);
-        self.text.push_str(&placeholder);
+        self.query.push_text(&placeholder);
         self
     }
 
     /// Binds `value` and returns its placeholder, to be pushed wherever the value is needed:
     /// a value used in several places is bound once.
-    pub fn arg<T>(&mut self, value: T) -> String
-    where
-        T: for<'q> Encode<'q, Any> + Type<Any> + Send + 'static,
-    {
-        self.binds += 1;
-        // Encoding the scalar types used here cannot fail.
-        let _ = self.args.add(value);
-        format!("${}", self.binds)
+    pub fn arg(&mut self, value: impl Into<Value>) -> String {
+        self.query.push_value(value.into())
     }
 
     /// Ends a list query with its keyset page: `AND <column> > $after ORDER BY <column>
@@ -62,8 +43,8 @@ impl Sql {
     }
 
     /// The text is built only from the constant fragments pushed; every value is bound.
-    pub fn build(self) -> (AssertSqlSafe<String>, AnyArguments) {
-        (AssertSqlSafe(self.text), self.args)
+    pub fn build(self) -> Query {
+        self.query
     }
 }
 

@@ -1,5 +1,6 @@
 //! Organization users: list, retrieve, change role, delete.
 
+use super::db;
 use super::sql::Sql;
 use super::tx::{SELECT_USER, find_user};
 use super::{Author, Store};
@@ -61,7 +62,7 @@ impl Store {
             tx.user_losing_ownership(user_id, true, "Deleting this user")
                 .await?;
             // Memberships and admin keys go by ON DELETE CASCADE, in this same transaction.
-            sqlx::query("DELETE FROM users WHERE org_id = $1 AND id = $2")
+            db::query("DELETE FROM users WHERE org_id = $1 AND id = $2")
                 .bind(author.org_id.clone())
                 .bind(user_id.to_owned())
                 .execute(&mut *tx.conn)

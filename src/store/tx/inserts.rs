@@ -2,14 +2,13 @@
 //! role assignment, an admin key, a queued email.
 
 use serde_json::json;
-use sqlx::AssertSqlSafe;
 
 use super::{RoleScope, Tx};
 use crate::domain::admin_key::AdminApiKey;
 use crate::domain::audit::Event;
 use crate::domain::role::{self, Role, Scope};
 use crate::domain::{Error, Result, ids, secret};
-use crate::store::is_unique_violation;
+use crate::store::db;
 
 pub const SELECT_KEY: &str = "SELECT k.id, k.name, k.redacted_value, k.created_at, k.expires_at, k.last_used_at, \
      u.id AS owner_id, u.name AS owner_name, u.role AS owner_role, u.added_at AS owner_created_at \
@@ -87,7 +86,7 @@ impl Tx<'_> {
             Some(project) => (Scope::Project, project),
         };
         for predefined in role::predefined(scope) {
-            sqlx::query(
+            db::query(
                 "INSERT INTO roles (id, org_id, project_id, resource_id, resource_type, name, description, permissions, predefined, created_at, updated_at, created_by) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $9, NULL)",
             )
@@ -118,7 +117,7 @@ impl Tx<'_> {
             Principal::User(id) => (Some(id.clone()), None),
             Principal::Group(id) => (None, Some(id.clone())),
         };
-        sqlx::query(
+        db::query(
             "INSERT INTO role_assignments (id, org_id, role_id, resource_id, project_id, user_id, group_id, principal_id, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
@@ -131,15 +130,7 @@ impl Tx<'_> {
         .bind(group_id)
         .bind(principal.id().to_owned())
         .bind(self.now)
-        .execute(&mut *self.conn)
-        .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                already_holds(principal, role)
-            } else {
-                e.into()
-            }
-        })?;
+        .execute_unique(&mut *self.conn, || already_holds(principal, role)).await?;
         self.record(assignment_event(
             "role.assignment.created",
             &id,
@@ -160,7 +151,7 @@ impl Tx<'_> {
     ) -> Result<(AdminApiKey, String)> {
         let key_id = ids::new_id(ids::ADMIN_API_KEY);
         let value = value.map_or_else(|| secret::generate(secret::ADMIN_KEY_PREFIX), str::to_owned);
-        sqlx::query(
+        db::query(
             "INSERT INTO admin_api_keys (id, org_id, owner_user_id, name, digest, redacted_value, created_at, expires_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
@@ -172,19 +163,11 @@ impl Tx<'_> {
         .bind(secret::redact(&value))
         .bind(self.now)
         .bind(expires_at)
-        .execute(&mut *self.conn)
-        .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                Error::invalid("That admin key value is already in use.", "value")
-            } else {
-                e.into()
-            }
-        })?;
+        .execute_unique(&mut *self.conn, || Error::invalid("That admin key value is already in use.", "value")).await?;
         let details = json!({"id": key_id, "data": {"scopes": []}});
         self.record(Event::new("api_key.created", &key_id, details))
             .await?;
-        let key = sqlx::query_as(AssertSqlSafe(format!("{SELECT_KEY} WHERE k.id = $1")))
+        let key = db::query(format!("{SELECT_KEY} WHERE k.id = $1"))
             .bind(key_id)
             .fetch_one(&mut *self.conn)
             .await?;
@@ -193,7 +176,7 @@ impl Tx<'_> {
 
     /// Queues `mail`, due at once: it is sent if and only if this transaction commits.
     pub async fn enqueue_mail(&mut self, mail: &NewMail<'_>) -> Result<()> {
-        sqlx::query(
+        db::query(
             "INSERT INTO outgoing_mail (id, org_id, invite_id, recipient, subject, body, created_at, next_attempt_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
         )

@@ -1,14 +1,13 @@
 //! Reading a row a transaction is about to check and change, locked until it ends (PostgreSQL
 //! row locks; SQLite's write transactions are serialized and need none).
 
-use sqlx::AssertSqlSafe;
-
 use super::Tx;
 use crate::domain::audit::Event;
 use crate::domain::group::Group;
 use crate::domain::project::Project;
 use crate::domain::role::{self, Role, Scope};
 use crate::domain::{Error, Result};
+use crate::store::db;
 
 pub const SELECT_PROJECT: &str = "SELECT p.id, p.name, p.created_at, p.archived_at, p.external_key_id, p.residency, \
      o.default_project_id FROM projects p JOIN organizations o ON o.id = p.org_id";
@@ -82,9 +81,9 @@ impl Tx<'_> {
         project_id: &str,
         lock: &str,
     ) -> Result<Project> {
-        sqlx::query_as(AssertSqlSafe(format!(
+        db::query(format!(
             "{SELECT_PROJECT} WHERE p.org_id = $1 AND p.id = $2{lock}"
-        )))
+        ))
         .bind(org_id.to_owned())
         .bind(project_id.to_owned())
         .fetch_optional(&mut *self.conn)
@@ -104,10 +103,10 @@ impl Tx<'_> {
 
     /// Reads a group, locking it.
     pub async fn lock_group(&mut self, org_id: &str, group_id: &str) -> Result<Group> {
-        sqlx::query_as(AssertSqlSafe(format!(
+        db::query(format!(
             "{SELECT_GROUP} WHERE g.org_id = $1 AND g.id = $2{}",
             self.backend.for_update_of("g")
-        )))
+        ))
         .bind(org_id.to_owned())
         .bind(group_id.to_owned())
         .fetch_optional(&mut *self.conn)
@@ -117,10 +116,10 @@ impl Tx<'_> {
 
     /// Reads a role of `scope`, locking it.
     pub async fn lock_role(&mut self, scope: &RoleScope, role_id: &str) -> Result<Role> {
-        sqlx::query_as(AssertSqlSafe(format!(
+        db::query(format!(
             "{SELECT_ROLE} WHERE r.org_id = $1 AND r.resource_id = $2 AND r.id = $3{}",
             self.backend.for_update_of("r")
-        )))
+        ))
         .bind(scope.org_id.clone())
         .bind(scope.resource_id().to_owned())
         .bind(role_id.to_owned())
@@ -132,10 +131,10 @@ impl Tx<'_> {
     /// Locks the organization's row: changes to who owns it take turns, so that two concurrent
     /// demotions cannot both see another owner left.
     pub async fn lock_organization(&mut self, org_id: &str) -> Result<()> {
-        sqlx::query(AssertSqlSafe(format!(
+        db::query(format!(
             "SELECT o.id FROM organizations o WHERE o.id = $1{}",
             self.backend.for_update_of("o")
-        )))
+        ))
         .bind(org_id.to_owned())
         .execute(&mut *self.conn)
         .await?;

@@ -18,6 +18,7 @@ pub(super) use people::{SELECT_MEMBER, SELECT_USER, find_member, find_user, not_
 use super::{Author, Backend};
 use crate::domain::audit::Event;
 use crate::domain::{Error, Result, ids};
+use crate::store::db;
 
 /// One write transaction: its connection, the backend's dialect, who the change is by and the
 /// clock's reading when it began (every row and event it writes carries that time).
@@ -48,7 +49,7 @@ impl Tx<'_> {
     pub async fn record(&mut self, event: Event) -> Result<()> {
         let author = self.author()?;
         let actor = author.actor.as_ref();
-        let query = sqlx::query(
+        let query = db::query(
             "INSERT INTO audit_logs (id, org_id, type, effective_at, project_id, actor_id, actor_email, actor_key_id, actor, resource_id, details) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )

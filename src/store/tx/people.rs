@@ -1,13 +1,12 @@
 //! Users and project members inside a transaction: finding them, and changing their predefined
 //! role (through the users and members operations, and through the role-assignment ones).
 
-use sqlx::AssertSqlSafe;
-
 use super::Tx;
 use crate::domain::audit::Event;
 use crate::domain::project_user::{self, ProjectRole, ProjectUser};
 use crate::domain::user::{self, OrgRole, User};
 use crate::domain::{Error, Result};
+use crate::store::db;
 
 pub const SELECT_USER: &str = "SELECT u.id, u.email, u.name, u.role, u.added_at FROM users u";
 /// Members of an active project: the reads check the project in the same query, and look it up
@@ -16,36 +15,32 @@ pub const SELECT_MEMBER: &str = "SELECT u.id, u.name, u.email, pu.role, pu.added
      FROM project_users pu JOIN users u ON u.id = pu.user_id \
      JOIN projects p ON p.id = pu.project_id AND p.archived_at IS NULL";
 
-pub async fn find_user<'c, E>(executor: E, org_id: &str, user_id: &str) -> Result<Option<User>>
-where
-    E: sqlx::Executor<'c, Database = sqlx::Any>,
-{
-    Ok(sqlx::query_as(AssertSqlSafe(format!(
-        "{SELECT_USER} WHERE u.org_id = $1 AND u.id = $2"
-    )))
-    .bind(org_id.to_owned())
-    .bind(user_id.to_owned())
-    .fetch_optional(executor)
-    .await?)
+pub async fn find_user<'e>(
+    executor: impl Into<db::Executor<'e>>,
+    org_id: &str,
+    user_id: &str,
+) -> Result<Option<User>> {
+    db::query(format!("{SELECT_USER} WHERE u.org_id = $1 AND u.id = $2"))
+        .bind(org_id.to_owned())
+        .bind(user_id.to_owned())
+        .fetch_optional(executor)
+        .await
 }
 
-pub async fn find_member<'c, E>(
-    executor: E,
+pub async fn find_member<'e>(
+    executor: impl Into<db::Executor<'e>>,
     org_id: &str,
     project_id: &str,
     user_id: &str,
-) -> Result<Option<ProjectUser>>
-where
-    E: sqlx::Executor<'c, Database = sqlx::Any>,
-{
-    Ok(sqlx::query_as(AssertSqlSafe(format!(
+) -> Result<Option<ProjectUser>> {
+    db::query(format!(
         "{SELECT_MEMBER} WHERE pu.org_id = $1 AND pu.project_id = $2 AND pu.user_id = $3"
-    )))
+    ))
     .bind(org_id.to_owned())
     .bind(project_id.to_owned())
     .bind(user_id.to_owned())
     .fetch_optional(executor)
-    .await?)
+    .await
 }
 
 pub fn not_a_member(user_id: &str) -> Error {
@@ -61,13 +56,13 @@ impl Tx<'_> {
     }
 
     pub async fn find_user_by_email(&mut self, org_id: &str, email: &str) -> Result<Option<User>> {
-        Ok(sqlx::query_as(AssertSqlSafe(format!(
+        db::query(format!(
             "{SELECT_USER} WHERE u.org_id = $1 AND u.email = $2"
-        )))
+        ))
         .bind(org_id.to_owned())
         .bind(email.to_owned())
         .fetch_optional(&mut *self.conn)
-        .await?)
+        .await
     }
 
     /// In a change to one user of the organization: finds her, and refuses the change if it
@@ -87,7 +82,7 @@ impl Tx<'_> {
             .ok_or_else(|| Error::not_found("user", user_id, "user_id"))?;
         if current.is_owner() && loses_ownership {
             let (owners,): (i64,) =
-                sqlx::query_as("SELECT COUNT(*) FROM users WHERE org_id = $1 AND role = 'owner'")
+                db::query("SELECT COUNT(*) FROM users WHERE org_id = $1 AND role = 'owner'")
                     .bind(org_id)
                     .fetch_one(&mut *self.conn)
                     .await?;
@@ -101,7 +96,7 @@ impl Tx<'_> {
         let current = self
             .user_losing_ownership(user_id, role != OrgRole::Owner, "Demoting this user")
             .await?;
-        sqlx::query("UPDATE users SET role = $1 WHERE org_id = $2 AND id = $3")
+        db::query("UPDATE users SET role = $1 WHERE org_id = $2 AND id = $3")
             .bind(role.as_str())
             .bind(self.org_id()?)
             .bind(user_id.to_owned())
@@ -137,7 +132,7 @@ impl Tx<'_> {
             .await?
             .ok_or_else(|| not_a_member(user_id))?;
         if current.is_owner() && loses_ownership {
-            let (owners,): (i64,) = sqlx::query_as(
+            let (owners,): (i64,) = db::query(
                 "SELECT COUNT(*) FROM project_users WHERE project_id = $1 AND role = 'owner'",
             )
             .bind(project_id.to_owned())
@@ -158,7 +153,7 @@ impl Tx<'_> {
         let current = self
             .member_losing_ownership(project_id, user_id, role != ProjectRole::Owner)
             .await?;
-        sqlx::query("UPDATE project_users SET role = $1 WHERE project_id = $2 AND user_id = $3")
+        db::query("UPDATE project_users SET role = $1 WHERE project_id = $2 AND user_id = $3")
             .bind(role.as_str())
             .bind(project_id.to_owned())
             .bind(user_id.to_owned())

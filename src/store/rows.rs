@@ -1,0 +1,127 @@
+//! How the domain's types read from rows: each field from the column of its name.
+
+use super::db::from_row;
+use crate::domain::admin_key::AdminApiKey;
+use crate::domain::audit::LogEntry;
+use crate::domain::group::{Group, GroupMember, ProjectGroup};
+use crate::domain::invite::Invite;
+use crate::domain::organization::Organization;
+use crate::domain::principal::Principal;
+use crate::domain::project::Project;
+use crate::domain::project_key::{ProjectApiKey, ServiceAccount};
+use crate::domain::project_user::ProjectUser;
+use crate::domain::role::Role;
+use crate::domain::user::User;
+
+from_row!(AdminApiKey {
+    id,
+    name,
+    redacted_value,
+    created_at,
+    expires_at,
+    last_used_at,
+    owner_id,
+    owner_name,
+    owner_role,
+    owner_created_at
+});
+from_row!(LogEntry { id, event_type = "type", effective_at, project_id, project_name, actor, details });
+from_row!(Group {
+    id,
+    name,
+    created_at
+});
+from_row!(GroupMember { id, name, email });
+from_row!(ProjectGroup {
+    project_id,
+    group_id,
+    group_name,
+    created_at
+});
+from_row!(Invite {
+    id,
+    email,
+    role,
+    projects,
+    created_at,
+    expires_at,
+    accepted_at
+});
+from_row!(Organization {
+    id,
+    name,
+    created_at,
+    default_project_id,
+    owner_email
+});
+from_row!(Principal {
+    org_id,
+    default_project_id,
+    key_id,
+    key_digest,
+    expires_at,
+    last_used_at,
+    user_id,
+    user_email,
+    user_role
+});
+from_row!(Project {
+    id,
+    name,
+    created_at,
+    archived_at,
+    external_key_id,
+    residency,
+    default_project_id
+});
+from_row!(ProjectApiKey {
+    id,
+    project_id,
+    name,
+    redacted_value,
+    created_at,
+    last_used_at,
+    expires_at,
+    user_id,
+    user_email,
+    user_name,
+    user_added_at,
+    member_role,
+    service_account_id,
+    service_account_name,
+    service_account_role,
+    service_account_created_at,
+});
+from_row!(ServiceAccount {
+    id,
+    name,
+    role,
+    created_at
+});
+from_row!(ProjectUser {
+    id,
+    name,
+    email,
+    role,
+    added_at
+});
+from_row!(Role {
+    id,
+    org_id,
+    resource_id,
+    resource_type,
+    name,
+    description,
+    permissions,
+    predefined,
+    created_at,
+    updated_at,
+    created_by
+});
+from_row!(User {
+    id,
+    email,
+    name,
+    role,
+    added_at
+});
