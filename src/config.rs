@@ -46,12 +46,7 @@ pub struct GlobalArgs {
     #[arg(long, env = "ROSTER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
     /// Log filter, in tracing's EnvFilter syntax.
-    #[arg(
-        long,
-        env = "ROSTER_LOG",
-        default_value = "info,sqlx=warn",
-        global = true
-    )]
+    #[arg(long, env = "ROSTER_LOG", default_value = "info", global = true)]
     pub log: String,
     /// Database connections in the pool (the read pool on SQLite).
     #[arg(

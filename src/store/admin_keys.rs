@@ -108,7 +108,7 @@ impl Store {
              WHERE k.digest = $1",
         )
         .bind(digest.to_owned())
-        .fetch_optional(&self.read)
+        .fetch_optional(&self.db)
         .await
     }
 
@@ -120,11 +120,10 @@ impl Store {
         {
             return Ok(());
         }
-        db::query("UPDATE admin_api_keys SET last_used_at = $1 WHERE id = $2")
+        let touch = db::query("UPDATE admin_api_keys SET last_used_at = $1 WHERE id = $2")
             .bind(now)
-            .bind(principal.key_id.clone())
-            .execute(&self.write)
-            .await?;
+            .bind(principal.key_id.clone());
+        self.write_once(touch).await?;
         self.keys.touched(&principal.key_digest, now);
         Ok(())
     }
@@ -144,7 +143,7 @@ impl Store {
         db::query(format!("{SELECT_KEY} WHERE k.org_id = $1 AND k.id = $2"))
             .bind(org_id.to_owned())
             .bind(key_id.to_owned())
-            .fetch_optional(&self.read)
+            .fetch_optional(&self.db)
             .await?
             .ok_or_else(|| Error::not_found("admin API key", key_id, "key_id"))
     }

@@ -141,7 +141,7 @@ impl Store {
              WHERE k.digest = $1 AND p.archived_at IS NULL AND {OWNER_HAS_ACCESS}"
         ))
         .bind(digest.to_owned())
-        .fetch_optional(&self.read)
+        .fetch_optional(&self.db)
         .await?;
         Ok(row.map(KeyRow::into_facts))
     }
@@ -171,10 +171,7 @@ impl Store {
         if uses.is_empty() {
             return Ok(());
         }
-        let mut tx = self
-            .write
-            .begin_with(self.backend.begin_statement())
-            .await?;
+        let mut turn = self.db.begin().await?;
         let mut by_time: BTreeMap<i64, Vec<String>> = BTreeMap::new();
         for (key_id, at) in uses {
             by_time.entry(at).or_default().push(key_id);
@@ -191,10 +188,10 @@ impl Store {
                 }
                 sql.push(")");
                 let query = sql.build();
-                query.execute(&mut *tx).await?;
+                query.execute(turn.conn()).await?;
             }
         }
-        tx.commit().await?;
+        turn.commit().await?;
         Ok(())
     }
 }

@@ -27,7 +27,7 @@ impl Store {
         db::query(format!("{SELECT_GROUP} WHERE g.org_id = $1 AND g.id = $2"))
             .bind(org_id.to_owned())
             .bind(group_id.to_owned())
-            .fetch_optional(&self.read)
+            .fetch_optional(&self.db)
             .await?
             .ok_or_else(|| Error::not_found("group", group_id, "group_id"))
     }
@@ -118,7 +118,7 @@ impl Store {
         .bind(org_id.to_owned())
         .bind(group_id.to_owned())
         .bind(user_id.to_owned())
-        .fetch_optional(&self.read)
+        .fetch_optional(&self.db)
         .await?;
         Store::found_or(found, self.get_group(org_id, group_id), || {
             Error::not_found("user in this group", user_id, "user_id")
@@ -211,7 +211,7 @@ impl Store {
         .bind(org_id.to_owned())
         .bind(project_id.to_owned())
         .bind(group_id.to_owned())
-        .fetch_optional(&self.read)
+        .fetch_optional(&self.db)
         .await?;
         Store::found_or(found, self.get_project(org_id, project_id), || {
             Error::not_found("group with access to this project", group_id, "group_id")

@@ -147,7 +147,7 @@ impl Store {
         db::query(format!("{SELECT_INVITE} WHERE i.org_id = $1 AND i.id = $2"))
             .bind(org_id.to_owned())
             .bind(invite_id.to_owned())
-            .fetch_optional(&self.read)
+            .fetch_optional(&self.db)
             .await?
             .ok_or_else(|| Error::not_found("invite", invite_id, "invite_id"))
     }
@@ -180,7 +180,7 @@ impl Store {
 
     /// The pending invite behind a token, for the acceptance page.
     pub async fn invite_by_token(&self, token: &str) -> Result<(Invite, String)> {
-        let found = find_by_token(&self.read, &secret::digest(token), "").await?;
+        let found = find_by_token(&self.db, &secret::digest(token), "").await?;
         found.invite.check_can_accept(self.clock.now())?;
         Ok((found.invite, found.organization))
     }
@@ -272,7 +272,7 @@ struct TokenInvite {
 }
 
 impl db::FromRow for TokenInvite {
-    fn from_row(row: &db::Row) -> Result<Self> {
+    fn from_row(row: &mut db::Row) -> Result<Self> {
         Ok(TokenInvite {
             invite: Invite::from_row(row)?,
             org_id: row.get("org_id")?,

@@ -1,6 +1,6 @@
-//! Storage: one set of queries for SQLite and PostgreSQL, written in the SQL both speak and run
-//! through sqlx's `Any` driver. What differs per backend (connecting, pragmas, the statement
-//! that opens a write transaction, row locks) lives in `backend.rs` and nowhere else.
+//! Storage: one set of queries for SQLite and PostgreSQL, written in the SQL both speak. The
+//! drivers (rusqlite, tokio-postgres) are behind one seam, `db.rs`; what differs in the SQL
+//! (row locks, an aggregate's name) is in `backend.rs`. Nothing else knows the backend.
 
 /// `transact!(store, author, |tx| { ... })` runs the block in one transaction and commits it:
 /// `tx` is the transaction (`tx::Tx`: its connection, the backend, the author and the clock's
@@ -22,25 +22,30 @@ macro_rules! transact {
         let mut attempt = 1;
         loop {
             let outcome: $crate::domain::Result<_> = async {
-                let mut conn = store
-                    .write
-                    .begin_with(store.backend.begin_statement())
-                    .await?;
+                let mut turn = store.db.begin().await?;
                 let value = {
                     let mut tx = $crate::store::tx::Tx {
-                        conn: &mut conn,
+                        conn: turn.conn(),
                         backend: store.backend,
                         author: $author,
                         now: store.clock.now(),
                     };
                     let $tx = &mut tx;
                     let result: $crate::domain::Result<_> = async { $body }.await;
-                    result?
+                    result
                 };
-                conn.commit().await?;
-                // Any change may change what a key may do: gateway checks load afresh.
-                store.decisions.clear();
-                Ok(value)
+                match value {
+                    Ok(value) => {
+                        turn.commit().await?;
+                        // Any change may change what a key may do: gateway checks load afresh.
+                        store.decisions.clear();
+                        Ok(value)
+                    }
+                    Err(e) => {
+                        turn.rollback().await;
+                        Err(e)
+                    }
+                }
             }
             .await;
             if !store.should_retry(&outcome, &mut attempt).await {
@@ -57,6 +62,7 @@ mod db;
 pub mod gateway;
 mod groups;
 pub mod invites;
+pub mod migrate;
 pub mod organizations;
 pub mod outgoing_mail;
 pub mod project_keys;
@@ -73,9 +79,8 @@ mod users;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::AnyPool;
-
 pub use backend::Backend;
+pub use db::sqlite_path;
 pub use tx::{Principal, RoleScope};
 
 use crate::domain::audit::Actor;
@@ -127,11 +132,8 @@ impl Synchronous {
 #[derive(Clone, Debug)]
 pub struct Store {
     backend: Backend,
-    /// Where transactions run. On SQLite a single connection, so writes are serialized here
-    /// rather than fighting over the file lock.
-    write: AnyPool,
-    /// Where plain reads run. On PostgreSQL the same pool as `write`.
-    read: AnyPool,
+    /// The database: reads run on a pooled connection; writes in `transact!`.
+    db: db::Database,
     clock: Clock,
     /// Recently authenticated admin keys (`admin_keys.rs`), shared by the clones.
     keys: Arc<admin_keys::KeyCache>,
@@ -164,13 +166,11 @@ impl Store {
 
     /// Connects without migrating, for `roster migrate status`.
     pub async fn connect(url: &str, options: &StoreOptions, clock: Clock) -> Result<Store> {
-        sqlx::any::install_default_drivers();
         let backend = Backend::from_url(url)?;
-        let (write, read) = backend.pools(url, options).await?;
+        let db = db::Database::open(backend, url, options).await?;
         Ok(Store {
             backend,
-            write,
-            read,
+            db,
             clock,
             keys: Arc::default(),
             mail: Arc::default(),
@@ -182,7 +182,7 @@ impl Store {
     /// Runs a list query built with `limit + 1` rows (see `Sql::keyset`) on the read pool and
     /// turns its rows into one page.
     async fn fetch_page<T: db::FromRow>(&self, sql: sql::Sql, limit: i64) -> Result<Page<T>> {
-        let rows = sql.build().fetch_all(&self.read).await?;
+        let rows = sql.build().fetch_all(&self.db).await?;
         Ok(Page::from_overfetch(rows, limit))
     }
 
@@ -212,74 +212,63 @@ impl Store {
     }
 
     pub async fn migrate(&self) -> Result<()> {
-        self.backend
-            .migrator()
-            .run(&self.write)
+        self.db
+            .migrate(&migrate::migrations(self.backend))
             .await
             .map_err(|e| Error::Internal(format!("migration failed: {e}")))
     }
 
     /// Applied and pending migrations, as (version, description, applied).
     pub async fn migration_status(&self) -> Result<Vec<(i64, String, bool)>> {
-        use sqlx::migrate::Migrate;
-        let mut conn = self.write.acquire().await?;
-        conn.ensure_migrations_table(self.backend.migrator().table_name.as_ref())
-            .await
-            .map_err(|e| Error::Internal(e.to_string()))?;
-        let applied = conn
-            .list_applied_migrations(self.backend.migrator().table_name.as_ref())
-            .await
-            .map_err(|e| Error::Internal(e.to_string()))?;
-        Ok(self
-            .backend
-            .migrator()
-            .iter()
-            .map(|m| {
-                (
-                    m.version,
-                    m.description.to_string(),
-                    applied.iter().any(|a| a.version == m.version),
-                )
-            })
+        let applied = self.db.applied_migrations().await?;
+        Ok(migrate::migrations(self.backend)
+            .into_iter()
+            .map(|m| (m.version, m.description, applied.contains(&m.version)))
             .collect())
     }
 
     /// How durable a commit is, as the database itself reports it, for the start-up log:
     /// SQLite's `synchronous` on the connection that writes; PostgreSQL's `synchronous_commit`.
     pub async fn durability(&self) -> Result<String> {
-        let (setting,): (String,) = match self.backend {
+        Ok(match self.backend {
             Backend::Sqlite => {
-                let (level,): (i64,) = sqlx::query_as("PRAGMA synchronous")
-                    .fetch_one(&self.write)
-                    .await?;
+                let (level,): (i64,) = db::query("PRAGMA synchronous").fetch_one(&self.db).await?;
                 let name = match level {
                     0 => "OFF",
                     1 => "NORMAL",
                     2 => "FULL",
                     _ => "EXTRA",
                 };
-                (format!("synchronous={name}"),)
+                format!("synchronous={name}")
             }
             Backend::Postgres => {
-                sqlx::query_as(
+                let (setting,): (String,) = db::query(
                     "SELECT 'synchronous_commit=' || current_setting('synchronous_commit')",
                 )
-                .fetch_one(&self.write)
-                .await?
+                .fetch_one(&self.db)
+                .await?;
+                setting
             }
-        };
-        Ok(setting)
+        })
     }
 
     /// Whether the database answers, for `/readyz`.
     pub async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1").execute(&self.read).await?;
+        db::query("SELECT 1").execute(&self.db).await?;
         Ok(())
     }
 
     pub async fn close(&self) {
-        self.write.close().await;
-        self.read.close().await;
+        self.db.close().await;
+    }
+
+    /// Runs one statement that writes, in a transaction of its own. It changes no gateway
+    /// decision, so the decisions cache stays.
+    async fn write_once(&self, query: db::Query) -> Result<u64> {
+        let mut turn = self.db.begin().await?;
+        let changed = query.execute(turn.conn()).await?;
+        turn.commit().await?;
+        Ok(changed)
     }
 
     /// Whether a failed transaction should run again: PostgreSQL aborted it for contention and
@@ -299,35 +288,6 @@ impl Store {
 
 /// How often a transaction runs before contention is reported to the caller.
 const MAX_ATTEMPTS: u64 = 5;
-
-impl From<sqlx::Error> for Error {
-    fn from(e: sqlx::Error) -> Self {
-        // PostgreSQL's serialization_failure and deadlock_detected: the transaction may succeed
-        // if run again.
-        if let sqlx::Error::Database(db) = &e {
-            match db.code().as_deref() {
-                Some("40001" | "40P01") => return Error::Contention(db.message().to_owned()),
-                // PostgreSQL's query_canceled (statement_timeout) and lock_not_available.
-                Some("57014" | "55P03") => return Error::TimedOut(db.message().to_owned()),
-                // SQLite's BUSY and LOCKED, with their extended codes: the write lock was not
-                // had within the busy timeout.
-                Some(code)
-                    if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some()
-                        && code.parse::<i32>().is_ok_and(|c| matches!(c & 0xff, 5 | 6)) =>
-                {
-                    return Error::TimedOut(db.message().to_owned());
-                }
-                _ => {}
-            }
-        }
-        match e {
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
-                Error::Unavailable(e.to_string())
-            }
-            other => Error::Internal(other.to_string()),
-        }
-    }
-}
 
 impl From<&crate::domain::principal::Principal> for Author {
     fn from(principal: &crate::domain::principal::Principal) -> Self {

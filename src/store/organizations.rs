@@ -49,14 +49,14 @@ impl Store {
 
     pub async fn list_organizations(&self) -> Result<Vec<Organization>> {
         db::query(format!("{SELECT_ORGANIZATION} ORDER BY o.id"))
-            .fetch_all(&self.read)
+            .fetch_all(&self.db)
             .await
     }
 
     pub async fn get_organization(&self, org_id: &str) -> Result<Organization> {
         db::query(format!("{SELECT_ORGANIZATION} WHERE o.id = $1"))
             .bind(org_id.to_owned())
-            .fetch_optional(&self.read)
+            .fetch_optional(&self.db)
             .await?
             .ok_or_else(|| Error::not_found("organization", org_id, "org"))
     }

@@ -39,7 +39,7 @@ impl Store {
         let due: Option<(String,)> =
             db::query("SELECT id FROM outgoing_mail WHERE next_attempt_at <= $1 LIMIT 1")
                 .bind(now)
-                .fetch_optional(&self.read)
+                .fetch_optional(&self.db)
                 .await?;
         if due.is_none() {
             return Ok(Vec::new());
@@ -63,24 +63,24 @@ impl Store {
     /// Records that the mail server (or the outbox) has the message; its body, which may hold a
     /// live invite link, is dropped.
     pub async fn mail_sent(&self, id: &str, now: i64) -> Result<()> {
-        db::query(
+        let sent = db::query(
             "UPDATE outgoing_mail SET sent_at = $1, next_attempt_at = NULL, body = NULL, last_error = NULL WHERE id = $2",
         )
         .bind(now)
-        .bind(id.to_owned())
-        .execute(&self.write)
-        .await?;
+        .bind(id.to_owned());
+        self.write_once(sent).await?;
         Ok(())
     }
 
     /// Records a failed attempt: tried again at `retry_at`, or never (`None`: given up).
     pub async fn mail_failed(&self, id: &str, error: &str, retry_at: Option<i64>) -> Result<()> {
-        db::query("UPDATE outgoing_mail SET next_attempt_at = $1, last_error = $2 WHERE id = $3")
-            .bind(retry_at)
-            .bind(error.to_owned())
-            .bind(id.to_owned())
-            .execute(&self.write)
-            .await?;
+        let failed = db::query(
+            "UPDATE outgoing_mail SET next_attempt_at = $1, last_error = $2 WHERE id = $3",
+        )
+        .bind(retry_at)
+        .bind(error.to_owned())
+        .bind(id.to_owned());
+        self.write_once(failed).await?;
         Ok(())
     }
 

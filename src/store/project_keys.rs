@@ -153,7 +153,7 @@ impl Store {
         .bind(org_id.to_owned())
         .bind(project_id.to_owned())
         .bind(account_id.to_owned())
-        .fetch_optional(&self.read)
+        .fetch_optional(&self.db)
         .await?;
         Store::found_or(found, self.get_project(org_id, project_id), || {
             Error::not_found("service account", account_id, "service_account_id")
@@ -340,7 +340,7 @@ impl Store {
         .bind(org_id.to_owned())
         .bind(project_id.to_owned())
         .bind(key_id.to_owned())
-        .fetch_optional(&self.read)
+        .fetch_optional(&self.db)
         .await?;
         Store::found_or(found, self.get_project(org_id, project_id), || {
             Error::not_found("API key", key_id, "api_key_id")

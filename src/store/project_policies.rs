@@ -22,7 +22,7 @@ impl Store {
         )
         .bind(org_id.to_owned())
         .bind(project_id.to_owned())
-        .fetch_optional(&self.read)
+        .fetch_optional(&self.db)
         .await?;
         let (mode, ids, tools) =
             row.ok_or_else(|| Error::not_found("project", project_id, "project_id"))?;
@@ -126,7 +126,7 @@ impl Store {
         )
         .bind(org_id.to_owned())
         .bind(project_id.to_owned())
-        .fetch_all(&self.read)
+        .fetch_all(&self.db)
         .await?;
         if rows.is_empty() {
             return Err(Error::not_found("project", project_id, "project_id"));

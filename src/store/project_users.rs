@@ -42,7 +42,7 @@ impl Store {
         project_id: &str,
         user_id: &str,
     ) -> Result<ProjectUser> {
-        let found = find_member(&self.read, org_id, project_id, user_id).await?;
+        let found = find_member(&self.db, org_id, project_id, user_id).await?;
         let project = async { self.get_project(org_id, project_id).await?.check_active() };
         Store::found_or(found, project, || not_a_member(user_id)).await
     }

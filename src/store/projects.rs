@@ -36,7 +36,7 @@ impl Store {
         ))
         .bind(org_id.to_owned())
         .bind(project_id.to_owned())
-        .fetch_optional(&self.read)
+        .fetch_optional(&self.db)
         .await?
         .ok_or_else(|| Error::not_found("project", project_id, "project_id"))
     }

@@ -165,7 +165,7 @@ impl Store {
         page: &PageRequest,
     ) -> Result<Page<Role>> {
         self.check_scope(scope).await?;
-        check_principal(&self.read, scope, principal).await?;
+        check_principal(&self.db, scope, principal).await?;
         let mut sql = Sql::new("");
         held_roles(&mut sql, scope, principal, Some(page));
         self.fetch_page(sql, page.limit).await
@@ -182,10 +182,10 @@ impl Store {
         held_roles(&mut sql, scope, principal, None);
         sql.push(" WHERE held.id = ").bind(role_id.clone());
         let query = sql.build();
-        let found = query.fetch_optional(&self.read).await?;
+        let found = query.fetch_optional(&self.db).await?;
         let parents = async {
             self.check_scope(scope).await?;
-            check_principal(&self.read, scope, principal).await
+            check_principal(&self.db, scope, principal).await
         };
         Store::found_or(found, parents, || does_not_hold(principal, &role_id)).await
     }
@@ -319,7 +319,7 @@ impl Store {
         )
         .bind(org_id.to_owned())
         .bind(user_id.to_owned())
-        .fetch_all(&self.read)
+        .fetch_all(&self.db)
         .await?;
         Ok(rows
             .into_iter()

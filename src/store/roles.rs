@@ -47,7 +47,7 @@ impl Store {
         .bind(scope.org_id.clone())
         .bind(scope.resource_id().to_owned())
         .bind(role_id.clone())
-        .fetch_optional(&self.read)
+        .fetch_optional(&self.db)
         .await?;
         Store::found_or(found, self.check_scope(scope), || {
             no_such_role(&role_id, scope)

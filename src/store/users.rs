@@ -38,7 +38,7 @@ impl Store {
     }
 
     pub async fn get_user(&self, org_id: &str, user_id: &str) -> Result<User> {
-        find_user(&self.read, org_id, user_id)
+        find_user(&self.db, org_id, user_id)
             .await?
             .ok_or_else(|| Error::not_found("user", user_id, "user_id"))
     }

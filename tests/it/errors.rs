@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use crate::common::TestServer;
+use crate::common::{Outside, TestServer};
 
 #[tokio::test]
 async fn unknown_routes_and_methods_get_the_envelope() {
@@ -299,7 +299,6 @@ async fn a_value_of_the_wrong_json_type_is_named_as_such() {
 
 #[tokio::test]
 async fn a_change_that_waits_on_a_lock_past_the_statement_timeout_is_503() {
-    use sqlx::Connection;
     let s = TestServer::start_with(
         roster::store::StoreOptions {
             statement_timeout: std::time::Duration::from_secs(1),
@@ -314,27 +313,24 @@ async fn a_change_that_waits_on_a_lock_past_the_statement_timeout_is_503() {
 
     // Another client of the database holds the lock the change needs: SQLite's write lock, or
     // the organization's row on PostgreSQL.
-    let mut holder = sqlx::AnyConnection::connect(&s.database_url).await.unwrap();
-    let lock = if s.database_url.starts_with("sqlite") {
-        "BEGIN IMMEDIATE".to_owned()
-    } else {
-        sqlx::query("BEGIN").execute(&mut holder).await.unwrap();
-        format!(
-            "SELECT id FROM organizations WHERE id = '{}' FOR UPDATE",
-            s.org_id
-        )
-    };
-    sqlx::query(sqlx::AssertSqlSafe(lock))
-        .execute(&mut holder)
-        .await
-        .unwrap();
+    let holder = Outside::connect(&s.database_url).await;
+    holder
+        .execute(&if s.database_url.starts_with("sqlite") {
+            "BEGIN IMMEDIATE".to_owned()
+        } else {
+            format!(
+                "BEGIN; SELECT id FROM organizations WHERE id = '{}' FOR UPDATE",
+                s.org_id
+            )
+        })
+        .await;
     let started = std::time::Instant::now();
     let refused = admin.post(&user, json!({"role": "owner"})).await;
     refused.error(503, None);
     assert_eq!(refused.body["error"]["type"], "server_error");
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
-    sqlx::query("ROLLBACK").execute(&mut holder).await.unwrap();
-    holder.close().await.unwrap();
+    holder.execute("ROLLBACK").await;
+    drop(holder);
 
     assert_eq!(
         admin.get(&user).await.ok()["role"],

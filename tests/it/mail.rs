@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use crate::common::process::Served;
-use crate::common::{BOOTSTRAP_KEY, TestDatabase};
+use crate::common::{BOOTSTRAP_KEY, Outside, TestDatabase};
 
 #[tokio::test]
 async fn an_invitation_queued_during_a_mail_outage_is_delivered_after_a_crash_and_restart() {
@@ -121,15 +121,11 @@ async fn replicas_sharing_a_database_send_each_message_once() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     // Every message was claimed once, by one replica, and marked sent: no second copy can come.
-    use sqlx::Connection;
-    sqlx::any::install_default_drivers();
-    let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
-    let (sent, claims): (i64, i64) =
-        sqlx::query_as("SELECT COUNT(sent_at), CAST(SUM(attempts) AS BIGINT) FROM outgoing_mail")
-            .fetch_one(&mut conn)
-            .await
-            .unwrap();
-    conn.close().await.unwrap();
+    let counts = Outside::connect(&url)
+        .await
+        .integers("SELECT COUNT(sent_at), CAST(SUM(attempts) AS BIGINT) FROM outgoing_mail")
+        .await;
+    let (sent, claims) = (counts[0], counts[1]);
     assert_eq!((sent, claims), (20, 20));
     let mut expected: Vec<String> = (0..20).map(|i| format!("person{i}@example.com")).collect();
     expected.sort();

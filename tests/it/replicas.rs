@@ -568,3 +568,59 @@ async fn gateway_checks_follow_revocations_on_another_replica_within_a_second() 
     assert!(a.terminate() && b.terminate());
     database.drop_database().await;
 }
+
+/// Roster's connections to PostgreSQL probe a silent peer after 30 s idle (TCP keepalive), so a
+/// server or network that vanishes without a word is noticed within a minute, not at the
+/// kernel's default two hours.
+#[tokio::test]
+async fn database_connections_probe_a_silent_peer_within_a_minute() {
+    let (database, url) = TestDatabase::create().await;
+    if !url.starts_with("postgres") {
+        eprintln!("keepalive on database connections is a PostgreSQL test; skipped on SQLite");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let served = Served::replica(dir.path(), &url);
+    let ready = reqwest::get(format!("{}/readyz", served.base))
+        .await
+        .unwrap();
+    assert_eq!(ready.status().as_u16(), 200);
+    let port = url
+        .rsplit_once(':')
+        .and_then(|(_, rest)| rest.split('/').next())
+        .unwrap_or("5432");
+    let sockets = std::process::Command::new("ss")
+        .args([
+            "-tnopH",
+            "state",
+            "established",
+            "dport",
+            "=",
+            &format!(":{port}"),
+        ])
+        .output()
+        .expect("ss (iproute2) lists sockets");
+    let listing = String::from_utf8_lossy(&sockets.stdout);
+    let owned = format!("pid={},", served.pid());
+    let timers: Vec<&str> = listing
+        .lines()
+        .filter(|line| line.contains(&owned))
+        .map(|line| line.split("timer:(").nth(1).unwrap_or("none"))
+        .collect();
+    assert!(
+        !timers.is_empty(),
+        "no connection of Roster's to {port}: {listing}"
+    );
+    for timer in timers {
+        let seconds = timer
+            .strip_prefix("keepalive,")
+            .and_then(|rest| rest.split("sec").next())
+            .and_then(|s| s.parse::<f64>().ok());
+        assert!(
+            seconds.is_some_and(|s| s <= 30.0),
+            "a connection without a keepalive probe within 30 s: timer:({timer}"
+        );
+    }
+    assert!(served.terminate());
+    database.drop_database().await;
+}

@@ -7,8 +7,6 @@ mod inserts;
 mod locks;
 mod people;
 
-use sqlx::AnyConnection;
-
 pub use inserts::Principal;
 pub(super) use inserts::{NewMail, SELECT_KEY, already_holds, assignment_event};
 pub use locks::RoleScope;
@@ -23,7 +21,7 @@ use crate::store::db;
 /// One write transaction: its connection, the backend's dialect, who the change is by and the
 /// clock's reading when it began (every row and event it writes carries that time).
 pub(super) struct Tx<'t> {
-    pub conn: &'t mut AnyConnection,
+    pub conn: &'t mut db::Conn,
     pub backend: Backend,
     /// Whom the events are recorded against; `None` for Roster's own housekeeping, which
     /// records none (or, founding an organization, names the author once it exists).

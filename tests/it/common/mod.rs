@@ -16,7 +16,6 @@ use roster::domain::Clock;
 use roster::domain::organization::NewOrganization;
 use roster::store::{Store, StoreOptions};
 use serde_json::Value;
-use sqlx::Connection;
 
 pub const BOOTSTRAP_KEY: &str = "sk-admin-test0000000000000000000000000000bootstrap";
 
@@ -88,14 +87,8 @@ impl TestDatabase {
                     std::process::id(),
                     COUNTER.fetch_add(1, Ordering::Relaxed)
                 );
-                sqlx::any::install_default_drivers();
-                let mut conn = sqlx::AnyConnection::connect(&admin_url).await.unwrap_or_else(|e| {
-                    panic!("ROSTER_TEST_BACKEND=postgres but no PostgreSQL server is reachable at {admin_url}: {e}")
-                });
-                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                    .execute(&mut conn)
-                    .await
-                    .expect("create the test database");
+                let admin = Outside::connect(&admin_url).await;
+                admin.execute(&format!("CREATE DATABASE {name}")).await;
                 let url = match admin_url.rsplit_once('/') {
                     Some((base, _)) => format!("{base}/{name}"),
                     None => panic!("ROSTER_TEST_POSTGRES_URL needs a database path"),
@@ -115,14 +108,57 @@ impl TestDatabase {
     }
 
     pub async fn drop_database(&self) {
-        if let TestDatabase::Postgres { admin_url, name } = self
-            && let Ok(mut conn) = sqlx::AnyConnection::connect(admin_url).await
-        {
-            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-            )))
-            .execute(&mut conn)
-            .await;
+        if let TestDatabase::Postgres { admin_url, name } = self {
+            Outside::connect(admin_url)
+                .await
+                .execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .await;
+        }
+    }
+}
+
+/// A client of a test's database beside Roster, for what a test does behind its back.
+pub enum Outside {
+    Sqlite(rusqlite::Connection),
+    Postgres(tokio_postgres::Client),
+}
+
+impl Outside {
+    pub async fn connect(url: &str) -> Outside {
+        if url.starts_with("sqlite") {
+            return Outside::Sqlite(
+                rusqlite::Connection::open(roster::store::sqlite_path(url)).unwrap(),
+            );
+        }
+        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .unwrap_or_else(|e| panic!("no PostgreSQL server is reachable at {url}: {e}"));
+        tokio::spawn(connection);
+        Outside::Postgres(client)
+    }
+
+    /// Runs `sql` (statements without values).
+    pub async fn execute(&self, sql: &str) {
+        match self {
+            Outside::Sqlite(conn) => conn.execute_batch(sql).unwrap(),
+            Outside::Postgres(client) => client.batch_execute(sql).await.unwrap(),
+        }
+    }
+
+    /// The integer columns of the one row `sql` returns.
+    pub async fn integers(&self, sql: &str) -> Vec<i64> {
+        match self {
+            Outside::Sqlite(conn) => conn
+                .query_row(sql, [], |row| {
+                    (0..row.as_ref().column_count())
+                        .map(|i| row.get::<_, i64>(i))
+                        .collect()
+                })
+                .unwrap(),
+            Outside::Postgres(client) => {
+                let row = client.query_one(sql, &[]).await.unwrap();
+                (0..row.len()).map(|i| row.get::<_, i64>(i)).collect()
+            }
         }
     }
 }

@@ -1,0 +1,98 @@
+//! The schema's migrations, embedded in the binary: `migrations/<backend>/NNNN_name.sql`, applied
+//! in order, each once, recorded in `_sqlx_migrations` as Roster has always recorded them
+//! (version, description, SHA-384 checksum), so that existing databases carry on.
+
+use sha2::{Digest, Sha384};
+
+use super::Backend;
+
+/// One migration.
+pub struct Migration {
+    pub version: i64,
+    pub description: String,
+    pub sql: &'static str,
+    /// SHA-384 of `sql`, in lowercase hex: a migration changed after it was applied is refused.
+    pub checksum: String,
+}
+
+macro_rules! embed {
+    ($dir:literal: $($name:literal),* $(,)?) => {
+        &[$(($name, include_str!(concat!("../../migrations/", $dir, "/", $name, ".sql")))),*]
+    };
+}
+
+const SQLITE: &[(&str, &str)] = embed!("sqlite":
+    "0001_foundation",
+    "0002_membership",
+    "0003_audit_log",
+    "0004_access",
+    "0005_machine_identities",
+    "0006_audit_project_type",
+    "0007_outgoing_mail",
+    "0008_project_policies",
+    "0009_resource_permissions",
+);
+
+const POSTGRES: &[(&str, &str)] = embed!("postgres":
+    "0001_foundation",
+    "0002_membership",
+    "0003_audit_log",
+    "0004_access",
+    "0005_machine_identities",
+    "0006_audit_project_type",
+    "0007_outgoing_mail",
+    "0008_project_policies",
+    "0009_resource_permissions",
+);
+
+/// The migrations of `backend`, in order.
+pub fn migrations(backend: Backend) -> Vec<Migration> {
+    let files = match backend {
+        Backend::Sqlite => SQLITE,
+        Backend::Postgres => POSTGRES,
+    };
+    files
+        .iter()
+        .map(|(name, sql)| {
+            let (version, description) = name.split_once('_').unwrap_or((name, ""));
+            Migration {
+                version: version.parse().unwrap_or_default(),
+                description: description.replace('_', " "),
+                sql,
+                checksum: Sha384::digest(sql.as_bytes())
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A file added to `migrations/` and not embedded would never run.
+    #[test]
+    fn every_migration_file_is_embedded_in_order() {
+        for (backend, dir) in [(Backend::Sqlite, "sqlite"), (Backend::Postgres, "postgres")] {
+            let mut files: Vec<String> =
+                std::fs::read_dir(format!("{}/migrations/{dir}", env!("CARGO_MANIFEST_DIR")))
+                    .unwrap()
+                    .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                    .collect();
+            files.sort();
+            let embedded: Vec<String> = migrations(backend)
+                .iter()
+                .map(|m| format!("{:04}_{}.sql", m.version, m.description.replace(' ', "_")))
+                .collect();
+            assert_eq!(embedded, files, "{dir}");
+        }
+        let first = &migrations(Backend::Sqlite)[0];
+        assert_eq!(
+            (first.version, first.description.as_str()),
+            (1, "foundation")
+        );
+        assert_eq!(first.checksum.len(), 96);
+    }
+}
