@@ -179,3 +179,48 @@ async fn simultaneous_predefined_role_assignments_succeed_once() {
     );
     s.stop().await;
 }
+
+/// Transactions that commit together (SQLite's group commit) fail alone: of concurrent changes,
+/// those refused leave nothing behind and the others all land, each with its event.
+#[tokio::test]
+async fn concurrent_changes_that_fail_leave_the_others_whole() {
+    let s = TestServer::start().await;
+    let admin = s.admin();
+    let project = admin
+        .post("/v1/organization/projects", json!({"name": "together"}))
+        .await
+        .id();
+    let members = format!("/v1/organization/projects/{project}/users");
+    let mut users = Vec::new();
+    for i in 0..8 {
+        users.push(
+            s.add_user(&format!("u{i}@example.com"), "reader", &format!("U{i}"))
+                .await,
+        );
+    }
+    for user in &users[..4] {
+        admin
+            .post(&members, json!({"user_id": user, "role": "member"}))
+            .await
+            .ok();
+    }
+    let attempts = users
+        .iter()
+        .map(|user| admin.post(&members, json!({"user_id": user, "role": "member"})));
+    let statuses: Vec<u16> = join_all(attempts).await.iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [400, 400, 400, 400, 200, 200, 200, 200]);
+    let listed: HashSet<String> = walk(&admin, &members, 3).await.into_iter().collect();
+    assert_eq!(listed, users.iter().cloned().collect::<HashSet<_>>());
+    let added = admin
+        .get(&format!(
+            "/v1/organization/audit_logs?event_types[]=user.added&project_ids[]={project}&limit=100"
+        ))
+        .await;
+    assert_eq!(
+        added.ok()["data"].as_array().unwrap().len(),
+        8,
+        "{}",
+        added.body
+    );
+    s.stop().await;
+}
