@@ -57,6 +57,15 @@ impl Backend {
         }
     }
 
+    /// A subquery of the strings of the JSON array bound to `placeholder`: a list of any length
+    /// in one statement text, prepared once.
+    pub(super) fn json_strings(self, placeholder: &str) -> String {
+        match self {
+            Backend::Sqlite => format!("SELECT value FROM json_each({placeholder})"),
+            Backend::Postgres => format!("SELECT json_array_elements_text({placeholder}::json)"),
+        }
+    }
+
     /// A scalar subquery of the values of `column` in the rows of `select`, one a line (`NULL`
     /// when there are none): the aggregate is SQLite's `group_concat`, PostgreSQL's `string_agg`.
     pub(super) fn lines_of(self, select: &str, column: &str) -> String {

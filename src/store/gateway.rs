@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::Store;
 use super::db;
-use super::sql::{OWNER_HAS_ACCESS, Sql};
+use super::sql::OWNER_HAS_ACCESS;
 use crate::domain::Result;
 use crate::domain::gateway::{self, KeyFacts, Owner};
 use crate::domain::policy::Policies;
@@ -163,8 +163,8 @@ impl Store {
         }
     }
 
-    /// Writes the key uses noted since the last call: one statement per hundreds of keys, all in
-    /// one transaction (one sync to disk). Not through `transact!`: a key's last use changes no
+    /// Writes the key uses noted since the last call: one statement (always the same text) per
+    /// hundreds of keys, all in one transaction (one sync to disk). Not through `transact!`: a key's last use changes no
     /// decision, so the gateway cache stays.
     pub async fn record_key_uses(&self) -> Result<()> {
         let uses = std::mem::take(&mut *self.key_uses.lock().unwrap_or_else(|p| p.into_inner()));
@@ -176,19 +176,18 @@ impl Store {
         for (key_id, at) in uses {
             by_time.entry(at).or_default().push(key_id);
         }
+        let update = format!(
+            "UPDATE project_api_keys SET last_used_at = $1 WHERE id IN ({})",
+            self.backend.json_strings("$2")
+        );
         for (at, keys) in by_time {
             for chunk in keys.chunks(500) {
-                let mut sql = Sql::new("UPDATE project_api_keys SET last_used_at = ");
-                sql.bind(at).push(" WHERE id IN (");
-                for (i, key_id) in chunk.iter().enumerate() {
-                    if i > 0 {
-                        sql.push(", ");
-                    }
-                    sql.bind(key_id.clone());
-                }
-                sql.push(")");
-                let query = sql.build();
-                query.execute(turn.conn()).await?;
+                let ids = serde_json::to_string(chunk).unwrap_or_else(|_| "[]".into());
+                db::query(update.as_str())
+                    .bind(at)
+                    .bind(ids)
+                    .execute(turn.conn())
+                    .await?;
             }
         }
         turn.commit().await?;
