@@ -556,6 +556,8 @@ pub struct Sqlite {
     path: String,
     setup: String,
     readers: Mutex<Vec<rusqlite::Connection>>,
+    /// Reader connections kept open between reads (more open while more read at once).
+    idle_readers: usize,
     writer: Arc<tokio::sync::Mutex<Writer>>,
     /// Rung when a transaction waits for its group's commit.
     flush: Arc<Notify>,
@@ -602,7 +604,7 @@ impl Sqlite {
         };
         let result = f(&conn);
         let mut readers = self.readers.lock().unwrap_or_else(|p| p.into_inner());
-        if readers.len() < MAX_IDLE_READERS {
+        if readers.len() < self.idle_readers {
             readers.push(conn);
         }
         result
@@ -641,9 +643,6 @@ impl Sqlite {
         }
     }
 }
-
-/// Reader connections kept open between reads.
-const MAX_IDLE_READERS: usize = 16;
 
 /// One write transaction's turn on its connection. Dropped before `commit` (an error, or the
 /// request's deadline), its changes are undone.
@@ -745,6 +744,7 @@ impl Database {
                     path,
                     setup,
                     readers: Mutex::new(Vec::new()),
+                    idle_readers: options.max_connections.max(1) as usize,
                     writer,
                     flush,
                     flusher,

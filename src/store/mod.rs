@@ -90,7 +90,8 @@ use crate::domain::{Clock, Error, Result};
 /// Pool and timeout settings, from the configuration.
 #[derive(Clone, Debug)]
 pub struct StoreOptions {
-    /// Connections for reads (SQLite) or for everything (PostgreSQL).
+    /// Reader connections kept open (SQLite, whose one writer has its own), or the pool's size
+    /// (PostgreSQL).
     pub max_connections: u32,
     pub connect_timeout: Duration,
     pub statement_timeout: Duration,
