@@ -15,25 +15,17 @@ pub struct Migration {
     pub checksum: String,
 }
 
+/// Both backends' migrations, which have the same numbers and names.
 macro_rules! embed {
-    ($dir:literal: $($name:literal),* $(,)?) => {
-        &[$(($name, include_str!(concat!("../../migrations/", $dir, "/", $name, ".sql")))),*]
+    ($($name:literal),* $(,)?) => {
+        const SQLITE: &[(&str, &str)] =
+            &[$(($name, include_str!(concat!("../../migrations/sqlite/", $name, ".sql")))),*];
+        const POSTGRES: &[(&str, &str)] =
+            &[$(($name, include_str!(concat!("../../migrations/postgres/", $name, ".sql")))),*];
     };
 }
 
-const SQLITE: &[(&str, &str)] = embed!("sqlite":
-    "0001_foundation",
-    "0002_membership",
-    "0003_audit_log",
-    "0004_access",
-    "0005_machine_identities",
-    "0006_audit_project_type",
-    "0007_outgoing_mail",
-    "0008_project_policies",
-    "0009_resource_permissions",
-);
-
-const POSTGRES: &[(&str, &str)] = embed!("postgres":
+embed!(
     "0001_foundation",
     "0002_membership",
     "0003_audit_log",
