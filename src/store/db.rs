@@ -626,15 +626,18 @@ impl Sqlite {
             if !guard.open {
                 continue;
             }
-            let (mut guard, outcome) = tokio::task::spawn_blocking(move || {
+            // The sync to disk runs off the runtime's threads.
+            let committed = tokio::task::spawn_blocking(move || {
                 let outcome = guard.conn.execute_batch("COMMIT");
                 if outcome.is_err() {
                     let _ = guard.conn.execute_batch("ROLLBACK");
                 }
                 (guard, outcome)
             })
-            .await
-            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+            .await;
+            let Ok((mut guard, outcome)) = committed else {
+                return; // The runtime is shutting down.
+            };
             guard.open = false;
             let outcome = outcome.map_err(|e| e.to_string());
             for member in guard.waiting.drain(..) {
