@@ -28,7 +28,7 @@ pub fn page_routes() -> Router<AppState> {
     Router::new().route("/invite/{token}", get(page).post(accept_form))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 struct AcceptInvite {
     name: String,
 }
@@ -91,10 +91,8 @@ async fn accept_form(
     Path(token): Path<String>,
     body: Bytes,
 ) -> Response {
-    let form: AcceptInvite = match serde_html_form::from_bytes(&body) {
-        Ok(form) => form,
-        Err(_) => return page_error(ApiError::Domain(invite::validate_name("").unwrap_err())),
-    };
+    // A form without a name is checked as an empty one, for the same message.
+    let form: AcceptInvite = serde_html_form::from_bytes(&body).unwrap_or_default();
     let accepted = match acceptance(&form.name, peer, &headers) {
         Ok(acceptance) => state
             .store

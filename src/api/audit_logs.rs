@@ -67,7 +67,7 @@ fn stored_json(text: String) -> Option<Box<RawValue>> {
 }
 
 fn null() -> Box<RawValue> {
-    RawValue::from_string("null".to_owned()).expect("null is JSON")
+    RawValue::NULL.to_owned()
 }
 
 impl Listed for AuditLogObject {

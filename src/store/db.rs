@@ -655,6 +655,7 @@ pub struct Turn {
 }
 
 impl Turn {
+    #[allow(clippy::expect_used)] // Only `commit` and `rollback` take it, and they consume the turn.
     pub fn conn(&mut self) -> &mut Conn {
         self.conn
             .as_mut()

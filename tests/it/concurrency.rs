@@ -110,7 +110,7 @@ async fn replicas_starting_together_migrate_and_bootstrap_once() {
     for store in stores {
         store.close().await;
     }
-    database.drop_database().await;
+    drop(database);
 }
 
 /// Assigning a user a predefined role is one transaction: of several requests giving her the

@@ -68,7 +68,7 @@ async fn an_invitation_queued_during_a_mail_outage_is_delivered_after_a_crash_an
     let emails = std::fs::read_dir(data.join("outbox")).unwrap().count();
     assert_eq!(emails, 1, "the invitation was sent once");
     assert!(second.terminate());
-    database.drop_database().await;
+    drop(database);
 }
 
 #[tokio::test]
@@ -133,5 +133,5 @@ async fn replicas_sharing_a_database_send_each_message_once() {
     for replica in replicas {
         assert!(replica.terminate());
     }
-    database.drop_database().await;
+    drop(database);
 }

@@ -114,7 +114,7 @@ async fn two_processes_on_one_database_see_each_others_changes() {
     )
     .await;
     assert!(a.terminate() && b.terminate());
-    database.drop_database().await;
+    drop(database);
 }
 
 /// Asserts that `served` refuses `key` within a second: the README's half-second bound on other
@@ -161,7 +161,7 @@ async fn migrate_applies_and_reports_on_a_fresh_database() {
         "{applied}"
     );
     assert_eq!(status(&["migrate", "status"]), applied);
-    database.drop_database().await;
+    drop(database);
 }
 
 /// A TCP proxy to PostgreSQL that the test can cut and restore, to play an outage, or freeze
@@ -366,7 +366,7 @@ async fn a_silent_database_is_answered_503_within_the_deadline_and_recovers() {
         "the change abandoned at the deadline was rolled back: {body}"
     );
     server.shutdown().await.unwrap();
-    database.drop_database().await;
+    drop(database);
 }
 
 #[tokio::test]
@@ -428,7 +428,7 @@ async fn readiness_follows_the_database_and_recovers_by_itself() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     server.shutdown().await.unwrap();
-    database.drop_database().await;
+    drop(database);
 }
 
 #[tokio::test]
@@ -566,7 +566,7 @@ async fn gateway_checks_follow_revocations_on_another_replica_within_a_second() 
         }
     }
     assert!(a.terminate() && b.terminate());
-    database.drop_database().await;
+    drop(database);
 }
 
 /// Roster's connections to PostgreSQL probe a silent peer after 30 s idle (TCP keepalive), so a
@@ -622,7 +622,7 @@ async fn database_connections_probe_a_silent_peer_within_a_minute() {
         );
     }
     assert!(served.terminate());
-    database.drop_database().await;
+    drop(database);
 }
 
 /// A writer is answered only once its change is on disk (for SQLite, once its group has
@@ -700,5 +700,5 @@ async fn a_crash_under_write_load_loses_no_acknowledged_write() {
         .collect();
     assert!(lost.is_empty(), "acknowledged and lost: {lost:?}");
     assert!(restarted.terminate());
-    database.drop_database().await;
+    drop(database);
 }

@@ -107,12 +107,32 @@ impl TestDatabase {
         }
     }
 
-    pub async fn drop_database(&self) {
+}
+
+/// A test's PostgreSQL database goes when the test ends, passed or failed (a panic unwinds
+/// through here too). Dropped from a thread of its own, since a test's runtime may be the one
+/// dropping it.
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
         if let TestDatabase::Postgres { admin_url, name } = self {
-            Outside::connect(admin_url)
-                .await
-                .execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .await;
+            let (admin_url, name) = (admin_url.clone(), name.clone());
+            let dropped = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("a runtime");
+                runtime.block_on(async {
+                    let Ok((client, connection)) =
+                        tokio_postgres::connect(&admin_url, tokio_postgres::NoTls).await
+                    else {
+                        return;
+                    };
+                    tokio::spawn(connection);
+                    let drop = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                    let _ = client.batch_execute(&drop).await;
+                });
+            });
+            let _ = dropped.join();
         }
     }
 }
@@ -353,7 +373,7 @@ impl TestServer {
         if let Some(server) = self.server.take() {
             server.shutdown().await.expect("clean shutdown");
         }
-        self.database.drop_database().await;
+        // The database goes with `self`.
     }
 }
 
