@@ -1,7 +1,10 @@
 //! Roster: an identity-and-access server that speaks the OpenAI Organization Admin API.
 //! The binary (`main.rs`) is a thin CLI over this library; tests start the same server.
 // A request never panics the server: fallible paths return errors. Tests may unwrap.
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 pub mod api;
 pub mod config;

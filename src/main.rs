@@ -191,7 +191,7 @@ async fn export_audit_log(
 ) -> Result<(), String> {
     use roster::api::audit_logs::AuditLogObject;
     use roster::domain::audit::Filter;
-    use roster::store::audit::LogPage;
+    use roster::store::audit_logs::LogPage;
 
     let ExportFormat::Jsonl = format;
     let org_id = match org {

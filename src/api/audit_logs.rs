@@ -16,7 +16,7 @@ use crate::domain::Error;
 use crate::domain::audit::{Filter, FilterRequest, LogEntry, TimeRange};
 use crate::domain::page::PageRequest;
 use crate::domain::principal::Principal;
-use crate::store::audit::LogPage;
+use crate::store::audit_logs::LogPage;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/organization/audit_logs", get(list))

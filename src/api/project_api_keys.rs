@@ -13,9 +13,9 @@ use super::{AppState, Deleted};
 use crate::domain::admin_key;
 use crate::domain::page::PageRequest;
 use crate::domain::principal::Principal;
+use crate::domain::project_key::{CreatedKey, KeyOwner, NewKey, OwnerAccess};
 use crate::domain::project_key::{ProjectApiKey, validate_scopes};
 use crate::domain::{Error, Result};
-use crate::store::project_keys::{CreatedKey, KeyOwner, NewKey, OwnerAccess};
 
 pub fn routes() -> Router<AppState> {
     Router::new()

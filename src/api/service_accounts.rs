@@ -12,11 +12,11 @@ use super::pagination::{List, ListQuery, Listed};
 use super::project_api_keys::{CreateKey, NewKeyObject};
 use super::{AppState, Deleted};
 use crate::domain::principal::Principal;
+use crate::domain::project_key::KeyOwner;
 use crate::domain::project_key::{
     ServiceAccount, ServiceAccountRole, validate_service_account_name,
 };
 use crate::domain::{Error, admin_key};
-use crate::store::project_keys::KeyOwner;
 
 pub fn routes() -> Router<AppState> {
     Router::new()

@@ -89,3 +89,37 @@ pub fn looks_like_project_key(value: &str) -> bool {
         || value.starts_with(super::secret::SERVICE_ACCOUNT_KEY_PREFIX);
     prefixed && value.len() <= 256
 }
+
+/// Who a new key belongs to.
+#[derive(Clone, Debug)]
+pub enum KeyOwner {
+    User(String),
+    ServiceAccount(String),
+}
+
+/// What a new key is: its name, lifetime and scopes, already validated.
+#[derive(Clone, Debug)]
+pub struct NewKey {
+    pub name: String,
+    pub expires_at: Option<i64>,
+    pub scopes: Vec<String>,
+}
+
+/// A key just made: its id, name and creation time, and its value, shown once.
+#[derive(Clone, Debug)]
+pub struct CreatedKey {
+    pub id: String,
+    pub name: String,
+    pub created_at: i64,
+    pub value: String,
+}
+
+/// Which keys a list shows, by whether their owner has access to the project.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OwnerAccess {
+    Active,
+    Inactive,
+    #[default]
+    Any,
+}

@@ -55,8 +55,8 @@ macro_rules! transact {
     }};
 }
 
-mod admin_keys;
-pub mod audit;
+mod admin_api_keys;
+pub mod audit_logs;
 mod backend;
 mod db;
 pub mod gateway;
@@ -65,13 +65,14 @@ pub mod invites;
 pub mod migrate;
 pub mod organizations;
 pub mod outgoing_mail;
-pub mod project_keys;
+mod project_api_keys;
 pub mod project_policies;
 mod project_users;
 mod projects;
 pub mod role_assignments;
 pub mod roles;
 mod rows;
+mod service_accounts;
 mod sql;
 mod tx;
 mod users;
@@ -136,8 +137,8 @@ pub struct Store {
     /// The database: reads run on a pooled connection; writes in `transact!`.
     db: db::Database,
     clock: Clock,
-    /// Recently authenticated admin keys (`admin_keys.rs`), shared by the clones.
-    keys: Arc<admin_keys::KeyCache>,
+    /// Recently authenticated admin keys (`admin_api_keys.rs`), shared by the clones.
+    keys: Arc<admin_api_keys::KeyCache>,
     /// Rung after a commit that queued mail, so that this process sends it at once.
     mail: Arc<tokio::sync::Notify>,
     /// What gateway checks loaded recently (`gateway.rs`), cleared by every commit.

@@ -6,6 +6,7 @@ use serde_json::json;
 use super::{RoleScope, Tx};
 use crate::domain::admin_key::AdminApiKey;
 use crate::domain::audit::Event;
+use crate::domain::project_key::{CreatedKey, KeyOwner, NewKey};
 use crate::domain::role::{self, Role, Scope};
 use crate::domain::{Error, Result, ids, secret};
 use crate::store::db;
@@ -190,5 +191,49 @@ impl Tx<'_> {
         .execute(&mut *self.conn)
         .await?;
         Ok(())
+    }
+
+    /// A new key of a project's member or service account, with its event; its value is
+    /// shown once.
+    pub async fn insert_project_key(
+        &mut self,
+        project_id: &str,
+        owner: &KeyOwner,
+        key: &NewKey,
+    ) -> Result<CreatedKey> {
+        let (prefix, user_id, account_id) = match owner {
+            KeyOwner::User(id) => (secret::USER_KEY_PREFIX, Some(id.clone()), None),
+            KeyOwner::ServiceAccount(id) => {
+                (secret::SERVICE_ACCOUNT_KEY_PREFIX, None, Some(id.clone()))
+            }
+        };
+        let value = secret::generate(prefix);
+        let id = ids::new_id(ids::ADMIN_API_KEY);
+        db::query(
+            "INSERT INTO project_api_keys (id, org_id, project_id, name, digest, redacted_value, scopes, created_at, expires_at, user_id, service_account_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(id.clone())
+        .bind(self.org_id()?)
+        .bind(project_id.to_owned())
+        .bind(key.name.clone())
+        .bind(secret::digest(&value))
+        .bind(secret::redact(&value))
+        .bind(serde_json::to_string(&key.scopes).unwrap_or_else(|_| "[]".into()))
+        .bind(self.now)
+        .bind(key.expires_at)
+        .bind(user_id)
+        .bind(account_id)
+        .execute(&mut *self.conn)
+        .await?;
+        let details = json!({"id": id, "data": {"scopes": key.scopes}});
+        let event = Event::new("api_key.created", &id, details).in_project(project_id);
+        self.record(event).await?;
+        Ok(CreatedKey {
+            id,
+            name: key.name.clone(),
+            created_at: self.now,
+            value,
+        })
     }
 }

@@ -5,6 +5,7 @@ use super::Tx;
 use crate::domain::audit::Event;
 use crate::domain::group::Group;
 use crate::domain::project::Project;
+use crate::domain::project_key::ServiceAccount;
 use crate::domain::role::{self, Role, Scope};
 use crate::domain::{Error, Result};
 use crate::store::db;
@@ -12,6 +13,8 @@ use crate::store::db;
 pub const SELECT_PROJECT: &str = "SELECT p.id, p.name, p.created_at, p.archived_at, p.external_key_id, p.residency, \
      o.default_project_id FROM projects p JOIN organizations o ON o.id = p.org_id";
 pub const SELECT_GROUP: &str = "SELECT g.id, g.name, g.created_at FROM org_groups g";
+pub const SELECT_ACCOUNT: &str =
+    "SELECT s.id, s.name, s.role, s.created_at FROM service_accounts s";
 pub const SELECT_ROLE: &str = "SELECT r.id, r.org_id, r.resource_id, r.resource_type, r.name, r.description, r.permissions, r.predefined, r.created_at, r.updated_at, r.created_by FROM roles r";
 
 /// The organization, or one of its projects, whose roles an operation names.
@@ -139,6 +142,24 @@ impl Tx<'_> {
         .execute(&mut *self.conn)
         .await?;
         Ok(())
+    }
+
+    /// Reads a service account of a project, locking it.
+    pub async fn lock_service_account(
+        &mut self,
+        project_id: &str,
+        account_id: &str,
+    ) -> Result<ServiceAccount> {
+        db::query(format!(
+            "{SELECT_ACCOUNT} WHERE s.org_id = $1 AND s.project_id = $2 AND s.id = $3{}",
+            self.backend.for_update_of("s")
+        ))
+        .bind(self.org_id()?)
+        .bind(project_id.to_owned())
+        .bind(account_id.to_owned())
+        .fetch_optional(&mut *self.conn)
+        .await?
+        .ok_or_else(|| Error::not_found("service account", account_id, "service_account_id"))
     }
 }
 

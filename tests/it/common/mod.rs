@@ -106,7 +106,6 @@ impl TestDatabase {
             Ok(other) => panic!("unknown ROSTER_TEST_BACKEND '{other}': use sqlite or postgres"),
         }
     }
-
 }
 
 /// A test's PostgreSQL database goes when the test ends, passed or failed (a panic unwinds
