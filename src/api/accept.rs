@@ -17,8 +17,7 @@ use super::AppState;
 use super::error::{ApiError, ApiResult};
 use super::extract::{Json, Path};
 use super::users::UserObject;
-use crate::domain::invite;
-use crate::store::invites::Acceptance;
+use crate::domain::invite::{self, Acceptance};
 
 pub fn api_routes() -> Router<AppState> {
     Router::new().route("/invites/{token}/accept", post(accept))

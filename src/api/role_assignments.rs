@@ -16,8 +16,7 @@ use super::pagination::{ListQuery, Listed, NextList};
 use super::roles::{ROLE_LIMITS, RoleObject};
 use super::users::UserObject;
 use crate::domain::principal::Principal as Caller;
-use crate::domain::role::Role;
-use crate::store::{Principal, RoleScope};
+use crate::domain::role::{Role, RoleHolder, RoleScope};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -79,7 +78,7 @@ struct AssignmentSource {
 }
 
 impl AssignedRole {
-    fn new(role: Role, holder: &Principal) -> Self {
+    fn new(role: Role, holder: &RoleHolder) -> Self {
         AssignedRole {
             permissions: role.permission_list(),
             predefined_role: role.is_predefined(),
@@ -146,10 +145,10 @@ impl RolesPath {
         }
     }
 
-    fn holder(&self) -> Principal {
+    fn holder(&self) -> RoleHolder {
         match (&self.user_id, &self.group_id) {
-            (Some(user), _) => Principal::User(user.clone()),
-            (None, group) => Principal::Group(group.clone().unwrap_or_default()),
+            (Some(user), _) => RoleHolder::User(user.clone()),
+            (None, group) => RoleHolder::Group(group.clone().unwrap_or_default()),
         }
     }
 
@@ -187,12 +186,12 @@ async fn assign(
         .assign_role(&(&caller).into(), &scope, &holder, &body.role_id)
         .await?;
     let assignment = match &holder {
-        Principal::User(user_id) => Assignment::User {
+        RoleHolder::User(user_id) => Assignment::User {
             object: "user.role",
             user: state.store.get_user(&scope.org_id, user_id).await?.into(),
             role: role.into(),
         },
-        Principal::Group(group_id) => Assignment::Group {
+        RoleHolder::Group(group_id) => Assignment::Group {
             object: "group.role",
             group: state.store.get_group(&scope.org_id, group_id).await?.into(),
             role: role.into(),
@@ -230,7 +229,7 @@ async fn unassign(
         )
         .await?;
     Ok(Removed::new(match holder {
-        Principal::User(_) => "user.role.deleted",
-        Principal::Group(_) => "group.role.deleted",
+        RoleHolder::User(_) => "user.role.deleted",
+        RoleHolder::Group(_) => "group.role.deleted",
     }))
 }

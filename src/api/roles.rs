@@ -13,7 +13,7 @@ use super::{AppState, Deleted};
 use crate::domain::page::Limits;
 use crate::domain::principal::Principal;
 use crate::domain::role::Role;
-use crate::store::RoleScope;
+use crate::domain::role::RoleScope;
 use crate::store::roles::RoleChanges;
 
 pub fn routes() -> Router<AppState> {

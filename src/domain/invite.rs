@@ -106,6 +106,14 @@ pub fn requested_projects(
 }
 
 /// The invitee's name, as she gives it on accepting.
+/// What accepting an invite needs from the request, for the audit log.
+#[derive(Clone, Debug)]
+pub struct Acceptance {
+    pub name: String,
+    pub ip_address: String,
+    pub user_agent: Option<String>,
+}
+
 pub fn validate_name(name: &str) -> Result<String> {
     NameRule {
         called: "Your name",

@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::audit::Event;
 use super::{Error, Result};
 
 /// Where a role applies: the whole organization, or one project.
@@ -319,6 +320,75 @@ pub fn resolve_id(role_id: &str, scope: Scope, resource_id: &str) -> String {
         .find(|r| r.plain_id() == role_id)
         .map(|r| r.id_in(resource_id))
         .unwrap_or_else(|| role_id.to_owned())
+}
+
+/// The organization, or one of its projects, whose roles an operation names.
+#[derive(Clone, Debug)]
+pub struct RoleScope {
+    pub org_id: String,
+    pub project_id: Option<String>,
+}
+
+impl RoleScope {
+    pub fn organization(org_id: &str) -> Self {
+        RoleScope {
+            org_id: org_id.to_owned(),
+            project_id: None,
+        }
+    }
+
+    pub fn project(org_id: &str, project_id: &str) -> Self {
+        RoleScope {
+            org_id: org_id.to_owned(),
+            project_id: Some(project_id.to_owned()),
+        }
+    }
+
+    pub fn resource_id(&self) -> &str {
+        self.project_id.as_deref().unwrap_or(&self.org_id)
+    }
+
+    pub fn scope(&self) -> Scope {
+        match self.project_id {
+            None => Scope::Organization,
+            Some(_) => Scope::Project,
+        }
+    }
+
+    /// A role id as the caller sent it, with a predefined role's plain id made specific.
+    pub fn role_id(&self, role_id: &str) -> String {
+        resolve_id(role_id, self.scope(), self.resource_id())
+    }
+
+    /// `event`, in this scope's project if it has one.
+    pub fn event(&self, event: Event) -> Event {
+        match &self.project_id {
+            Some(project) => event.in_project(project),
+            None => event,
+        }
+    }
+}
+
+/// Who holds a role.
+#[derive(Clone, Debug)]
+pub enum RoleHolder {
+    User(String),
+    Group(String),
+}
+
+impl RoleHolder {
+    pub fn id(&self) -> &str {
+        match self {
+            RoleHolder::User(id) | RoleHolder::Group(id) => id,
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            RoleHolder::User(_) => "user",
+            RoleHolder::Group(_) => "group",
+        }
+    }
 }
 
 /// A role as stored.

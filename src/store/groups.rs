@@ -4,11 +4,12 @@ use serde_json::json;
 
 use super::db;
 use super::sql::Sql;
-use super::tx::{Principal, RoleScope, SELECT_GROUP};
+use super::tx::SELECT_GROUP;
 use super::{Author, Store};
 use crate::domain::audit::Event;
 use crate::domain::group::{self, Group, GroupMember, ProjectGroup};
 use crate::domain::page::{Page, PageRequest};
+use crate::domain::role::{RoleHolder, RoleScope};
 use crate::domain::{Error, Result, ids};
 
 const SELECT_MEMBER: &str =
@@ -259,7 +260,7 @@ impl Store {
                 )
             })
             .await?;
-            let principal = Principal::Group(group.id.clone());
+            let principal = RoleHolder::Group(group.id.clone());
             tx.insert_role_assignment(&scope, &principal, &role).await?;
             Ok(ProjectGroup {
                 project_id: project_id.to_owned(),

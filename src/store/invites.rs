@@ -7,20 +7,12 @@ use super::sql::Sql;
 use super::tx::{NewMail, Tx};
 use super::{Author, Store};
 use crate::domain::audit::{Actor, Event};
-use crate::domain::invite::{self, Invitation, Invite, InviteProject};
+use crate::domain::invite::{self, Acceptance, Invitation, Invite, InviteProject};
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::user::{OrgRole, User};
 use crate::domain::{Error, Result, ids, secret};
 
 const SELECT_INVITE: &str = "SELECT i.id, i.email, i.role, i.projects, i.created_at, i.expires_at, i.accepted_at FROM invites i";
-
-/// What accepting an invite needs from the request, for the audit log.
-#[derive(Clone, Debug)]
-pub struct Acceptance {
-    pub name: String,
-    pub ip_address: String,
-    pub user_agent: Option<String>,
-}
 
 impl Store {
     /// Creates an invite and queues its email (with the link under `public_url` that carries

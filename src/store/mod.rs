@@ -82,7 +82,6 @@ use std::time::Duration;
 
 pub use backend::Backend;
 pub use db::sqlite_path;
-pub use tx::{Principal, RoleScope};
 
 use crate::domain::audit::Actor;
 use crate::domain::page::Page;

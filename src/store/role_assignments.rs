@@ -9,18 +9,15 @@ use std::str::FromStr;
 
 use super::db;
 use super::sql::{Sql, keyset_order};
-use super::tx::{
-    Principal, RoleScope, SELECT_ROLE, Tx, already_holds, assignment_event, find_member,
-    not_a_member,
-};
+use super::tx::{SELECT_ROLE, Tx, already_holds, assignment_event, find_member, not_a_member};
 use super::{Author, Store};
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::project_user::ProjectRole;
-use crate::domain::role::{Grant, Role};
+use crate::domain::role::{Grant, Role, RoleHolder, RoleScope};
 use crate::domain::user::OrgRole;
 use crate::domain::{Error, Result};
 
-fn does_not_hold(principal: &Principal, role_id: &str) -> Error {
+fn does_not_hold(principal: &RoleHolder, role_id: &str) -> Error {
     Error::NotFound {
         message: format!(
             "The {} '{}' does not hold role '{role_id}'.",
@@ -34,7 +31,12 @@ fn does_not_hold(principal: &Principal, role_id: &str) -> Error {
 /// The select of the roles a principal holds in a scope, as `(role columns)`, built as one or
 /// two keyset-limited arms: the predefined role a user holds through the legacy field, and the
 /// assignment rows. `$1` is the org, `$2` the scope's resource, `$3` the principal.
-fn held_roles(sql: &mut Sql, scope: &RoleScope, principal: &Principal, page: Option<&PageRequest>) {
+fn held_roles(
+    sql: &mut Sql,
+    scope: &RoleScope,
+    principal: &RoleHolder,
+    page: Option<&PageRequest>,
+) {
     let org = sql.arg(scope.org_id.clone());
     let resource = sql.arg(scope.resource_id().to_owned());
     let who = sql.arg(principal.id().to_owned());
@@ -59,7 +61,7 @@ fn held_roles(sql: &mut Sql, scope: &RoleScope, principal: &Principal, page: Opt
         "SELECT * FROM ({SELECT_ROLE} JOIN role_assignments ra ON ra.role_id = r.id \
          WHERE ra.principal_id = {who} AND ra.resource_id = {resource} AND r.org_id = {org}{bound}{order}) AS assigned"
     )];
-    if let Principal::User(_) = principal {
+    if let RoleHolder::User(_) = principal {
         let legacy = match scope.project_id {
             None => format!("SELECT u.role FROM users u WHERE u.id = {who} AND u.org_id = {org}"),
             Some(_) => format!(
@@ -85,18 +87,18 @@ fn held_roles(sql: &mut Sql, scope: &RoleScope, principal: &Principal, page: Opt
 async fn check_principal<'e>(
     executor: impl Into<db::Executor<'e>>,
     scope: &RoleScope,
-    principal: &Principal,
+    principal: &RoleHolder,
 ) -> Result<()> {
     let (table, column, kind, param) = match (principal, &scope.project_id) {
-        (Principal::User(_), None) => ("users", "id", "user", "user_id"),
-        (Principal::User(_), Some(_)) => (
+        (RoleHolder::User(_), None) => ("users", "id", "user", "user_id"),
+        (RoleHolder::User(_), Some(_)) => (
             "project_users",
             "user_id",
             "member of this project",
             "user_id",
         ),
-        (Principal::Group(_), None) => ("org_groups", "id", "group", "group_id"),
-        (Principal::Group(_), Some(_)) => (
+        (RoleHolder::Group(_), None) => ("org_groups", "id", "group", "group_id"),
+        (RoleHolder::Group(_), Some(_)) => (
             "project_groups",
             "group_id",
             "group with access to this project",
@@ -126,7 +128,7 @@ async fn set_predefined_role(
     user_id: &str,
     role: &Role,
 ) -> Result<()> {
-    let principal = Principal::User(user_id.to_owned());
+    let principal = RoleHolder::User(user_id.to_owned());
     // The organization or project is locked before her role is read, so that of two concurrent
     // assignments of one role the second sees the first's and is refused.
     match &scope.project_id {
@@ -161,7 +163,7 @@ impl Store {
     pub async fn list_role_assignments(
         &self,
         scope: &RoleScope,
-        principal: &Principal,
+        principal: &RoleHolder,
         page: &PageRequest,
     ) -> Result<Page<Role>> {
         self.check_scope(scope).await?;
@@ -174,7 +176,7 @@ impl Store {
     pub async fn get_role_assignment(
         &self,
         scope: &RoleScope,
-        principal: &Principal,
+        principal: &RoleHolder,
         role_id: &str,
     ) -> Result<Role> {
         let role_id = scope.role_id(role_id);
@@ -223,7 +225,7 @@ impl Store {
         &self,
         author: &Author,
         scope: &RoleScope,
-        principal: &Principal,
+        principal: &RoleHolder,
         role_id: &str,
     ) -> Result<Role> {
         let role_id = scope.role_id(role_id);
@@ -245,7 +247,7 @@ impl Store {
                     (e, _) => e,
                 })?;
             match principal {
-                Principal::User(user_id) if role.is_predefined() => {
+                RoleHolder::User(user_id) if role.is_predefined() => {
                     set_predefined_role(tx, scope, user_id, &role).await?;
                 }
                 _ => tx.insert_role_assignment(scope, principal, &role).await?,
@@ -266,13 +268,13 @@ impl Store {
         &self,
         author: &Author,
         scope: &RoleScope,
-        principal: &Principal,
+        principal: &RoleHolder,
         role_id: &str,
     ) -> Result<()> {
         let role_id = scope.role_id(role_id);
         transact!(self, author, |tx| {
             let role = Store::role_in_scope(tx, scope, &role_id).await?;
-            if let (Principal::User(_), true) = (principal, role.is_predefined()) {
+            if let (RoleHolder::User(_), true) = (principal, role.is_predefined()) {
                 return Err(Error::invalid(
                     format!(
                         "A user always holds one predefined role; assign another predefined role instead of unassigning '{}'.",
@@ -281,7 +283,7 @@ impl Store {
                     "role_id",
                 ));
             }
-            if let Principal::Group(group_id) = principal {
+            if let RoleHolder::Group(group_id) = principal {
                 tx.lock_group(&scope.org_id, group_id).await?;
             } else {
                 tx.find_user(&scope.org_id, principal.id())

@@ -5,10 +5,11 @@ use serde_json::json;
 
 use super::db;
 use super::sql::Sql;
-use super::tx::{RoleScope, SELECT_ROLE, no_such_role};
+use super::tx::{SELECT_ROLE, no_such_role};
 use super::{Author, Store};
 use crate::domain::audit::Event;
 use crate::domain::page::{Page, PageRequest};
+use crate::domain::role::RoleScope;
 use crate::domain::role::{self, Role};
 use crate::domain::{Error, Result, ids};
 

@@ -3,11 +3,11 @@
 
 use serde_json::json;
 
-use super::{RoleScope, Tx};
+use super::Tx;
 use crate::domain::admin_key::AdminApiKey;
 use crate::domain::audit::Event;
 use crate::domain::project_key::{CreatedKey, KeyOwner, NewKey};
-use crate::domain::role::{self, Role, Scope};
+use crate::domain::role::{self, Role, RoleHolder, RoleScope, Scope};
 use crate::domain::{Error, Result, ids, secret};
 use crate::store::db;
 
@@ -15,33 +15,11 @@ pub const SELECT_KEY: &str = "SELECT k.id, k.name, k.redacted_value, k.created_a
      u.id AS owner_id, u.name AS owner_name, u.role AS owner_role, u.added_at AS owner_created_at \
      FROM admin_api_keys k JOIN users u ON u.id = k.owner_user_id";
 
-/// Who holds a role.
-#[derive(Clone, Debug)]
-pub enum Principal {
-    User(String),
-    Group(String),
-}
-
-impl Principal {
-    pub fn id(&self) -> &str {
-        match self {
-            Principal::User(id) | Principal::Group(id) => id,
-        }
-    }
-
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Principal::User(_) => "user",
-            Principal::Group(_) => "group",
-        }
-    }
-}
-
 pub fn assignment_event(
     event_type: &'static str,
     id: &str,
     scope: &RoleScope,
-    principal: &Principal,
+    principal: &RoleHolder,
 ) -> Event {
     let details = json!({
         "id": id,
@@ -53,7 +31,7 @@ pub fn assignment_event(
     scope.event(Event::new(event_type, id, details))
 }
 
-pub fn already_holds(principal: &Principal, role: &Role) -> Error {
+pub fn already_holds(principal: &RoleHolder, role: &Role) -> Error {
     Error::invalid(
         format!(
             "The {} '{}' already holds role '{}'.",
@@ -110,13 +88,13 @@ impl Tx<'_> {
     pub async fn insert_role_assignment(
         &mut self,
         scope: &RoleScope,
-        principal: &Principal,
+        principal: &RoleHolder,
         role: &Role,
     ) -> Result<()> {
         let id = ids::new_id(ids::ROLE_ASSIGNMENT);
         let (user_id, group_id) = match principal {
-            Principal::User(id) => (Some(id.clone()), None),
-            Principal::Group(id) => (None, Some(id.clone())),
+            RoleHolder::User(id) => (Some(id.clone()), None),
+            RoleHolder::Group(id) => (None, Some(id.clone())),
         };
         db::query(
             "INSERT INTO role_assignments (id, org_id, role_id, resource_id, project_id, user_id, group_id, principal_id, created_at) \

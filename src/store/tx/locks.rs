@@ -2,11 +2,10 @@
 //! row locks; SQLite's write transactions are serialized and need none).
 
 use super::Tx;
-use crate::domain::audit::Event;
 use crate::domain::group::Group;
 use crate::domain::project::Project;
 use crate::domain::project_key::ServiceAccount;
-use crate::domain::role::{self, Role, Scope};
+use crate::domain::role::{Role, RoleScope};
 use crate::domain::{Error, Result};
 use crate::store::db;
 
@@ -16,53 +15,6 @@ pub const SELECT_GROUP: &str = "SELECT g.id, g.name, g.created_at FROM org_group
 pub const SELECT_ACCOUNT: &str =
     "SELECT s.id, s.name, s.role, s.created_at FROM service_accounts s";
 pub const SELECT_ROLE: &str = "SELECT r.id, r.org_id, r.resource_id, r.resource_type, r.name, r.description, r.permissions, r.predefined, r.created_at, r.updated_at, r.created_by FROM roles r";
-
-/// The organization, or one of its projects, whose roles an operation names.
-#[derive(Clone, Debug)]
-pub struct RoleScope {
-    pub org_id: String,
-    pub project_id: Option<String>,
-}
-
-impl RoleScope {
-    pub fn organization(org_id: &str) -> Self {
-        RoleScope {
-            org_id: org_id.to_owned(),
-            project_id: None,
-        }
-    }
-
-    pub fn project(org_id: &str, project_id: &str) -> Self {
-        RoleScope {
-            org_id: org_id.to_owned(),
-            project_id: Some(project_id.to_owned()),
-        }
-    }
-
-    pub fn resource_id(&self) -> &str {
-        self.project_id.as_deref().unwrap_or(&self.org_id)
-    }
-
-    pub fn scope(&self) -> Scope {
-        match self.project_id {
-            None => Scope::Organization,
-            Some(_) => Scope::Project,
-        }
-    }
-
-    /// A role id as the caller sent it, with a predefined role's plain id made specific.
-    pub fn role_id(&self, role_id: &str) -> String {
-        role::resolve_id(role_id, self.scope(), self.resource_id())
-    }
-
-    /// `event`, in this scope's project if it has one.
-    pub(in crate::store) fn event(&self, event: Event) -> Event {
-        match &self.project_id {
-            Some(project) => event.in_project(project),
-            None => event,
-        }
-    }
-}
 
 impl Tx<'_> {
     /// Reads a project, locking its row until the transaction ends.

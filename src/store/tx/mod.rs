@@ -7,9 +7,7 @@ mod inserts;
 mod locks;
 mod people;
 
-pub use inserts::Principal;
 pub(super) use inserts::{NewMail, SELECT_KEY, already_holds, assignment_event};
-pub use locks::RoleScope;
 pub(super) use locks::{SELECT_ACCOUNT, SELECT_GROUP, SELECT_PROJECT, SELECT_ROLE, no_such_role};
 pub(super) use people::{SELECT_MEMBER, SELECT_USER, find_member, find_user, not_a_member};
 
