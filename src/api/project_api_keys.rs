@@ -13,8 +13,9 @@ use super::{AppState, Deleted};
 use crate::domain::admin_key;
 use crate::domain::page::PageRequest;
 use crate::domain::principal::Principal;
-use crate::domain::project_key::{CreatedKey, KeyOwner, NewKey, OwnerAccess};
-use crate::domain::project_key::{ProjectApiKey, validate_scopes};
+use crate::domain::project_key::{
+    CreatedKey, KeyHolder, KeyOwner, NewKey, OwnerAccess, ProjectApiKey, validate_scopes,
+};
 use crate::domain::{Error, Result};
 
 pub fn routes() -> Router<AppState> {
@@ -79,25 +80,31 @@ impl From<ProjectApiKey> for ProjectApiKeyObject {
         } else {
             "inactive"
         };
-        let owner = match k.service_account_id {
-            Some(id) => KeyOwnerObject {
+        let owner = match k.owner {
+            KeyHolder::ServiceAccount(account) => KeyOwnerObject {
                 owner_type: "service_account",
                 user: None,
                 service_account: Some(OwnerServiceAccount {
-                    id,
-                    name: k.service_account_name.unwrap_or_default(),
-                    created_at: k.service_account_created_at.unwrap_or_default(),
-                    role: k.service_account_role.unwrap_or_default(),
+                    id: account.id,
+                    name: account.name,
+                    created_at: account.created_at,
+                    role: account.role,
                 }),
             },
-            None => KeyOwnerObject {
+            KeyHolder::User {
+                id,
+                email,
+                name,
+                added_at,
+                member_role,
+            } => KeyOwnerObject {
                 owner_type: "user",
                 user: Some(OwnerUser {
-                    id: k.user_id.unwrap_or_default(),
-                    email: k.user_email.unwrap_or_default(),
-                    name: k.user_name.unwrap_or_default(),
-                    created_at: k.user_added_at.unwrap_or_default(),
-                    role: k.member_role.unwrap_or_else(|| "none".into()),
+                    id,
+                    email,
+                    name,
+                    created_at: added_at,
+                    role: member_role.unwrap_or_else(|| "none".into()),
                 }),
                 service_account: None,
             },

@@ -56,30 +56,32 @@ pub struct ProjectApiKey {
     pub created_at: i64,
     pub last_used_at: Option<i64>,
     pub expires_at: Option<i64>,
-    pub user_id: Option<String>,
-    pub user_email: Option<String>,
-    pub user_name: Option<String>,
-    pub user_added_at: Option<i64>,
-    /// The user's role in the key's project; `None` while she is not a member.
-    pub member_role: Option<String>,
-    pub service_account_id: Option<String>,
-    pub service_account_name: Option<String>,
-    pub service_account_role: Option<String>,
-    pub service_account_created_at: Option<i64>,
+    pub owner: KeyHolder,
+}
+
+/// Who a project key belongs to, as listed.
+#[derive(Clone, Debug)]
+pub enum KeyHolder {
+    /// A user of the organization: her role in the key's project, `None` while she is not a
+    /// member.
+    User {
+        id: String,
+        email: String,
+        name: String,
+        added_at: i64,
+        member_role: Option<String>,
+    },
+    ServiceAccount(ServiceAccount),
 }
 
 impl ProjectApiKey {
     /// Whether the owner has access to the key's project now: a member, or a service account
     /// with a role.
     pub fn owner_has_access(&self) -> bool {
-        match &self.service_account_role {
-            Some(role) => role != NO_ROLE,
-            None => self.member_role.is_some(),
+        match &self.owner {
+            KeyHolder::ServiceAccount(account) => account.role != NO_ROLE,
+            KeyHolder::User { member_role, .. } => member_role.is_some(),
         }
-    }
-
-    pub fn belongs_to_service_account(&self) -> bool {
-        self.service_account_id.is_some()
     }
 }
 

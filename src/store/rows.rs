@@ -1,6 +1,7 @@
 //! How the domain's types read from rows: each field from the column of its name.
 
-use super::db::from_row;
+use super::db::{FromRow, Row, from_row};
+use crate::domain::Result;
 use crate::domain::admin_key::AdminApiKey;
 use crate::domain::audit::LogEntry;
 use crate::domain::group::{Group, GroupMember, ProjectGroup};
@@ -8,7 +9,7 @@ use crate::domain::invite::Invite;
 use crate::domain::organization::Organization;
 use crate::domain::principal::Principal;
 use crate::domain::project::Project;
-use crate::domain::project_key::{ProjectApiKey, ServiceAccount};
+use crate::domain::project_key::{KeyHolder, ProjectApiKey, ServiceAccount};
 use crate::domain::project_user::ProjectUser;
 use crate::domain::role::Role;
 use crate::domain::user::User;
@@ -74,24 +75,35 @@ from_row!(Project {
     residency,
     default_project_id
 });
-from_row!(ProjectApiKey {
-    id,
-    project_id,
-    name,
-    redacted_value,
-    created_at,
-    last_used_at,
-    expires_at,
-    user_id,
-    user_email,
-    user_name,
-    user_added_at,
-    member_role,
-    service_account_id,
-    service_account_name,
-    service_account_role,
-    service_account_created_at,
-});
+impl FromRow for ProjectApiKey {
+    fn from_row(row: &mut Row) -> Result<Self> {
+        let owner = match row.get::<Option<String>>("user_id")? {
+            Some(id) => KeyHolder::User {
+                id,
+                email: row.get("user_email")?,
+                name: row.get("user_name")?,
+                added_at: row.get("user_added_at")?,
+                member_role: row.get("member_role")?,
+            },
+            None => KeyHolder::ServiceAccount(ServiceAccount {
+                id: row.get("service_account_id")?,
+                name: row.get("service_account_name")?,
+                role: row.get("service_account_role")?,
+                created_at: row.get("service_account_created_at")?,
+            }),
+        };
+        Ok(ProjectApiKey {
+            id: row.get("id")?,
+            project_id: row.get("project_id")?,
+            name: row.get("name")?,
+            redacted_value: row.get("redacted_value")?,
+            created_at: row.get("created_at")?,
+            last_used_at: row.get("last_used_at")?,
+            expires_at: row.get("expires_at")?,
+            owner,
+        })
+    }
+}
 from_row!(ServiceAccount {
     id,
     name,
