@@ -105,7 +105,7 @@ async fn accept_form(
             "<!doctype html><html><head><meta charset=\"utf-8\"><title>Welcome</title></head><body>\
              <h1>Welcome, {}</h1><p>You are now a member as {}.</p></body></html>",
             escape(&user.name),
-            escape(&user.role)
+            escape(user.role.as_str())
         ))
         .into_response(),
         Err(e) => page_error(e),

@@ -43,7 +43,7 @@ impl From<ProjectUser> for ProjectUserObject {
             id: m.id,
             name: m.name,
             email: m.email,
-            role: m.role,
+            role: m.role.as_str().to_owned(),
             added_at: m.added_at,
         }
     }

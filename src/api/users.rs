@@ -39,7 +39,7 @@ impl From<User> for UserObject {
             id: u.id,
             name: u.name,
             email: u.email,
-            role: u.role,
+            role: u.role.as_str().to_owned(),
             added_at: u.added_at,
         }
     }

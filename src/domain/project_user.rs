@@ -42,13 +42,13 @@ pub struct ProjectUser {
     pub id: String,
     pub name: String,
     pub email: String,
-    pub role: String,
+    pub role: ProjectRole,
     pub added_at: i64,
 }
 
 impl ProjectUser {
     pub fn is_owner(&self) -> bool {
-        self.role == ProjectRole::Owner.as_str()
+        self.role == ProjectRole::Owner
     }
 }
 

@@ -43,13 +43,13 @@ pub struct User {
     pub id: String,
     pub email: String,
     pub name: String,
-    pub role: String,
+    pub role: OrgRole,
     pub added_at: i64,
 }
 
 impl User {
     pub fn is_owner(&self) -> bool {
-        self.role == OrgRole::Owner.as_str()
+        self.role == OrgRole::Owner
     }
 }
 

@@ -248,7 +248,7 @@ impl Store {
                 id: user_id.clone(),
                 email: invite.email.clone(),
                 name: acceptance.name.clone(),
-                role: invite.role.clone(),
+                role: invite.role.parse()?,
                 added_at: tx.now,
             })
         })

@@ -81,7 +81,7 @@ impl Store {
                 id: user.id,
                 name: user.name,
                 email: user.email,
-                role: role.as_str().to_owned(),
+                role,
                 added_at: tx.now,
             })
         })

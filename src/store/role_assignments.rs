@@ -138,7 +138,7 @@ async fn set_predefined_role(
                 .find_user(&scope.org_id, user_id)
                 .await?
                 .ok_or_else(|| Error::not_found("user", user_id, "user_id"))?;
-            if current.role == role.name {
+            if current.role.as_str() == role.name {
                 return Err(already_holds(&principal, role));
             }
             tx.set_user_role(user_id, OrgRole::from_str(&role.name)?)
@@ -149,7 +149,7 @@ async fn set_predefined_role(
             let current = find_member(&mut *tx.conn, &scope.org_id, project, user_id)
                 .await?
                 .ok_or_else(|| not_a_member(user_id))?;
-            if current.role == role.name {
+            if current.role.as_str() == role.name {
                 return Err(already_holds(&principal, role));
             }
             tx.set_member_role(project, user_id, ProjectRole::parse(&role.name, "role_id")?)

@@ -1,6 +1,6 @@
 //! How the domain's types read from rows: each field from the column of its name.
 
-use super::db::{FromRow, Row, from_row};
+use super::db::{Cell, Column, FromRow, Row, from_row};
 use crate::domain::Result;
 use crate::domain::admin_key::AdminApiKey;
 use crate::domain::audit::LogEntry;
@@ -10,9 +10,9 @@ use crate::domain::organization::Organization;
 use crate::domain::principal::Principal;
 use crate::domain::project::Project;
 use crate::domain::project_key::{KeyHolder, ProjectApiKey, ServiceAccount};
-use crate::domain::project_user::ProjectUser;
+use crate::domain::project_user::{ProjectRole, ProjectUser};
 use crate::domain::role::Role;
-use crate::domain::user::User;
+use crate::domain::user::{OrgRole, User};
 
 from_row!(AdminApiKey {
     id,
@@ -137,3 +137,22 @@ from_row!(User {
     role,
     added_at
 });
+
+/// A role column reads through its type's one parse; a value it does not know is an error.
+impl Column for OrgRole {
+    fn from_cell(cell: Cell) -> Option<Self> {
+        match cell {
+            Cell::Text(role) => role.parse().ok(),
+            _ => None,
+        }
+    }
+}
+
+impl Column for ProjectRole {
+    fn from_cell(cell: Cell) -> Option<Self> {
+        match cell {
+            Cell::Text(role) => ProjectRole::parse(&role, "role").ok(),
+            _ => None,
+        }
+    }
+}

@@ -103,10 +103,7 @@ impl Tx<'_> {
             .execute(&mut *self.conn)
             .await?;
         self.record(role_changed(user_id, role.as_str())).await?;
-        Ok(User {
-            role: role.as_str().to_owned(),
-            ..current
-        })
+        Ok(User { role, ..current })
     }
 
     /// In a change to one member of an active project: finds the member, and refuses the change
@@ -161,10 +158,7 @@ impl Tx<'_> {
             .await?;
         self.record(role_changed(user_id, role.as_str()).in_project(project_id))
             .await?;
-        Ok(ProjectUser {
-            role: role.as_str().to_owned(),
-            ..current
-        })
+        Ok(ProjectUser { role, ..current })
     }
 }
 
