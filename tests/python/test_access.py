@@ -1,12 +1,10 @@
 """Roles, role assignments and groups through the official `openai` SDK: every operation, the
 rules' errors, pagination both ways, the legacy-role rule from both directions, the cascades."""
 
-import time
-
 import openai
 import pytest
 
-from test_membership import accept, token_in
+from outbox import accept, tokens_by_recipient
 
 
 def add_users(roster, org, count, prefix="user"):
@@ -14,13 +12,7 @@ def add_users(roster, org, count, prefix="user"):
     emails = [f"{prefix}{i:03}@example.com" for i in range(count)]
     for email in emails:
         org.invites.create(email=email, role="reader", projects=[])
-    tokens = {}
-    deadline = time.monotonic() + 30
-    while len(tokens) < count and time.monotonic() < deadline:
-        for path in (roster.data_dir / "outbox").glob("*.eml"):
-            token, message, _ = token_in(path.read_bytes())
-            tokens[message["To"]] = token
-        time.sleep(0.05)
+    tokens = tokens_by_recipient(roster, count)
     return [accept(roster, tokens[email], email.split("@")[0]).json()["id"] for email in emails]
 
 

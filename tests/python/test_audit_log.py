@@ -8,7 +8,7 @@ import httpx2 as httpx
 import openai
 import pytest
 
-from test_membership import accept, outbox_token
+from outbox import outbox_token
 
 USER_AGENT = "roster-tests/1.0 (audit)"
 

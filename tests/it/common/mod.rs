@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod contract;
+pub mod outbox;
 pub mod process;
 
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -55,19 +56,6 @@ pub fn settings(outbox: &std::path::Path) -> roster::api::Settings {
         routes: std::sync::Arc::default(),
         models: std::sync::Arc::new(roster::domain::policy::ModelCatalogue::built_in()),
     }
-}
-
-/// The acceptance link's token in an email: `/invite/<token>`, after undoing quoted-printable's
-/// soft line breaks as a mail reader does.
-pub fn token_in(text: &str) -> Option<String> {
-    let text = text.replace("=\r\n", "").replace("=\n", "");
-    let start = text.find("/invite/")? + "/invite/".len();
-    Some(
-        text[start..]
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-            .collect(),
-    )
 }
 
 pub enum TestDatabase {
@@ -235,16 +223,10 @@ impl TestServer {
     /// `None` if no new invite reached `email`.
     pub async fn invite_token(&self, email: &str) -> Option<String> {
         for _ in 0..100 {
-            let unread: Vec<String> = std::fs::read_dir(self.outbox.path())
-                .unwrap()
-                .filter_map(|e| e.ok())
-                .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
-                .map(|e| std::fs::read_to_string(e.path()).unwrap())
-                .filter(|text| text.contains(&format!("To: {email}")))
-                .filter_map(|text| token_in(&text))
-                .filter(|token| !self.read_tokens.lock().unwrap().contains(token))
-                .collect();
-            if let Some(token) = unread.into_iter().next() {
+            let unread = outbox::tokens_to(self.outbox.path(), email)
+                .into_iter()
+                .find(|token| !self.read_tokens.lock().unwrap().contains(token));
+            if let Some(token) = unread {
                 self.read_tokens.lock().unwrap().push(token.clone());
                 return Some(token);
             }

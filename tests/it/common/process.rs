@@ -98,17 +98,7 @@ impl Served {
     pub async fn outbox_token(&self, email: &str) -> String {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            let newest = std::fs::read_dir(self.data_dir.join("outbox"))
-                .into_iter()
-                .flatten()
-                .filter_map(|e| e.ok())
-                .filter_map(|e| {
-                    let modified = e.metadata().ok()?.modified().ok()?;
-                    Some((modified, std::fs::read_to_string(e.path()).ok()?))
-                })
-                .filter(|(_, text)| text.contains(&format!("To: {email}")))
-                .max_by_key(|(modified, _)| *modified)
-                .and_then(|(_, text)| super::token_in(&text));
+            let newest = super::outbox::tokens_to(&self.data_dir.join("outbox"), email).pop();
             if let Some(token) = newest {
                 return token;
             }
