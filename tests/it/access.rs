@@ -323,13 +323,7 @@ async fn assignments_follow_the_rules_and_the_legacy_role() {
         .post(&p1_user_roles, json!({"role_id": "role-api-project-owner"}))
         .await
         .error(400, Some("user_id"));
-    admin
-        .post(
-            &format!("/v1/organization/projects/{p1}/users"),
-            json!({"user_id": ada, "role": "member"}),
-        )
-        .await
-        .ok();
+    server.add_member(&p1, &ada, "member").await;
     assert_eq!(role_names(&admin, &p1_user_roles).await, ["member"]);
     admin
         .post(&p1_user_roles, json!({"role_id": p2_role}))
@@ -569,13 +563,7 @@ async fn groups_members_project_access_and_cascades() {
         )
         .await
         .id();
-    admin
-        .post(
-            &format!("/v1/organization/projects/{project}/users"),
-            json!({"user_id": bob, "role": "member"}),
-        )
-        .await
-        .ok();
+    server.add_member(&project, &bob, "member").await;
     admin
         .post(
             &format!("/v1/projects/{project}/users/{bob}/roles"),
@@ -594,13 +582,7 @@ async fn groups_members_project_access_and_cascades() {
         .delete(&format!("/v1/organization/projects/{project}/users/{bob}"))
         .await
         .ok();
-    admin
-        .post(
-            &format!("/v1/organization/projects/{project}/users"),
-            json!({"user_id": bob, "role": "member"}),
-        )
-        .await
-        .ok();
+    server.add_member(&project, &bob, "member").await;
     assert_eq!(
         role_names(&admin, &format!("/v1/projects/{project}/users/{bob}/roles")).await,
         ["member"]

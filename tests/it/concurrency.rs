@@ -127,13 +127,7 @@ async fn simultaneous_predefined_role_assignments_succeed_once() {
         )
         .await
         .id();
-    admin
-        .post(
-            &format!("/v1/organization/projects/{project}/users"),
-            json!({"user_id": ada, "role": "member"}),
-        )
-        .await
-        .ok();
+    s.add_member(&project, &ada, "member").await;
     for (path, role_id, role) in [
         (
             format!("/v1/organization/users/{ada}/roles"),

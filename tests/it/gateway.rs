@@ -22,13 +22,7 @@ async fn fixture(s: &TestServer, role: &str) -> Fixture {
     let bot = s.project_with_bot("Gateway").await;
     let project = bot.project;
     let member = s.add_user("ada@example.com", "reader", "Ada").await;
-    admin
-        .post(
-            &format!("/v1/organization/projects/{project}/users"),
-            json!({"user_id": member, "role": role}),
-        )
-        .await
-        .ok();
+    s.add_member(&project, &member, role).await;
     let key = admin
         .post(
             &format!("/v1/organization/projects/{project}/users/{member}/api_keys"),

@@ -219,13 +219,7 @@ async fn user_keys_follow_the_membership() {
         .post(&user_keys, json!({"name": "laptop"}))
         .await
         .error(400, Some("user_id"));
-    admin
-        .post(
-            &format!("/v1/organization/projects/{project}/users"),
-            json!({"user_id": ada, "role": "member"}),
-        )
-        .await
-        .ok();
+    server.add_member(&project, &ada, "member").await;
     let created = admin.post(&user_keys, json!({"name": "laptop"})).await;
     let value = created.ok()["value"].as_str().unwrap().to_owned();
     let key_id = created.id();
@@ -272,13 +266,7 @@ async fn user_keys_follow_the_membership() {
         .get(&format!("{api_keys}?owner_project_access=some"))
         .await
         .error(400, Some("owner_project_access"));
-    admin
-        .post(
-            &format!("/v1/organization/projects/{project}/users"),
-            json!({"user_id": ada, "role": "owner"}),
-        )
-        .await
-        .ok();
+    server.add_member(&project, &ada, "owner").await;
     assert!(server.gateway_check(&value).await.is_some());
 
     let deleted = admin.delete(&format!("{api_keys}/{key_id}")).await;

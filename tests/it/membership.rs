@@ -109,13 +109,7 @@ async fn the_whole_flow_from_invite_to_removal() {
         .as_str()
         .unwrap()
         .to_owned();
-    admin
-        .post(
-            &format!("/v1/organization/projects/{gateway}/users"),
-            json!({"user_id": owner_id, "role": "owner"}),
-        )
-        .await
-        .ok();
+    s.add_member(&gateway, &owner_id, "owner").await;
     let removed = admin.delete(&path).await;
     assert_eq!(
         removed.ok(),

@@ -235,6 +235,17 @@ impl TestServer {
         None
     }
 
+    /// Adds a user of the organization to a project with `role`.
+    pub async fn add_member(&self, project: &str, user_id: &str, role: &str) {
+        self.admin()
+            .post(
+                &format!("/v1/organization/projects/{project}/users"),
+                serde_json::json!({"user_id": user_id, "role": role}),
+            )
+            .await
+            .ok();
+    }
+
     /// Invites `email` and accepts as `name`; returns the new user's id.
     pub async fn add_user(&self, email: &str, role: &str, name: &str) -> String {
         self.admin()
