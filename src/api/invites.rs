@@ -32,6 +32,9 @@ pub struct InviteObject {
     pub role: String,
     pub status: &'static str,
     pub created_at: i64,
+    /// The same moment under the name the real service's "Create invite" reference gives it
+    /// (the older generation of the invite object), for tools written against either.
+    pub invited_at: i64,
     pub expires_at: Option<i64>,
     pub accepted_at: Option<i64>,
     pub projects: Vec<InviteProject>,
@@ -47,6 +50,7 @@ impl InviteObject {
             email: invite.email,
             role: invite.role,
             created_at: invite.created_at,
+            invited_at: invite.created_at,
             expires_at: Some(invite.expires_at),
             accepted_at: invite.accepted_at,
         }

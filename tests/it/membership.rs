@@ -36,6 +36,8 @@ async fn the_whole_flow_from_invite_to_removal() {
         7 * 24 * 3600
     );
     assert_eq!(body["projects"], json!([{"id": gateway, "role": "member"}]));
+    // Both generations of the invite object: the reference's `invited_at` is `created_at`.
+    assert_eq!(body["invited_at"], body["created_at"]);
 
     let token = s
         .invite_token("ada@example.com")
@@ -79,6 +81,15 @@ async fn the_whole_flow_from_invite_to_removal() {
 
     let after = admin.get(&format!("{INVITES}/{invite_id}")).await;
     assert_eq!(after.ok()["status"], "accepted");
+    assert_eq!(after.ok()["invited_at"], body["created_at"]);
+    let listed = admin.get(INVITES).await;
+    assert!(
+        listed.ok()["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["invited_at"] == i["created_at"] && i["invited_at"].is_i64())
+    );
     assert!(after.ok()["accepted_at"].as_i64().is_some());
     assert_eq!(
         admin
