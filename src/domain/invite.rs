@@ -48,7 +48,7 @@ impl Invite {
     pub fn check_can_delete(&self) -> Result<()> {
         if self.accepted_at.is_some() {
             return Err(Error::rule(format!(
-                "Invite '{}' has been accepted and cannot be deleted.",
+                "Invite '{}' was already accepted and cannot be deleted.",
                 self.id
             )));
         }

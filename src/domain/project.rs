@@ -58,10 +58,15 @@ impl Project {
     /// Archived projects cannot be used: every project-scoped change checks this first.
     pub fn check_active(&self) -> Result<()> {
         if self.is_archived() {
-            return Err(Error::rule(format!(
-                "Project '{}' is archived; archived projects cannot be used or updated.",
-                self.id
-            )));
+            return Err(Error::Invalid {
+                message: format!(
+                    "Project '{}' is archived. You can only update an active project.",
+                    self.id
+                )
+                .into(),
+                param: None,
+                code: Some("project_archived"),
+            });
         }
         Ok(())
     }

@@ -253,7 +253,7 @@ impl Store {
             .execute_unique(&mut *tx.conn, || {
                 Error::invalid(
                     format!(
-                        "Group '{}' already has access to project '{project_id}'.",
+                        "Group '{}' already exists in project '{project_id}'.",
                         group.id
                     ),
                     "group_id",

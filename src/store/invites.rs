@@ -35,7 +35,7 @@ impl Store {
                 .is_some()
             {
                 return Err(Error::invalid(
-                    format!("{email} is already a member of this organization."),
+                    format!("A user with email {email} already exists in this organization."),
                     "email",
                 ));
             }
@@ -197,7 +197,7 @@ impl Store {
                 .is_some()
             {
                 return Err(Error::rule(format!(
-                    "{} is already a member of this organization.",
+                    "A user with email {} already exists in this organization.",
                     invite.email
                 )));
             }
@@ -218,7 +218,7 @@ impl Store {
                 .bind(acceptance.name.clone())
                 .bind(invite.role.clone())
                 .bind(tx.now)
-                .execute_unique(&mut *tx.conn, || Error::rule(format!("{} is already a member of this organization.", invite.email))).await?;
+                .execute_unique(&mut *tx.conn, || Error::rule(format!("A user with email {} already exists in this organization.", invite.email))).await?;
             tx.author = Some(Author {
                 org_id: org_id.clone(),
                 actor: Some(Actor::session(

@@ -69,7 +69,7 @@ impl Store {
             .bind(user.id.clone())
             .bind(role.as_str())
             .bind(tx.now)
-            .execute_unique(&mut *tx.conn, || Error::invalid(format!("User '{}' is already a member of project '{project_id}'.", user.id), "user_id")).await?;
+            .execute_unique(&mut *tx.conn, || Error::invalid(format!("User '{}' already exists in project '{project_id}'.", user.id), "user_id")).await?;
             let event = Event::new(
                 "user.added",
                 &user.id,
@@ -106,6 +106,15 @@ impl Store {
         user_id: &str,
     ) -> Result<()> {
         transact!(self, author, |tx| {
+            if tx
+                .lock_project(&author.org_id, project_id)
+                .await?
+                .is_default()
+            {
+                return Err(Error::rule(
+                    "Users cannot be removed from the Default project, unless they are being removed from the organization.",
+                ));
+            }
             tx.member_losing_ownership(project_id, user_id, true)
                 .await?;
             db::query("DELETE FROM project_users WHERE project_id = $1 AND user_id = $2")

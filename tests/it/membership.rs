@@ -879,3 +879,108 @@ async fn only_addresses_the_mailer_can_send_to_are_invited() {
     assert!(s.invite_token("a.b+tag@x-y.test").await.is_some());
     s.stop().await;
 }
+
+/// Where tools match on the real service's words, Roster answers with them: 400
+/// `invalid_request_error` (never 409), the phrase, and for an archived project its code.
+#[tokio::test]
+async fn refusals_carry_the_real_services_words() {
+    let s = TestServer::start().await;
+    let admin = s.admin();
+    let ada = s.add_user("ada@example.com", "reader", "Ada").await;
+    let project = admin
+        .post("/v1/organization/projects", json!({"name": "Words"}))
+        .await
+        .id();
+    let says = |response: &crate::common::Resp, words: &str| {
+        let error = response.error(400, response.body["error"]["param"].as_str());
+        assert_eq!(error["type"], "invalid_request_error", "{}", response.body);
+        assert!(
+            error["message"].as_str().unwrap().contains(words),
+            "'{words}' in {}",
+            response.body
+        );
+    };
+
+    let again = admin
+        .post(
+            INVITES,
+            json!({"email": "ada@example.com", "role": "reader"}),
+        )
+        .await;
+    says(&again, "already exists in this organization");
+
+    s.add_member(&project, &ada, "member").await;
+    let twice = admin
+        .post(
+            &format!("/v1/organization/projects/{project}/users"),
+            json!({"user_id": ada, "role": "member"}),
+        )
+        .await;
+    says(&twice, "already exists in project");
+    let group = admin
+        .post("/v1/organization/groups", json!({"name": "Eng"}))
+        .await
+        .id();
+    let groups = format!("/v1/organization/projects/{project}/groups");
+    let access = json!({"group_id": group, "role": "role-api-project-member"});
+    admin.post(&groups, access.clone()).await.ok();
+    says(
+        &admin.post(&groups, access).await,
+        "already exists in project",
+    );
+
+    let invites = admin.get(&format!("{INVITES}?limit=100")).await;
+    let accepted = invites.ok()["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["email"] == "ada@example.com")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    says(
+        &admin.delete(&format!("{INVITES}/{accepted}")).await,
+        "already accepted",
+    );
+
+    s.add_member(&s.default_project_id, &ada, "member").await;
+    let default_member = format!(
+        "/v1/organization/projects/{}/users/{ada}",
+        s.default_project_id
+    );
+    says(
+        &admin.delete(&default_member).await,
+        "Users cannot be removed from the Default project, unless they are being removed from the organization",
+    );
+    admin.get(&default_member).await.ok();
+
+    admin
+        .post(
+            &format!("/v1/organization/projects/{project}/archive"),
+            json!({}),
+        )
+        .await
+        .ok();
+    for refused in [
+        admin
+            .post(
+                &format!("/v1/organization/projects/{project}"),
+                json!({"name": "Renamed"}),
+            )
+            .await,
+        admin
+            .post(
+                &format!("/v1/organization/projects/{project}/users/{ada}"),
+                json!({"role": "owner"}),
+            )
+            .await,
+    ] {
+        says(
+            &refused,
+            &format!("Project '{project}' is archived. You can only update an active project."),
+        );
+        assert_eq!(refused.body["error"]["code"], "project_archived");
+    }
+    s.stop().await;
+}
