@@ -127,15 +127,19 @@ async fn attempt(store: &Store, mailer: &Mailer, from: &str, mail: &QueuedMail) 
                     .min(MAX_BACKOFF_SECONDS);
                 store.clock().now() + backoff
             });
-            match retry_at {
-                Some(at) => {
-                    tracing::warn!(mail_id = %mail.id, attempt = mail.attempts, %error, retry_at = at, "sending an email failed; will retry")
-                }
-                None => {
-                    tracing::error!(mail_id = %mail.id, attempt = mail.attempts, %error, "sending an email failed; giving up")
+            // Logged once recorded: a process killed in between retries when the lease runs out.
+            let recorded = store.mail_failed(&mail.id, &error, retry_at).await;
+            if recorded.is_ok() {
+                match retry_at {
+                    Some(at) => {
+                        tracing::warn!(mail_id = %mail.id, attempt = mail.attempts, %error, retry_at = at, "sending an email failed; will retry")
+                    }
+                    None => {
+                        tracing::error!(mail_id = %mail.id, attempt = mail.attempts, %error, "sending an email failed; giving up")
+                    }
                 }
             }
-            store.mail_failed(&mail.id, &error, retry_at).await
+            recorded
         }
     };
     if let Err(error) = outcome {

@@ -81,16 +81,6 @@ impl Member {
     }
 }
 
-/// A project that has owners keeps at least one: refused when a change would leave none.
-pub fn check_keeps_an_owner(owners_before: i64, owners_after: i64) -> Result<()> {
-    if owners_before > 0 && owners_after < 1 {
-        return Err(Error::rule(
-            "This change would leave the project without an owner; make another member an owner first.",
-        ));
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,16 +96,6 @@ mod tests {
         assert!(Member::new(None, Some("not an email".into())).is_err());
         assert!(
             matches!(Member::new(Some("user-1".into()), Some("A@B.co".into())).unwrap(), Member::Both { email, .. } if email == "a@b.co")
-        );
-    }
-
-    #[test]
-    fn the_last_owner_is_kept() {
-        assert!(check_keeps_an_owner(1, 0).is_err());
-        assert!(check_keeps_an_owner(2, 1).is_ok());
-        assert!(
-            check_keeps_an_owner(0, 0).is_ok(),
-            "a project without owners may stay so"
         );
     }
 }

@@ -115,8 +115,7 @@ impl Store {
                     "Users cannot be removed from the Default project, unless they are being removed from the organization.",
                 ));
             }
-            tx.member_losing_ownership(project_id, user_id, true)
-                .await?;
+            tx.member_of_active_project(project_id, user_id).await?;
             db::query("DELETE FROM project_users WHERE project_id = $1 AND user_id = $2")
                 .bind(project_id.to_owned())
                 .bind(user_id.to_owned())

@@ -3,7 +3,7 @@
 
 use super::Tx;
 use crate::domain::audit::Event;
-use crate::domain::project_user::{self, ProjectRole, ProjectUser};
+use crate::domain::project_user::{ProjectRole, ProjectUser};
 use crate::domain::user::{self, OrgRole, User};
 use crate::domain::{Error, Result};
 use crate::store::db;
@@ -106,38 +106,22 @@ impl Tx<'_> {
         Ok(User { role, ..current })
     }
 
-    /// In a change to one member of an active project: finds the member, and refuses the change
-    /// if it takes away (`loses_ownership`) the project's last owner. A change that can take
-    /// ownership away locks the project outright, so that two of them count the owners one after
-    /// the other; any other change only share-locks it, and runs alongside others.
-    /// (Share-locking first and locking outright on finding an owner deadlocks under concurrent
-    /// removals.)
-    pub async fn member_losing_ownership(
+    /// In a change to one member of an active project: finds the member. The project is
+    /// share-locked, so that archiving it waits for the change, while changes to its members run
+    /// side by side. (A project may be left without owners, as in the real service: the
+    /// organization's owners administer every project.)
+    pub async fn member_of_active_project(
         &mut self,
         project_id: &str,
         user_id: &str,
-        loses_ownership: bool,
     ) -> Result<ProjectUser> {
         let org_id = self.org_id()?;
-        let project = if loses_ownership {
-            self.lock_project(&org_id, project_id).await?
-        } else {
-            self.share_project(&org_id, project_id).await?
-        };
-        project.check_active()?;
-        let current = find_member(&mut *self.conn, &org_id, project_id, user_id)
+        self.share_project(&org_id, project_id)
             .await?
-            .ok_or_else(|| not_a_member(user_id))?;
-        if current.is_owner() && loses_ownership {
-            let (owners,): (i64,) = db::query(
-                "SELECT COUNT(*) FROM project_users WHERE project_id = $1 AND role = 'owner'",
-            )
-            .bind(project_id.to_owned())
-            .fetch_one(&mut *self.conn)
-            .await?;
-            project_user::check_keeps_an_owner(owners, owners - 1)?;
-        }
-        Ok(current)
+            .check_active()?;
+        find_member(&mut *self.conn, &org_id, project_id, user_id)
+            .await?
+            .ok_or_else(|| not_a_member(user_id))
     }
 
     /// Gives a member of a project another predefined role, with its event.
@@ -147,9 +131,7 @@ impl Tx<'_> {
         user_id: &str,
         role: ProjectRole,
     ) -> Result<ProjectUser> {
-        let current = self
-            .member_losing_ownership(project_id, user_id, role != ProjectRole::Owner)
-            .await?;
+        let current = self.member_of_active_project(project_id, user_id).await?;
         db::query("UPDATE project_users SET role = $1 WHERE project_id = $2 AND user_id = $3")
             .bind(role.as_str())
             .bind(project_id.to_owned())
