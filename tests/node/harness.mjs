@@ -1,7 +1,7 @@
 // Starts the real `roster` binary and hands out official-SDK clients whose every response body
 // is validated against the document Roster serves (the contract plus Roster's additions).
 
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -57,6 +57,12 @@ export function violation(method, urlPath, status, body) {
   return `${method} ${urlPath} ${status}: at ${first.instancePath || '(root)'}: ${first.message}`;
 }
 
+let databases = 0;
+
+function psql(adminUrl, command) {
+  execFileSync('psql', [adminUrl, '-q', '-c', command], { stdio: 'ignore' });
+}
+
 export class Roster {
   static async start() {
     const dir = mkdtempSync(path.join(tmpdir(), 'roster-node-'));
@@ -68,7 +74,15 @@ export class Roster {
       ROSTER_LOG_FORMAT: 'json',
       ROSTER_DATA_DIR: path.join(dir, 'data'),
     });
-    if (process.env.ROSTER_TEST_DATABASE_URL) env.ROSTER_DATABASE_URL = process.env.ROSTER_TEST_DATABASE_URL;
+    // With ROSTER_TEST_BACKEND=postgres, each server has a PostgreSQL database of its own on
+    // ROSTER_TEST_POSTGRES_URL's server, dropped when it stops.
+    let database = null;
+    if (process.env.ROSTER_TEST_BACKEND === 'postgres') {
+      const adminUrl = process.env.ROSTER_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+      database = { adminUrl, name: `roster_node_${process.pid}_${++databases}` };
+      psql(adminUrl, `CREATE DATABASE ${database.name}`);
+      env.ROSTER_DATABASE_URL = `${adminUrl.slice(0, adminUrl.lastIndexOf('/'))}/${database.name}`;
+    }
     const child = spawn(BINARY, ['serve', '--listen', '127.0.0.1:0'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
     const baseURL = await new Promise((resolve, reject) => {
       let log = '';
@@ -89,10 +103,11 @@ export class Roster {
       });
       child.on('exit', (code) => reject(new Error(`roster exited with ${code}: ${log}`)));
     });
-    return new Roster(child, dir, baseURL);
+    return new Roster(child, dir, baseURL, database);
   }
 
-  constructor(child, dir, baseURL) {
+  constructor(child, dir, baseURL, database = null) {
+    this.database = database;
     this.child = child;
     this.dir = dir;
     this.baseURL = baseURL;
@@ -158,5 +173,6 @@ export class Roster {
     this.child.kill('SIGTERM');
     await new Promise((resolve) => this.child.once('exit', resolve));
     rmSync(this.dir, { recursive: true, force: true });
+    if (this.database) psql(this.database.adminUrl, `DROP DATABASE IF EXISTS ${this.database.name} WITH (FORCE)`);
   }
 }

@@ -18,14 +18,40 @@ BINARY = pathlib.Path(os.environ.get("ROSTER_BIN", ROOT / "target" / "debug" / "
 BOOTSTRAP_KEY = "sk-admin-pythonsuite000000000000000000000000000000"
 
 
+class Database:
+    """The database of one server: SQLite in its data directory, or, with
+    ROSTER_TEST_BACKEND=postgres, a PostgreSQL database of its own on ROSTER_TEST_POSTGRES_URL's
+    server, dropped when the server stops."""
+
+    created = 0
+
+    def __init__(self):
+        self.url = None
+        if os.environ.get("ROSTER_TEST_BACKEND") != "postgres":
+            return
+        admin_url = os.environ.get("ROSTER_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
+        Database.created += 1
+        self.admin_url, self.name = admin_url, f"roster_py_{os.getpid()}_{Database.created}"
+        self._psql(f"CREATE DATABASE {self.name}")
+        self.url = admin_url.rsplit("/", 1)[0] + "/" + self.name
+
+    def _psql(self, command):
+        subprocess.run(["psql", self.admin_url, "-q", "-c", command], check=True, capture_output=True)
+
+    def drop(self):
+        if self.url:
+            self._psql(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
+
+
 class Roster:
     """A running `roster serve` on an ephemeral port."""
 
     def __init__(self, data_dir, **extra_env):
         env = {k: v for k, v in os.environ.items() if not k.startswith(("ROSTER_", "OPENAI_"))}
         env.update(ROSTER_BOOTSTRAP_ADMIN_KEY=BOOTSTRAP_KEY, ROSTER_LOG_FORMAT="json", ROSTER_DATA_DIR=str(data_dir))
-        if os.environ.get("ROSTER_TEST_DATABASE_URL"):
-            env["ROSTER_DATABASE_URL"] = os.environ["ROSTER_TEST_DATABASE_URL"]
+        self.database = Database()
+        if self.database.url:
+            env["ROSTER_DATABASE_URL"] = self.database.url
         env.update(extra_env)
         self.data_dir = pathlib.Path(data_dir)
         self.log_path = pathlib.Path(data_dir).with_suffix(".log")
@@ -64,8 +90,11 @@ class Roster:
 
     def stop(self):
         self.process.terminate()
-        assert self.process.wait(timeout=15) == 0, "roster exits 0 on SIGTERM"
-        self.log.close()
+        try:
+            assert self.process.wait(timeout=15) == 0, "roster exits 0 on SIGTERM"
+        finally:
+            self.log.close()
+            self.database.drop()
 
 
 def validate_response(response):
