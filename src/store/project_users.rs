@@ -107,7 +107,7 @@ impl Store {
     ) -> Result<()> {
         transact!(self, author, |tx| {
             if tx
-                .lock_project(&author.org_id, project_id)
+                .share_project(&author.org_id, project_id)
                 .await?
                 .is_default()
             {
