@@ -74,11 +74,9 @@ async fn run(cli: Cli) -> Result<(), String> {
             }
             let durability = server.store.durability().await.map_err(describe)?;
             let gateway = server.gateway_addr.map(|a| a.to_string());
+            let stop = shutdown_signal();
             tracing::info!(addr = %server.addr, gateway, backend = server.store.backend().name(), durability, "roster is serving");
-            server
-                .run_until(shutdown_signal())
-                .await
-                .map_err(|e| e.to_string())?;
+            server.run_until(stop).await.map_err(|e| e.to_string())?;
             tracing::info!("roster stopped");
             Ok(())
         }
@@ -314,23 +312,33 @@ fn describe(e: Error) -> String {
     e.to_string()
 }
 
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
+/// SIGTERM or SIGINT (Ctrl-C), listened for from the moment this is called, before the server
+/// says it is serving: a stop sent right after start shuts down cleanly instead of killing the
+/// process.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
-        let mut terminate =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(signal) => signal,
-                Err(_) => {
-                    let _ = interrupt.await;
-                    return;
+        use tokio::signal::unix::{SignalKind, signal};
+        let streams = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        );
+        async move {
+            match streams {
+                (Ok(mut terminate), Ok(mut interrupt)) => {
+                    tokio::select! {
+                        _ = terminate.recv() => {}
+                        _ = interrupt.recv() => {}
+                    }
                 }
-            };
-        tokio::select! {
-            _ = interrupt => {}
-            _ = terminate.recv() => {}
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
         }
     }
     #[cfg(not(unix))]
-    let _ = interrupt.await;
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

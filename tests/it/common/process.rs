@@ -159,10 +159,14 @@ impl Served {
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
+                if !status.success() {
+                    eprintln!("roster stopped with {status}: {}", self.log());
+                }
                 return status.success();
             }
             if Instant::now() > deadline {
                 let _ = self.child.kill();
+                eprintln!("roster did not stop within 15 s: {}", self.log());
                 return false;
             }
             std::thread::sleep(Duration::from_millis(20));
