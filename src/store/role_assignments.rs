@@ -128,32 +128,30 @@ async fn set_predefined_role(
     user_id: &str,
     role: &Role,
 ) -> Result<()> {
-    let principal = RoleHolder::User(user_id.to_owned());
+    let already = || already_holds(&RoleHolder::User(user_id.to_owned()), role);
     // The organization or project is locked before her role is read, so that of two concurrent
-    // assignments of one role the second sees the first's and is refused.
+    // assignments the second sees the first's.
     match &scope.project_id {
         None => {
-            tx.lock_organization(&scope.org_id).await?;
-            let current = tx
-                .find_user(&scope.org_id, user_id)
-                .await?
-                .ok_or_else(|| Error::not_found("user", user_id, "user_id"))?;
-            if current.role.as_str() == role.name {
-                return Err(already_holds(&principal, role));
+            let new = OrgRole::from_str(&role.name)?;
+            let current = tx.user_losing_role(user_id, new).await?;
+            if current.role == new {
+                return Err(already());
             }
-            tx.set_user_role(user_id, OrgRole::from_str(&role.name)?)
-                .await?;
+            tx.write_user_role(current, new).await?;
         }
         Some(project) => {
-            tx.lock_project(&scope.org_id, project).await?;
+            let new = ProjectRole::parse(&role.name, "role_id")?;
+            tx.lock_project(&scope.org_id, project)
+                .await?
+                .check_active()?;
             let current = find_member(&mut *tx.conn, &scope.org_id, project, user_id)
                 .await?
                 .ok_or_else(|| not_a_member(user_id))?;
-            if current.role.as_str() == role.name {
-                return Err(already_holds(&principal, role));
+            if current.role == new {
+                return Err(already());
             }
-            tx.set_member_role(project, user_id, ProjectRole::parse(&role.name, "role_id")?)
-                .await?;
+            tx.write_member_role(project, current, new).await?;
         }
     }
     Ok(())

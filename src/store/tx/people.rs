@@ -93,16 +93,27 @@ impl Tx<'_> {
 
     /// Gives a user of the organization another predefined role, with its event.
     pub async fn set_user_role(&mut self, user_id: &str, role: OrgRole) -> Result<User> {
-        let current = self
-            .user_losing_ownership(user_id, role != OrgRole::Owner, "Demoting this user")
-            .await?;
+        let current = self.user_losing_role(user_id, role).await?;
+        self.write_user_role(current, role).await
+    }
+
+    /// The user whose role is to become `role`, once the organization is locked and keeps an
+    /// owner after the change.
+    pub async fn user_losing_role(&mut self, user_id: &str, role: OrgRole) -> Result<User> {
+        self.user_losing_ownership(user_id, role != OrgRole::Owner, "Demoting this user")
+            .await
+    }
+
+    /// Writes `current`'s new role, with its event.
+    pub async fn write_user_role(&mut self, current: User, role: OrgRole) -> Result<User> {
         db::query("UPDATE users SET role = $1 WHERE org_id = $2 AND id = $3")
             .bind(role.as_str())
             .bind(self.org_id()?)
-            .bind(user_id.to_owned())
+            .bind(current.id.clone())
             .execute(&mut *self.conn)
             .await?;
-        self.record(role_changed(user_id, role.as_str())).await?;
+        self.record(role_changed(&current.id, role.as_str()))
+            .await?;
         Ok(User { role, ..current })
     }
 
@@ -132,13 +143,23 @@ impl Tx<'_> {
         role: ProjectRole,
     ) -> Result<ProjectUser> {
         let current = self.member_of_active_project(project_id, user_id).await?;
+        self.write_member_role(project_id, current, role).await
+    }
+
+    /// Writes a member's new role in `project_id`, with its event.
+    pub async fn write_member_role(
+        &mut self,
+        project_id: &str,
+        current: ProjectUser,
+        role: ProjectRole,
+    ) -> Result<ProjectUser> {
         db::query("UPDATE project_users SET role = $1 WHERE project_id = $2 AND user_id = $3")
             .bind(role.as_str())
             .bind(project_id.to_owned())
-            .bind(user_id.to_owned())
+            .bind(current.id.clone())
             .execute(&mut *self.conn)
             .await?;
-        self.record(role_changed(user_id, role.as_str()).in_project(project_id))
+        self.record(role_changed(&current.id, role.as_str()).in_project(project_id))
             .await?;
         Ok(ProjectUser { role, ..current })
     }
