@@ -193,10 +193,7 @@ async fn concurrent_changes_that_fail_leave_the_others_whole() {
         );
     }
     for user in &users[..4] {
-        admin
-            .post(&members, json!({"user_id": user, "role": "member"}))
-            .await
-            .ok();
+        s.add_member(&project, user, "member").await;
     }
     let attempts = users
         .iter()
