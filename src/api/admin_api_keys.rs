@@ -6,10 +6,11 @@ use axum::routing::get;
 use serde::{Deserialize, Serialize};
 
 use super::error::ApiResult;
-use super::extract::{Json, Path, Query};
+use super::extract::{Ids, Json, Query};
 use super::pagination::{List, ListQuery, Listed};
 use super::{AppState, Deleted};
 use crate::domain::admin_key::{self, AdminApiKey};
+use crate::domain::ids::AdminApiKeyId;
 use crate::domain::principal::Principal;
 
 pub fn routes() -> Router<AppState> {
@@ -124,7 +125,7 @@ async fn create(
 async fn retrieve(
     State(state): State<AppState>,
     principal: Principal,
-    Path(key_id): Path<String>,
+    Ids(key_id): Ids<AdminApiKeyId>,
 ) -> ApiResult<axum::Json<AdminApiKeyObject>> {
     Ok(axum::Json(
         state
@@ -138,7 +139,7 @@ async fn retrieve(
 async fn delete(
     State(state): State<AppState>,
     principal: Principal,
-    Path(key_id): Path<String>,
+    Ids(key_id): Ids<AdminApiKeyId>,
 ) -> ApiResult<axum::Json<Deleted>> {
     state
         .store

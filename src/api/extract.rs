@@ -8,6 +8,7 @@ use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
 use crate::domain::Error;
+use crate::domain::ids::{Id, Kind};
 
 /// Requests larger than this are refused with 413 before they are parsed.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -122,6 +123,37 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T>
                     code: None,
                 })
             })
+    }
+}
+
+/// Object ids from the path, each checked for its kind's form before the handler runs (an id of
+/// the wrong form is the 404 of an unknown one): `Ids<ProjectId>`, or
+/// `Ids<(ProjectId, UserId)>` in the order the route names them.
+pub struct Ids<T>(pub T);
+
+pub trait FromPathIds: Sized {
+    fn from_path(values: &mut dyn Iterator<Item = String>) -> Result<Self, Error>;
+}
+
+impl<K: Kind> FromPathIds for Id<K> {
+    fn from_path(values: &mut dyn Iterator<Item = String>) -> Result<Self, Error> {
+        Id::parse(values.next().unwrap_or_default())
+    }
+}
+
+impl<A: Kind, B: Kind> FromPathIds for (Id<A>, Id<B>) {
+    fn from_path(values: &mut dyn Iterator<Item = String>) -> Result<Self, Error> {
+        Ok((Id::from_path(values)?, Id::from_path(values)?))
+    }
+}
+
+impl<S: Send + Sync, T: FromPathIds> FromRequestParts<S> for Ids<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        // The same rejections as `Path` for what is not an id at all.
+        let Path(values) = Path::<Vec<String>>::from_request_parts(parts, state).await?;
+        Ok(Ids(T::from_path(&mut values.into_iter())?))
     }
 }
 

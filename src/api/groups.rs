@@ -6,10 +6,11 @@ use axum::routing::get;
 use serde::{Deserialize, Serialize};
 
 use super::error::ApiResult;
-use super::extract::{Json, Path, Query};
+use super::extract::{Ids, Json, Query};
 use super::pagination::{ListQuery, Listed, NextList};
 use super::{AppState, Deleted};
 use crate::domain::group::{Group, GroupMember, ProjectGroup};
+use crate::domain::ids::{GroupId, ProjectId, UserId};
 use crate::domain::page::{Limits, Order};
 use crate::domain::principal::Principal;
 
@@ -233,7 +234,7 @@ async fn create(
 async fn retrieve(
     State(state): State<AppState>,
     principal: Principal,
-    Path(group_id): Path<String>,
+    Ids(group_id): Ids<GroupId>,
 ) -> ApiResult<axum::Json<GroupObject>> {
     let group = state.store.get_group(&principal.org_id, &group_id).await?;
     Ok(axum::Json(group.into()))
@@ -242,7 +243,7 @@ async fn retrieve(
 async fn rename(
     State(state): State<AppState>,
     principal: Principal,
-    Path(group_id): Path<String>,
+    Ids(group_id): Ids<GroupId>,
     Json(body): Json<GroupName>,
 ) -> ApiResult<axum::Json<RenamedGroup>> {
     let group = state
@@ -260,7 +261,7 @@ async fn rename(
 async fn delete(
     State(state): State<AppState>,
     principal: Principal,
-    Path(group_id): Path<String>,
+    Ids(group_id): Ids<GroupId>,
 ) -> ApiResult<axum::Json<Deleted>> {
     state
         .store
@@ -272,7 +273,7 @@ async fn delete(
 async fn list_users(
     State(state): State<AppState>,
     principal: Principal,
-    Path(group_id): Path<String>,
+    Ids(group_id): Ids<GroupId>,
     Query(mut q): Query<ListQuery>,
 ) -> ApiResult<axum::Json<NextList<GroupUserObject>>> {
     // This list alone runs newest first unless asked otherwise.
@@ -293,7 +294,7 @@ async fn list_users(
 async fn add_user(
     State(state): State<AppState>,
     principal: Principal,
-    Path(group_id): Path<String>,
+    Ids(group_id): Ids<GroupId>,
     Json(body): Json<AddUser>,
 ) -> ApiResult<axum::Json<GroupUserAssignment>> {
     state
@@ -303,14 +304,14 @@ async fn add_user(
     Ok(axum::Json(GroupUserAssignment {
         object: "group.user",
         user_id: body.user_id,
-        group_id,
+        group_id: group_id.into_string(),
     }))
 }
 
 async fn retrieve_user(
     State(state): State<AppState>,
     principal: Principal,
-    Path((group_id, user_id)): Path<(String, String)>,
+    Ids((group_id, user_id)): Ids<(GroupId, UserId)>,
 ) -> ApiResult<axum::Json<GroupMemberObject>> {
     let member = state
         .store
@@ -329,7 +330,7 @@ async fn retrieve_user(
 async fn remove_user(
     State(state): State<AppState>,
     principal: Principal,
-    Path((group_id, user_id)): Path<(String, String)>,
+    Ids((group_id, user_id)): Ids<(GroupId, UserId)>,
 ) -> ApiResult<axum::Json<Removed>> {
     state
         .store
@@ -341,7 +342,7 @@ async fn remove_user(
 async fn list_project_groups(
     State(state): State<AppState>,
     principal: Principal,
-    Path(project_id): Path<String>,
+    Ids(project_id): Ids<ProjectId>,
     Query(q): Query<ListQuery>,
 ) -> ApiResult<axum::Json<NextList<ProjectGroupObject>>> {
     let groups = state
@@ -358,7 +359,7 @@ async fn list_project_groups(
 async fn add_project_group(
     State(state): State<AppState>,
     principal: Principal,
-    Path(project_id): Path<String>,
+    Ids(project_id): Ids<ProjectId>,
     Json(body): Json<AddProjectGroup>,
 ) -> ApiResult<axum::Json<ProjectGroupObject>> {
     let access = state
@@ -390,7 +391,7 @@ enum GroupType {
 async fn retrieve_project_group(
     State(state): State<AppState>,
     principal: Principal,
-    Path((project_id, group_id)): Path<(String, String)>,
+    Ids((project_id, group_id)): Ids<(ProjectId, GroupId)>,
     Query(_): Query<GroupTypeQuery>,
 ) -> ApiResult<axum::Json<ProjectGroupObject>> {
     let access = state
@@ -403,7 +404,7 @@ async fn retrieve_project_group(
 async fn remove_project_group(
     State(state): State<AppState>,
     principal: Principal,
-    Path((project_id, group_id)): Path<(String, String)>,
+    Ids((project_id, group_id)): Ids<(ProjectId, GroupId)>,
 ) -> ApiResult<axum::Json<Removed>> {
     state
         .store

@@ -7,9 +7,10 @@ use axum::routing::get;
 use serde::{Deserialize, Serialize};
 
 use super::error::ApiResult;
-use super::extract::{Json, Path, Query};
+use super::extract::{Ids, Json, Query};
 use super::pagination::{List, ListQuery, Listed};
 use super::{AppState, Deleted};
+use crate::domain::ids::InviteId;
 use crate::domain::invite::{self, Invite, InviteProject};
 use crate::domain::principal::Principal;
 use crate::domain::user::{OrgRole, validate_email};
@@ -123,7 +124,7 @@ async fn create(
 async fn retrieve(
     State(state): State<AppState>,
     principal: Principal,
-    Path(invite_id): Path<String>,
+    Ids(invite_id): Ids<InviteId>,
 ) -> ApiResult<axum::Json<InviteObject>> {
     let invite = state
         .store
@@ -138,7 +139,7 @@ async fn retrieve(
 async fn delete(
     State(state): State<AppState>,
     principal: Principal,
-    Path(invite_id): Path<String>,
+    Ids(invite_id): Ids<InviteId>,
 ) -> ApiResult<axum::Json<Deleted>> {
     state
         .store

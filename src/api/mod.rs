@@ -175,9 +175,9 @@ pub struct Deleted {
 }
 
 impl Deleted {
-    pub fn new(object: &'static str, id: String) -> axum::Json<Deleted> {
+    pub fn new(object: &'static str, id: impl Into<String>) -> axum::Json<Deleted> {
         axum::Json(Deleted {
-            id,
+            id: id.into(),
             object,
             deleted: true,
         })

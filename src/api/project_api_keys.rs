@@ -7,10 +7,11 @@ use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 
 use super::error::ApiResult;
-use super::extract::{Json, Path, Query};
+use super::extract::{Ids, Json, Query};
 use super::pagination::{List, Listed};
 use super::{AppState, Deleted};
 use crate::domain::admin_key;
+use crate::domain::ids::{ProjectApiKeyId, ProjectId, UserId};
 use crate::domain::page::PageRequest;
 use crate::domain::principal::Principal;
 use crate::domain::project_key::{
@@ -165,7 +166,7 @@ impl CreateKey {
         self,
         state: &AppState,
         principal: &Principal,
-        project_id: &str,
+        project_id: &ProjectId,
         owner: &KeyOwner,
     ) -> Result<CreatedKey> {
         let now = state.store.clock().now();
@@ -191,7 +192,7 @@ struct KeyListQuery {
 async fn list(
     State(state): State<AppState>,
     principal: Principal,
-    Path(project_id): Path<String>,
+    Ids(project_id): Ids<ProjectId>,
     Query(q): Query<KeyListQuery>,
 ) -> ApiResult<axum::Json<List<ProjectApiKeyObject>>> {
     let page = PageRequest::new(q.after, q.limit, None)?;
@@ -210,7 +211,7 @@ async fn list(
 async fn retrieve(
     State(state): State<AppState>,
     principal: Principal,
-    Path((project_id, key_id)): Path<(String, String)>,
+    Ids((project_id, key_id)): Ids<(ProjectId, ProjectApiKeyId)>,
 ) -> ApiResult<axum::Json<ProjectApiKeyObject>> {
     let key = state
         .store
@@ -229,7 +230,7 @@ struct UpdateKey {
 async fn update(
     State(state): State<AppState>,
     principal: Principal,
-    Path((project_id, key_id)): Path<(String, String)>,
+    Ids((project_id, key_id)): Ids<(ProjectId, ProjectApiKeyId)>,
     Json(body): Json<UpdateKey>,
 ) -> ApiResult<axum::Json<ProjectApiKeyObject>> {
     if body.expires_in_seconds.is_none() && body.scopes.is_none() {
@@ -255,7 +256,7 @@ async fn update(
 async fn delete(
     State(state): State<AppState>,
     principal: Principal,
-    Path((project_id, key_id)): Path<(String, String)>,
+    Ids((project_id, key_id)): Ids<(ProjectId, ProjectApiKeyId)>,
 ) -> ApiResult<axum::Json<Deleted>> {
     state
         .store
@@ -268,10 +269,10 @@ async fn delete(
 async fn create_user_key(
     State(state): State<AppState>,
     principal: Principal,
-    Path((project_id, user_id)): Path<(String, String)>,
+    Ids((project_id, user_id)): Ids<(ProjectId, UserId)>,
     Json(body): Json<CreateKey>,
 ) -> ApiResult<axum::Json<NewKeyObject>> {
-    let owner = KeyOwner::User(user_id);
+    let owner = KeyOwner::User(user_id.into_string());
     let key = body.create(&state, &principal, &project_id, &owner).await?;
     Ok(axum::Json(NewKeyObject::new(
         key,

@@ -9,9 +9,10 @@ use serde::{Deserialize, Serialize};
 
 use super::AppState;
 use super::error::ApiResult;
-use super::extract::{Json, Path, Query};
+use super::extract::{Ids, Json, Path, Query};
 use super::pagination::{List, Listed};
 use crate::domain::Error;
+use crate::domain::ids::ProjectId;
 use crate::domain::page::PageRequest;
 use crate::domain::policy::{
     ModelMode, ModelPermissions, RateLimit, RateLimitValues, ToolPermissions,
@@ -61,7 +62,7 @@ impl From<ModelPermissions> for ModelPermissionsObject {
 async fn retrieve_models(
     State(state): State<AppState>,
     principal: Principal,
-    Path(project_id): Path<String>,
+    Ids(project_id): Ids<ProjectId>,
 ) -> ApiResult<axum::Json<ModelPermissionsObject>> {
     let policies = state
         .store
@@ -80,7 +81,7 @@ struct UpdateModels {
 async fn update_models(
     State(state): State<AppState>,
     principal: Principal,
-    Path(project_id): Path<String>,
+    Ids(project_id): Ids<ProjectId>,
     Json(body): Json<UpdateModels>,
 ) -> ApiResult<axum::Json<ModelPermissionsObject>> {
     let permissions = ModelPermissions::new(body.mode, &body.model_ids)?;
@@ -100,7 +101,7 @@ struct ModelPermissionsDeleted {
 async fn delete_models(
     State(state): State<AppState>,
     principal: Principal,
-    Path(project_id): Path<String>,
+    Ids(project_id): Ids<ProjectId>,
 ) -> ApiResult<axum::Json<ModelPermissionsDeleted>> {
     state
         .store
@@ -161,7 +162,7 @@ impl From<ToolPermissions> for ToolPermissionsObject {
 async fn retrieve_tools(
     State(state): State<AppState>,
     principal: Principal,
-    Path(project_id): Path<String>,
+    Ids(project_id): Ids<ProjectId>,
 ) -> ApiResult<axum::Json<ToolPermissionsObject>> {
     let policies = state
         .store
@@ -173,7 +174,7 @@ async fn retrieve_tools(
 async fn update_tools(
     State(state): State<AppState>,
     principal: Principal,
-    Path(project_id): Path<String>,
+    Ids(project_id): Ids<ProjectId>,
     Json(body): Json<ToolPermissionsObject>,
 ) -> ApiResult<axum::Json<ToolPermissionsObject>> {
     let changes: Vec<(&str, bool)> = body
@@ -223,7 +224,7 @@ struct RateLimitQuery {
 async fn list_rate_limits(
     State(state): State<AppState>,
     principal: Principal,
-    Path(project_id): Path<String>,
+    Ids(project_id): Ids<ProjectId>,
     Query(q): Query<RateLimitQuery>,
 ) -> ApiResult<axum::Json<List<RateLimitObject>>> {
     let limit = PageRequest::new(None, q.limit, None)?.limit;
@@ -251,6 +252,7 @@ async fn update_rate_limit(
     Path((project_id, rate_limit_id)): Path<(String, String)>,
     Json(update): Json<RateLimitValues>,
 ) -> ApiResult<axum::Json<RateLimitObject>> {
+    let project_id = ProjectId::parse(project_id)?;
     let organization = state
         .settings
         .models

@@ -6,10 +6,11 @@ use axum::routing::get;
 use serde::{Deserialize, Serialize};
 
 use super::error::ApiResult;
-use super::extract::{Json, Path, Query};
+use super::extract::{Ids, Json, Query};
 use super::pagination::{List, ListQuery, Listed};
 use super::users::required_role;
 use super::{AppState, Deleted};
+use crate::domain::ids::{ProjectId, UserId};
 use crate::domain::principal::Principal;
 use crate::domain::project_user::{Member, ProjectRole, ProjectUser};
 
@@ -58,7 +59,7 @@ impl Listed for ProjectUserObject {
 async fn list(
     State(state): State<AppState>,
     principal: Principal,
-    Path(project_id): Path<String>,
+    Ids(project_id): Ids<ProjectId>,
     Query(q): Query<ListQuery>,
 ) -> ApiResult<axum::Json<List<ProjectUserObject>>> {
     let members = state
@@ -79,7 +80,7 @@ struct CreateProjectUser {
 async fn create(
     State(state): State<AppState>,
     principal: Principal,
-    Path(project_id): Path<String>,
+    Ids(project_id): Ids<ProjectId>,
     Json(body): Json<CreateProjectUser>,
 ) -> ApiResult<axum::Json<ProjectUserObject>> {
     let role = ProjectRole::parse(&body.role, "role")?;
@@ -96,7 +97,7 @@ async fn create(
 async fn retrieve(
     State(state): State<AppState>,
     principal: Principal,
-    Path((project_id, user_id)): Path<(String, String)>,
+    Ids((project_id, user_id)): Ids<(ProjectId, UserId)>,
 ) -> ApiResult<axum::Json<ProjectUserObject>> {
     Ok(axum::Json(
         state
@@ -116,7 +117,7 @@ struct ModifyProjectUser {
 async fn modify(
     State(state): State<AppState>,
     principal: Principal,
-    Path((project_id, user_id)): Path<(String, String)>,
+    Ids((project_id, user_id)): Ids<(ProjectId, UserId)>,
     Json(body): Json<ModifyProjectUser>,
 ) -> ApiResult<axum::Json<ProjectUserObject>> {
     let role = ProjectRole::parse(&required_role(body.role)?, "role")?;
@@ -132,7 +133,7 @@ async fn modify(
 async fn delete(
     State(state): State<AppState>,
     principal: Principal,
-    Path((project_id, user_id)): Path<(String, String)>,
+    Ids((project_id, user_id)): Ids<(ProjectId, UserId)>,
 ) -> ApiResult<axum::Json<Deleted>> {
     state
         .store

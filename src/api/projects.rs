@@ -6,8 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use super::AppState;
 use super::error::ApiResult;
-use super::extract::{Json, Path, Query};
+use super::extract::{Ids, Json, Query};
 use super::pagination::{List, Listed};
+use crate::domain::ids::ProjectId;
 use crate::domain::page::PageRequest;
 use crate::domain::principal::Principal;
 use crate::domain::project::{self, NewProject, Project, ProjectChanges};
@@ -116,7 +117,7 @@ async fn create(
 async fn retrieve(
     State(state): State<AppState>,
     principal: Principal,
-    Path(project_id): Path<String>,
+    Ids(project_id): Ids<ProjectId>,
 ) -> ApiResult<axum::Json<ProjectObject>> {
     Ok(axum::Json(
         state
@@ -137,7 +138,7 @@ struct ModifyProject {
 async fn modify(
     State(state): State<AppState>,
     principal: Principal,
-    Path(project_id): Path<String>,
+    Ids(project_id): Ids<ProjectId>,
     Json(body): Json<ModifyProject>,
 ) -> ApiResult<axum::Json<ProjectObject>> {
     let changes = ProjectChanges {
@@ -160,7 +161,7 @@ async fn modify(
 async fn archive(
     State(state): State<AppState>,
     principal: Principal,
-    Path(project_id): Path<String>,
+    Ids(project_id): Ids<ProjectId>,
 ) -> ApiResult<axum::Json<ProjectObject>> {
     Ok(axum::Json(
         state

@@ -3,18 +3,21 @@
 //! `/projects/{project_id}/groups/{group_id}/roles`: list, assign, retrieve, unassign.
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::AppState;
-use super::error::ApiResult;
+use super::error::{ApiError, ApiResult};
 use super::extract::{Json, Path, Query};
 use super::groups::{GroupRef, Removed};
 use super::pagination::{ListQuery, Listed, NextList};
 use super::roles::{ROLE_LIMITS, RoleObject};
 use super::users::UserObject;
+use crate::domain::Error;
+use crate::domain::ids::{GroupId, ProjectId, RoleId, UserId};
 use crate::domain::principal::Principal as Caller;
 use crate::domain::role::{Role, RoleHolder, RoleScope};
 
@@ -127,14 +130,40 @@ enum Assignment {
     },
 }
 
-/// Every path of this family: where the roles are held (the organization, or a project) and by
-/// whom (a user or a group), and the role when the path names one.
+/// Every path of this family, as the route names it.
 #[derive(Debug, Deserialize)]
-struct RolesPath {
+struct RawRolesPath {
     project_id: Option<String>,
     user_id: Option<String>,
     group_id: Option<String>,
     role_id: Option<String>,
+}
+
+/// Where the roles are held (the organization, or a project) and by whom (a user or a group),
+/// and the role when the path names one; each id checked for its form, in the route's order.
+struct RolesPath {
+    project_id: Option<ProjectId>,
+    holder: RoleHolder,
+    role_id: Option<RoleId>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for RolesPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Path(raw) = Path::<RawRolesPath>::from_request_parts(parts, state).await?;
+        let project_id = raw.project_id.map(ProjectId::parse).transpose()?;
+        let holder = match (raw.user_id, raw.group_id) {
+            (Some(user), _) => RoleHolder::User(UserId::parse(user)?),
+            (None, group) => RoleHolder::Group(GroupId::parse(group.unwrap_or_default())?),
+        };
+        let role_id = raw.role_id.map(RoleId::parse).transpose()?;
+        Ok(RolesPath {
+            project_id,
+            holder,
+            role_id,
+        })
+    }
 }
 
 impl RolesPath {
@@ -145,47 +174,43 @@ impl RolesPath {
         }
     }
 
-    fn holder(&self) -> RoleHolder {
-        match (&self.user_id, &self.group_id) {
-            (Some(user), _) => RoleHolder::User(user.clone()),
-            (None, group) => RoleHolder::Group(group.clone().unwrap_or_default()),
-        }
-    }
-
-    fn role_id(&self) -> &str {
-        self.role_id.as_deref().unwrap_or_default()
+    /// The role the path names; only routes that name one call this.
+    fn role_id(&self) -> Result<&RoleId, ApiError> {
+        self.role_id
+            .as_ref()
+            .ok_or_else(|| Error::not_found("role", "", "role_id").into())
     }
 }
 
 async fn list(
     State(state): State<AppState>,
     caller: Caller,
-    Path(path): Path<RolesPath>,
+    path: RolesPath,
     Query(q): Query<ListQuery>,
 ) -> ApiResult<axum::Json<NextList<AssignedRole>>> {
-    let holder = path.holder();
+    let holder = &path.holder;
     let roles = state
         .store
-        .list_role_assignments(&path.scope(&caller), &holder, &q.page_within(ROLE_LIMITS)?)
+        .list_role_assignments(&path.scope(&caller), holder, &q.page_within(ROLE_LIMITS)?)
         .await?;
     Ok(axum::Json(NextList::new(roles, |r| {
-        AssignedRole::new(r, &holder)
+        AssignedRole::new(r, holder)
     })))
 }
 
 async fn assign(
     State(state): State<AppState>,
     caller: Caller,
-    Path(path): Path<RolesPath>,
+    path: RolesPath,
     Json(body): Json<AssignRole>,
 ) -> ApiResult<axum::Json<Assignment>> {
     let scope = path.scope(&caller);
-    let holder = path.holder();
+    let holder = &path.holder;
     let role = state
         .store
-        .assign_role(&(&caller).into(), &scope, &holder, &body.role_id)
+        .assign_role(&(&caller).into(), &scope, holder, &body.role_id)
         .await?;
-    let assignment = match &holder {
+    let assignment = match holder {
         RoleHolder::User(user_id) => Assignment::User {
             object: "user.role",
             user: state.store.get_user(&scope.org_id, user_id).await?.into(),
@@ -203,29 +228,29 @@ async fn assign(
 async fn retrieve(
     State(state): State<AppState>,
     caller: Caller,
-    Path(path): Path<RolesPath>,
+    path: RolesPath,
 ) -> ApiResult<axum::Json<AssignedRole>> {
-    let holder = path.holder();
+    let holder = &path.holder;
     let role = state
         .store
-        .get_role_assignment(&path.scope(&caller), &holder, path.role_id())
+        .get_role_assignment(&path.scope(&caller), holder, path.role_id()?)
         .await?;
-    Ok(axum::Json(AssignedRole::new(role, &holder)))
+    Ok(axum::Json(AssignedRole::new(role, holder)))
 }
 
 async fn unassign(
     State(state): State<AppState>,
     caller: Caller,
-    Path(path): Path<RolesPath>,
+    path: RolesPath,
 ) -> ApiResult<axum::Json<Removed>> {
-    let holder = path.holder();
+    let holder = &path.holder;
     state
         .store
         .unassign_role(
             &(&caller).into(),
             &path.scope(&caller),
-            &holder,
-            path.role_id(),
+            holder,
+            path.role_id()?,
         )
         .await?;
     Ok(Removed::new(match holder {

@@ -7,9 +7,10 @@ use axum::routing::get;
 use serde::{Deserialize, Serialize};
 
 use super::error::ApiResult;
-use super::extract::{Json, Path, Query};
+use super::extract::{Ids, Json, Query};
 use super::pagination::{ListQuery, Listed, NextList};
 use super::{AppState, Deleted};
+use crate::domain::ids::{ProjectId, RoleId};
 use crate::domain::page::Limits;
 use crate::domain::principal::Principal;
 use crate::domain::role::Role;
@@ -125,7 +126,7 @@ async fn update(
     state: &AppState,
     principal: &Principal,
     scope: RoleScope,
-    role_id: &str,
+    role_id: &RoleId,
     body: UpdateRole,
 ) -> ApiResult<axum::Json<RoleObject>> {
     let changes = RoleChanges {
@@ -144,7 +145,7 @@ async fn delete(
     state: &AppState,
     principal: &Principal,
     scope: RoleScope,
-    role_id: &str,
+    role_id: &RoleId,
 ) -> ApiResult<axum::Json<Deleted>> {
     let id = state
         .store
@@ -173,7 +174,7 @@ async fn create_org(
 async fn retrieve_org(
     State(state): State<AppState>,
     principal: Principal,
-    Path(role_id): Path<String>,
+    Ids(role_id): Ids<RoleId>,
 ) -> ApiResult<axum::Json<RoleObject>> {
     let scope = RoleScope::organization(&principal.org_id);
     Ok(axum::Json(
@@ -184,7 +185,7 @@ async fn retrieve_org(
 async fn update_org(
     State(state): State<AppState>,
     principal: Principal,
-    Path(role_id): Path<String>,
+    Ids(role_id): Ids<RoleId>,
     Json(body): Json<UpdateRole>,
 ) -> ApiResult<axum::Json<RoleObject>> {
     let scope = RoleScope::organization(&principal.org_id);
@@ -194,7 +195,7 @@ async fn update_org(
 async fn delete_org(
     State(state): State<AppState>,
     principal: Principal,
-    Path(role_id): Path<String>,
+    Ids(role_id): Ids<RoleId>,
 ) -> ApiResult<axum::Json<Deleted>> {
     let scope = RoleScope::organization(&principal.org_id);
     delete(&state, &principal, scope, &role_id).await
@@ -203,7 +204,7 @@ async fn delete_org(
 async fn list_project(
     State(state): State<AppState>,
     principal: Principal,
-    Path(project_id): Path<String>,
+    Ids(project_id): Ids<ProjectId>,
     Query(q): Query<ListQuery>,
 ) -> ApiResult<axum::Json<NextList<RoleObject>>> {
     list(
@@ -217,7 +218,7 @@ async fn list_project(
 async fn create_project(
     State(state): State<AppState>,
     principal: Principal,
-    Path(project_id): Path<String>,
+    Ids(project_id): Ids<ProjectId>,
     Json(body): Json<CreateRole>,
 ) -> ApiResult<axum::Json<RoleObject>> {
     let scope = RoleScope::project(&principal.org_id, &project_id);
@@ -227,7 +228,7 @@ async fn create_project(
 async fn retrieve_project(
     State(state): State<AppState>,
     principal: Principal,
-    Path((project_id, role_id)): Path<(String, String)>,
+    Ids((project_id, role_id)): Ids<(ProjectId, RoleId)>,
 ) -> ApiResult<axum::Json<RoleObject>> {
     let scope = RoleScope::project(&principal.org_id, &project_id);
     Ok(axum::Json(
@@ -238,7 +239,7 @@ async fn retrieve_project(
 async fn update_project(
     State(state): State<AppState>,
     principal: Principal,
-    Path((project_id, role_id)): Path<(String, String)>,
+    Ids((project_id, role_id)): Ids<(ProjectId, RoleId)>,
     Json(body): Json<UpdateRole>,
 ) -> ApiResult<axum::Json<RoleObject>> {
     let scope = RoleScope::project(&principal.org_id, &project_id);
@@ -248,7 +249,7 @@ async fn update_project(
 async fn delete_project(
     State(state): State<AppState>,
     principal: Principal,
-    Path((project_id, role_id)): Path<(String, String)>,
+    Ids((project_id, role_id)): Ids<(ProjectId, RoleId)>,
 ) -> ApiResult<axum::Json<Deleted>> {
     let scope = RoleScope::project(&principal.org_id, &project_id);
     delete(&state, &principal, scope, &role_id).await

@@ -7,10 +7,11 @@ use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 
 use super::error::ApiResult;
-use super::extract::{Json, Path, Query};
+use super::extract::{Ids, Json, Query};
 use super::pagination::{List, ListQuery, Listed};
 use super::project_api_keys::{CreateKey, NewKeyObject};
 use super::{AppState, Deleted};
+use crate::domain::ids::{ProjectId, ServiceAccountId};
 use crate::domain::principal::Principal;
 use crate::domain::project_key::KeyOwner;
 use crate::domain::project_key::{
@@ -89,7 +90,7 @@ struct UpdateAccount {
 async fn list(
     State(state): State<AppState>,
     principal: Principal,
-    Path(project_id): Path<String>,
+    Ids(project_id): Ids<ProjectId>,
     Query(q): Query<ListQuery>,
 ) -> ApiResult<axum::Json<List<ServiceAccountObject>>> {
     let accounts = state
@@ -102,7 +103,7 @@ async fn list(
 async fn create(
     State(state): State<AppState>,
     principal: Principal,
-    Path(project_id): Path<String>,
+    Ids(project_id): Ids<ProjectId>,
     Json(body): Json<CreateAccount>,
 ) -> ApiResult<axum::Json<CreatedAccount>> {
     let name = validate_service_account_name(&body.name)?;
@@ -134,7 +135,7 @@ async fn create(
 async fn retrieve(
     State(state): State<AppState>,
     principal: Principal,
-    Path((project_id, account_id)): Path<(String, String)>,
+    Ids((project_id, account_id)): Ids<(ProjectId, ServiceAccountId)>,
 ) -> ApiResult<axum::Json<ServiceAccountObject>> {
     let account = state
         .store
@@ -146,7 +147,7 @@ async fn retrieve(
 async fn update(
     State(state): State<AppState>,
     principal: Principal,
-    Path((project_id, account_id)): Path<(String, String)>,
+    Ids((project_id, account_id)): Ids<(ProjectId, ServiceAccountId)>,
     Json(body): Json<UpdateAccount>,
 ) -> ApiResult<axum::Json<ServiceAccountObject>> {
     let name = body
@@ -170,7 +171,7 @@ async fn update(
 async fn delete(
     State(state): State<AppState>,
     principal: Principal,
-    Path((project_id, account_id)): Path<(String, String)>,
+    Ids((project_id, account_id)): Ids<(ProjectId, ServiceAccountId)>,
 ) -> ApiResult<axum::Json<Deleted>> {
     state
         .store
@@ -185,10 +186,10 @@ async fn delete(
 async fn create_key(
     State(state): State<AppState>,
     principal: Principal,
-    Path((project_id, account_id)): Path<(String, String)>,
+    Ids((project_id, account_id)): Ids<(ProjectId, ServiceAccountId)>,
     Json(body): Json<CreateKey>,
 ) -> ApiResult<axum::Json<NewKeyObject>> {
-    let owner = KeyOwner::ServiceAccount(account_id);
+    let owner = KeyOwner::ServiceAccount(account_id.into_string());
     let key = body.create(&state, &principal, &project_id, &owner).await?;
     Ok(axum::Json(NewKeyObject::new(
         key,

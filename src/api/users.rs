@@ -6,9 +6,10 @@ use axum::routing::get;
 use serde::{Deserialize, Serialize};
 
 use super::error::ApiResult;
-use super::extract::{Json, Path, Query};
+use super::extract::{Ids, Json, Query};
 use super::pagination::{List, Listed};
 use super::{AppState, Deleted};
+use crate::domain::ids::UserId;
 use crate::domain::page::PageRequest;
 use crate::domain::principal::Principal;
 use crate::domain::user::{OrgRole, User};
@@ -76,7 +77,7 @@ async fn list(
 async fn retrieve(
     State(state): State<AppState>,
     principal: Principal,
-    Path(user_id): Path<String>,
+    Ids(user_id): Ids<UserId>,
 ) -> ApiResult<axum::Json<UserObject>> {
     Ok(axum::Json(
         state
@@ -96,7 +97,7 @@ struct ModifyUser {
 async fn modify(
     State(state): State<AppState>,
     principal: Principal,
-    Path(user_id): Path<String>,
+    Ids(user_id): Ids<UserId>,
     Json(body): Json<ModifyUser>,
 ) -> ApiResult<axum::Json<UserObject>> {
     let role: OrgRole = required_role(body.role)?.parse()?;
@@ -112,7 +113,7 @@ async fn modify(
 async fn delete(
     State(state): State<AppState>,
     principal: Principal,
-    Path(user_id): Path<String>,
+    Ids(user_id): Ids<UserId>,
 ) -> ApiResult<axum::Json<Deleted>> {
     state
         .store

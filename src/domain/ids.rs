@@ -3,10 +3,13 @@
 //! ordering by creation and a keyset cursor is just the last id.
 
 use std::collections::BTreeMap;
+use std::marker::PhantomData;
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use ulid::{Generator, Ulid};
+
+use super::Error;
 
 pub const ORGANIZATION: &str = "org-";
 pub const USER: &str = "user-";
@@ -23,6 +26,130 @@ pub const SERVICE_ACCOUNT: &str = "svc_acct_";
 pub const ROLE_ASSIGNMENT: &str = "ra_";
 /// A project membership; never shown, it orders the members of a project.
 pub const PROJECT_USER: &str = "pu_";
+
+/// One kind of object the API addresses by id: the prefixes its ids carry and how a missing one
+/// is named in a 404.
+pub trait Kind {
+    /// The first is the prefix of new ids; the others are forms already stored (a predefined
+    /// role's `role-...`).
+    const PREFIXES: &'static [&'static str];
+    /// The object's name in "No such <name>: '<id>'".
+    const NAME: &'static str;
+    /// The parameter that carries the id.
+    const PARAM: &'static str;
+}
+
+/// An id of kind `K`, of its kind's form: made here, or checked where a request names it, so that
+/// an id of the wrong form is refused before any query.
+pub struct Id<K: Kind>(String, PhantomData<K>);
+
+/// The longest id accepted from a caller (a predefined role's id in a project is about 80).
+const MAX_ID_LEN: usize = 160;
+
+impl<K: Kind> Id<K> {
+    /// A new id of this kind, time-sortable.
+    pub fn generate() -> Self {
+        Id(new_id(K::PREFIXES[0]), PhantomData)
+    }
+
+    /// `raw` if it has this kind's form (a prefix, then letters, digits, `-` or `_`); otherwise
+    /// the 404 that an unknown id of this kind gets, for no such object can exist.
+    pub fn parse(raw: String) -> Result<Self, Error> {
+        if Self::has_form(&raw) {
+            Ok(Id(raw, PhantomData))
+        } else {
+            Err(Error::not_found(K::NAME, &raw, K::PARAM))
+        }
+    }
+
+    /// An id read back from the database, where only ids of this kind's form are written.
+    pub fn stored(raw: String) -> Self {
+        Id(raw, PhantomData)
+    }
+
+    fn has_form(raw: &str) -> bool {
+        raw.len() <= MAX_ID_LEN
+            && K::PREFIXES.iter().any(|prefix| {
+                raw.strip_prefix(prefix).is_some_and(|rest| {
+                    !rest.is_empty()
+                        && rest
+                            .bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                })
+            })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl<K: Kind> std::ops::Deref for Id<K> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<K: Kind> Clone for Id<K> {
+    fn clone(&self) -> Self {
+        Id(self.0.clone(), PhantomData)
+    }
+}
+
+impl<K: Kind> std::fmt::Debug for Id<K> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<K: Kind> std::fmt::Display for Id<K> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<K: Kind> serde::Serialize for Id<K> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+impl<K: Kind> From<Id<K>> for String {
+    fn from(id: Id<K>) -> String {
+        id.0
+    }
+}
+
+macro_rules! kinds {
+    ($($(#[$doc:meta])* $kind:ident, $id:ident: [$($prefix:expr),+], $name:literal, $param:literal;)*) => {$(
+        $(#[$doc])*
+        pub enum $kind {}
+        impl Kind for $kind {
+            const PREFIXES: &'static [&'static str] = &[$($prefix),+];
+            const NAME: &'static str = $name;
+            const PARAM: &'static str = $param;
+        }
+        pub type $id = Id<$kind>;
+    )*};
+}
+
+kinds! {
+    ProjectKind, ProjectId: [PROJECT], "project", "project_id";
+    UserKind, UserId: [USER], "user", "user_id";
+    InviteKind, InviteId: [INVITE], "invite", "invite_id";
+    GroupKind, GroupId: [GROUP], "group", "group_id";
+    /// A custom role's `role_...`, or a predefined role's `role-...`.
+    RoleKind, RoleId: [ROLE, "role-"], "role", "role_id";
+    ServiceAccountKind, ServiceAccountId: [SERVICE_ACCOUNT], "service account", "service_account_id";
+    AdminApiKeyKind, AdminApiKeyId: [ADMIN_API_KEY], "admin API key", "key_id";
+    /// A project API key; the same prefix as an admin key, as in the real service.
+    ProjectApiKeyKind, ProjectApiKeyId: [ADMIN_API_KEY], "API key", "api_key_id";
+}
 
 static GENERATOR: Mutex<Option<Generator>> = Mutex::new(None);
 /// The last audit id issued in each recent second. Audit ids follow the movable clock, and tests
@@ -108,6 +235,24 @@ mod tests {
         sorted.sort();
         assert_eq!(ids, sorted);
         assert!(ids[0].starts_with("proj_") && ids[0].len() == 5 + 26);
+    }
+
+    #[test]
+    fn a_path_id_of_the_wrong_form_is_the_404_of_its_kind() {
+        let made = ProjectId::generate();
+        assert_eq!(ProjectId::parse(made.to_string()).unwrap().as_str(), &*made);
+        assert!(ProjectId::parse("proj_abc123".into()).is_ok());
+        assert!(RoleId::parse("role-api-project-member__api-project__proj_x".into()).is_ok());
+        for wrong in ["proj_", "user-abc", "proj_a b", "proj_a/../b", "proj_é", ""] {
+            match ProjectId::parse(wrong.into()) {
+                Err(Error::NotFound { message, param }) => {
+                    assert_eq!(message, format!("No such project: '{wrong}'"));
+                    assert_eq!(param, Some("project_id"));
+                }
+                other => panic!("{wrong:?} gave {other:?}"),
+            }
+        }
+        assert!(UserId::parse(format!("user-{}", "a".repeat(MAX_ID_LEN))).is_err());
     }
 
     #[test]

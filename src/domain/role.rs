@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::audit::Event;
+use super::ids::{GroupId, ProjectId, UserId};
 use super::{Error, Result};
 
 /// Where a role applies: the whole organization, or one project.
@@ -326,7 +327,7 @@ pub fn resolve_id(role_id: &str, scope: Scope, resource_id: &str) -> String {
 #[derive(Clone, Debug)]
 pub struct RoleScope {
     pub org_id: String,
-    pub project_id: Option<String>,
+    pub project_id: Option<ProjectId>,
 }
 
 impl RoleScope {
@@ -337,10 +338,10 @@ impl RoleScope {
         }
     }
 
-    pub fn project(org_id: &str, project_id: &str) -> Self {
+    pub fn project(org_id: &str, project_id: &ProjectId) -> Self {
         RoleScope {
             org_id: org_id.to_owned(),
-            project_id: Some(project_id.to_owned()),
+            project_id: Some(project_id.clone()),
         }
     }
 
@@ -372,14 +373,15 @@ impl RoleScope {
 /// Who holds a role.
 #[derive(Clone, Debug)]
 pub enum RoleHolder {
-    User(String),
-    Group(String),
+    User(UserId),
+    Group(GroupId),
 }
 
 impl RoleHolder {
     pub fn id(&self) -> &str {
         match self {
-            RoleHolder::User(id) | RoleHolder::Group(id) => id,
+            RoleHolder::User(id) => id,
+            RoleHolder::Group(id) => id,
         }
     }
 

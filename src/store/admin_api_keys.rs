@@ -12,6 +12,7 @@ use super::tx::SELECT_KEY;
 use super::{Author, Store};
 use crate::domain::admin_key::AdminApiKey;
 use crate::domain::audit::Event;
+use crate::domain::ids::AdminApiKeyId;
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::principal::Principal;
 use crate::domain::{Error, Result};
@@ -139,7 +140,7 @@ impl Store {
         self.fetch_page(sql, page.limit).await
     }
 
-    pub async fn get_admin_key(&self, org_id: &str, key_id: &str) -> Result<AdminApiKey> {
+    pub async fn get_admin_key(&self, org_id: &str, key_id: &AdminApiKeyId) -> Result<AdminApiKey> {
         db::query(format!("{SELECT_KEY} WHERE k.org_id = $1 AND k.id = $2"))
             .bind(org_id.to_owned())
             .bind(key_id.to_owned())
@@ -163,7 +164,7 @@ impl Store {
     }
 
     /// Deletes a key; it is refused from the next request on.
-    pub async fn delete_admin_key(&self, author: &Author, key_id: &str) -> Result<()> {
+    pub async fn delete_admin_key(&self, author: &Author, key_id: &AdminApiKeyId) -> Result<()> {
         let deleted = transact!(self, author, |tx| {
             let deleted = db::query("DELETE FROM admin_api_keys WHERE org_id = $1 AND id = $2")
                 .bind(author.org_id.clone())

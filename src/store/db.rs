@@ -17,7 +17,7 @@ use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 
 use super::migrate::Migration;
 use super::{Backend, StoreOptions};
-use crate::domain::{Error, Result};
+use crate::domain::{Error, Result, ids};
 
 /// A value bound to a placeholder. Its type goes with it even when it is NULL: PostgreSQL
 /// types every parameter.
@@ -54,6 +54,24 @@ impl From<&str> for Value {
 impl From<&String> for Value {
     fn from(v: &String) -> Self {
         Value::Text(Some(v.clone()))
+    }
+}
+
+impl<K: ids::Kind> From<&ids::Id<K>> for Value {
+    fn from(v: &ids::Id<K>) -> Self {
+        Value::Text(Some(v.to_string()))
+    }
+}
+
+impl<K: ids::Kind> From<ids::Id<K>> for Value {
+    fn from(v: ids::Id<K>) -> Self {
+        Value::Text(Some(v.into_string()))
+    }
+}
+
+impl<K: ids::Kind> From<Option<ids::Id<K>>> for Value {
+    fn from(v: Option<ids::Id<K>>) -> Self {
+        Value::Text(v.map(ids::Id::into_string))
     }
 }
 

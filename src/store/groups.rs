@@ -8,6 +8,7 @@ use super::tx::SELECT_GROUP;
 use super::{Author, Store};
 use crate::domain::audit::Event;
 use crate::domain::group::{self, Group, GroupMember, ProjectGroup};
+use crate::domain::ids::{GroupId, ProjectId, UserId};
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::role::{RoleHolder, RoleScope};
 use crate::domain::{Error, Result, ids};
@@ -24,7 +25,7 @@ impl Store {
         self.fetch_page(sql, page.limit).await
     }
 
-    pub async fn get_group(&self, org_id: &str, group_id: &str) -> Result<Group> {
+    pub async fn get_group(&self, org_id: &str, group_id: &GroupId) -> Result<Group> {
         db::query(format!("{SELECT_GROUP} WHERE g.org_id = $1 AND g.id = $2"))
             .bind(org_id.to_owned())
             .bind(group_id.to_owned())
@@ -57,7 +58,12 @@ impl Store {
         })
     }
 
-    pub async fn rename_group(&self, author: &Author, group_id: &str, name: &str) -> Result<Group> {
+    pub async fn rename_group(
+        &self,
+        author: &Author,
+        group_id: &GroupId,
+        name: &str,
+    ) -> Result<Group> {
         let name = group::validate_name(name)?;
         transact!(self, author, |tx| {
             let current = tx.lock_group(&author.org_id, group_id).await?;
@@ -78,7 +84,7 @@ impl Store {
 
     /// Deletes a group: its members, project accesses and role assignments go with it (the
     /// foreign keys cascade), in this one transaction.
-    pub async fn delete_group(&self, author: &Author, group_id: &str) -> Result<()> {
+    pub async fn delete_group(&self, author: &Author, group_id: &GroupId) -> Result<()> {
         transact!(self, author, |tx| {
             let current = tx.lock_group(&author.org_id, group_id).await?;
             db::query("DELETE FROM org_groups WHERE id = $1")
@@ -96,7 +102,7 @@ impl Store {
     pub async fn list_group_users(
         &self,
         org_id: &str,
-        group_id: &str,
+        group_id: &GroupId,
         page: &PageRequest,
     ) -> Result<Page<GroupMember>> {
         self.get_group(org_id, group_id).await?;
@@ -109,8 +115,8 @@ impl Store {
     pub async fn get_group_user(
         &self,
         org_id: &str,
-        group_id: &str,
-        user_id: &str,
+        group_id: &GroupId,
+        user_id: &UserId,
     ) -> Result<GroupMember> {
         let found = db::query(format!(
             "{SELECT_MEMBER} JOIN org_groups g ON g.id = gu.group_id \
@@ -130,7 +136,7 @@ impl Store {
     pub async fn add_group_user(
         &self,
         author: &Author,
-        group_id: &str,
+        group_id: &GroupId,
         user_id: &str,
     ) -> Result<()> {
         transact!(self, author, |tx| {
@@ -165,8 +171,8 @@ impl Store {
     pub async fn remove_group_user(
         &self,
         author: &Author,
-        group_id: &str,
-        user_id: &str,
+        group_id: &GroupId,
+        user_id: &UserId,
     ) -> Result<()> {
         transact!(self, author, |tx| {
             let group = tx.lock_group(&author.org_id, group_id).await?;
@@ -189,7 +195,7 @@ impl Store {
     pub async fn list_project_groups(
         &self,
         org_id: &str,
-        project_id: &str,
+        project_id: &ProjectId,
         page: &PageRequest,
     ) -> Result<Page<ProjectGroup>> {
         self.get_project(org_id, project_id).await?;
@@ -203,8 +209,8 @@ impl Store {
     pub async fn get_project_group(
         &self,
         org_id: &str,
-        project_id: &str,
-        group_id: &str,
+        project_id: &ProjectId,
+        group_id: &GroupId,
     ) -> Result<ProjectGroup> {
         let found = db::query(format!(
             "{SELECT_PROJECT_GROUP} WHERE g.org_id = $1 AND pg.project_id = $2 AND pg.group_id = $3"
@@ -224,7 +230,7 @@ impl Store {
     pub async fn add_project_group(
         &self,
         author: &Author,
-        project_id: &str,
+        project_id: &ProjectId,
         group_id: &str,
         role_id: &str,
     ) -> Result<ProjectGroup> {
@@ -260,10 +266,10 @@ impl Store {
                 )
             })
             .await?;
-            let principal = RoleHolder::Group(group.id.clone());
+            let principal = RoleHolder::Group(GroupId::stored(group.id.clone()));
             tx.insert_role_assignment(&scope, &principal, &role).await?;
             Ok(ProjectGroup {
-                project_id: project_id.to_owned(),
+                project_id: project_id.to_string(),
                 group_id: group.id.clone(),
                 group_name: group.name.clone(),
                 created_at: tx.now,
@@ -275,8 +281,8 @@ impl Store {
     pub async fn remove_project_group(
         &self,
         author: &Author,
-        project_id: &str,
-        group_id: &str,
+        project_id: &ProjectId,
+        group_id: &GroupId,
     ) -> Result<()> {
         transact!(self, author, |tx| {
             tx.lock_project(&author.org_id, project_id).await?;

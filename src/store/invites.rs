@@ -7,6 +7,7 @@ use super::sql::Sql;
 use super::tx::{NewMail, Tx};
 use super::{Author, Store};
 use crate::domain::audit::{Actor, Event};
+use crate::domain::ids::InviteId;
 use crate::domain::invite::{self, Acceptance, Invitation, Invite, InviteProject};
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::user::{OrgRole, User};
@@ -135,7 +136,7 @@ impl Store {
         self.fetch_page(sql, page.limit).await
     }
 
-    pub async fn get_invite(&self, org_id: &str, invite_id: &str) -> Result<Invite> {
+    pub async fn get_invite(&self, org_id: &str, invite_id: &InviteId) -> Result<Invite> {
         db::query(format!("{SELECT_INVITE} WHERE i.org_id = $1 AND i.id = $2"))
             .bind(org_id.to_owned())
             .bind(invite_id.to_owned())
@@ -145,7 +146,7 @@ impl Store {
     }
 
     /// Deletes a pending or expired invite; its token stops working.
-    pub async fn delete_invite(&self, author: &Author, invite_id: &str) -> Result<()> {
+    pub async fn delete_invite(&self, author: &Author, invite_id: &InviteId) -> Result<()> {
         transact!(self, author, |tx| {
             let invite: Invite = db::query(format!(
                 "{SELECT_INVITE} WHERE i.org_id = $1 AND i.id = $2{}",

@@ -6,6 +6,7 @@ use super::db;
 use super::sql::{OWNER_HAS_ACCESS, Sql};
 use super::{Author, Store};
 use crate::domain::audit::Event;
+use crate::domain::ids::{ProjectApiKeyId, ProjectId};
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::project_key::{CreatedKey, KeyOwner, NewKey, OwnerAccess, ProjectApiKey};
 use crate::domain::{Error, Result};
@@ -22,7 +23,7 @@ impl Store {
     pub async fn create_project_key(
         &self,
         author: &Author,
-        project_id: &str,
+        project_id: &ProjectId,
         owner: &KeyOwner,
         key: &NewKey,
     ) -> Result<CreatedKey> {
@@ -57,7 +58,7 @@ impl Store {
     pub async fn list_project_keys(
         &self,
         org_id: &str,
-        project_id: &str,
+        project_id: &ProjectId,
         page: &PageRequest,
         access: OwnerAccess,
     ) -> Result<Page<ProjectApiKey>> {
@@ -77,8 +78,8 @@ impl Store {
     pub async fn get_project_key(
         &self,
         org_id: &str,
-        project_id: &str,
-        key_id: &str,
+        project_id: &ProjectId,
+        key_id: &ProjectApiKeyId,
     ) -> Result<ProjectApiKey> {
         let found = db::query(format!(
             "{SELECT_KEY} WHERE k.org_id = $1 AND k.project_id = $2 AND k.id = $3"
@@ -98,8 +99,8 @@ impl Store {
     pub async fn update_project_key(
         &self,
         author: &Author,
-        project_id: &str,
-        key_id: &str,
+        project_id: &ProjectId,
+        key_id: &ProjectApiKeyId,
         expires_at: Option<i64>,
         scopes: Option<&[String]>,
     ) -> Result<ProjectApiKey> {
@@ -143,8 +144,8 @@ impl Store {
     pub async fn delete_project_key(
         &self,
         author: &Author,
-        project_id: &str,
-        key_id: &str,
+        project_id: &ProjectId,
+        key_id: &ProjectApiKeyId,
     ) -> Result<()> {
         transact!(self, author, |tx| {
             tx.lock_project(&author.org_id, project_id).await?;

@@ -8,6 +8,7 @@ use serde_json::json;
 use super::db;
 use super::{Author, Store};
 use crate::domain::audit::Event;
+use crate::domain::ids::ProjectId;
 use crate::domain::policy::{
     ModelPermissions, Policies, RateLimit, RateLimitValues, ToolPermissions,
 };
@@ -15,7 +16,7 @@ use crate::domain::{Error, Result};
 
 impl Store {
     /// A project's policies, in one query; 404 for a project not in the organization.
-    pub async fn project_policies(&self, org_id: &str, project_id: &str) -> Result<Policies> {
+    pub async fn project_policies(&self, org_id: &str, project_id: &ProjectId) -> Result<Policies> {
         let row: Option<(Option<String>, Option<String>, Option<String>)> = db::query(
             "SELECT pp.model_mode, pp.model_ids, pp.disabled_tools FROM projects p \
              LEFT JOIN project_policies pp ON pp.project_id = p.id WHERE p.org_id = $1 AND p.id = $2",
@@ -37,7 +38,7 @@ impl Store {
     pub async fn set_model_permissions(
         &self,
         author: &Author,
-        project_id: &str,
+        project_id: &ProjectId,
         permissions: Option<&ModelPermissions>,
     ) -> Result<()> {
         let mode = permissions.map(|p| p.mode.as_str());
@@ -74,7 +75,7 @@ impl Store {
     pub async fn set_tool_permissions(
         &self,
         author: &Author,
-        project_id: &str,
+        project_id: &ProjectId,
         changes: &[(&str, bool)],
     ) -> Result<ToolPermissions> {
         transact!(self, author, |tx| {
@@ -118,7 +119,7 @@ impl Store {
     pub async fn rate_limit_values(
         &self,
         org_id: &str,
-        project_id: &str,
+        project_id: &ProjectId,
     ) -> Result<BTreeMap<String, RateLimitValues>> {
         let rows: Vec<(Option<String>, Option<String>)> = db::query(
             "SELECT r.model, r.limits FROM projects p LEFT JOIN project_rate_limits r ON r.project_id = p.id \
@@ -144,7 +145,7 @@ impl Store {
     pub async fn set_rate_limit(
         &self,
         author: &Author,
-        project_id: &str,
+        project_id: &ProjectId,
         organization: &RateLimit,
         update: &RateLimitValues,
     ) -> Result<RateLimit> {

@@ -5,6 +5,7 @@ use super::sql::Sql;
 use super::tx::{SELECT_MEMBER, Tx, find_member, not_a_member};
 use super::{Author, Store};
 use crate::domain::audit::Event;
+use crate::domain::ids::{ProjectId, UserId};
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::project_user::{Member, ProjectRole, ProjectUser};
 use crate::domain::user::User;
@@ -16,7 +17,7 @@ impl Store {
     pub async fn list_project_users(
         &self,
         org_id: &str,
-        project_id: &str,
+        project_id: &ProjectId,
         page: &PageRequest,
     ) -> Result<Page<ProjectUser>> {
         let mut sql = Sql::new(SELECT_MEMBER);
@@ -39,8 +40,8 @@ impl Store {
     pub async fn get_project_user(
         &self,
         org_id: &str,
-        project_id: &str,
-        user_id: &str,
+        project_id: &ProjectId,
+        user_id: &UserId,
     ) -> Result<ProjectUser> {
         let found = find_member(&self.db, org_id, project_id, user_id).await?;
         let project = async { self.get_project(org_id, project_id).await?.check_active() };
@@ -51,7 +52,7 @@ impl Store {
     pub async fn add_project_user(
         &self,
         author: &Author,
-        project_id: &str,
+        project_id: &ProjectId,
         member: &Member,
         role: ProjectRole,
     ) -> Result<ProjectUser> {
@@ -90,8 +91,8 @@ impl Store {
     pub async fn modify_project_user(
         &self,
         author: &Author,
-        project_id: &str,
-        user_id: &str,
+        project_id: &ProjectId,
+        user_id: &UserId,
         role: ProjectRole,
     ) -> Result<ProjectUser> {
         transact!(self, author, |tx| {
@@ -102,8 +103,8 @@ impl Store {
     pub async fn remove_project_user(
         &self,
         author: &Author,
-        project_id: &str,
-        user_id: &str,
+        project_id: &ProjectId,
+        user_id: &UserId,
     ) -> Result<()> {
         transact!(self, author, |tx| {
             if tx

@@ -7,6 +7,7 @@ use super::sql::Sql;
 use super::tx::SELECT_PROJECT;
 use super::{Author, Store};
 use crate::domain::audit::Event;
+use crate::domain::ids::ProjectId;
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::project::{NewProject, Project, ProjectChanges};
 use crate::domain::{Error, Result, ids};
@@ -30,7 +31,7 @@ impl Store {
         self.fetch_page(sql, page.limit).await
     }
 
-    pub async fn get_project(&self, org_id: &str, project_id: &str) -> Result<Project> {
+    pub async fn get_project(&self, org_id: &str, project_id: &ProjectId) -> Result<Project> {
         db::query(format!(
             "{SELECT_PROJECT} WHERE p.org_id = $1 AND p.id = $2"
         ))
@@ -67,7 +68,7 @@ impl Store {
     pub async fn modify_project(
         &self,
         author: &Author,
-        project_id: &str,
+        project_id: &ProjectId,
         changes: ProjectChanges,
     ) -> Result<Project> {
         let mut requested = Map::new();
@@ -101,7 +102,11 @@ impl Store {
         })
     }
 
-    pub async fn archive_project(&self, author: &Author, project_id: &str) -> Result<Project> {
+    pub async fn archive_project(
+        &self,
+        author: &Author,
+        project_id: &ProjectId,
+    ) -> Result<Project> {
         transact!(self, author, |tx| {
             tx.lock_project(&author.org_id, project_id)
                 .await?

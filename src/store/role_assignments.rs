@@ -11,6 +11,7 @@ use super::db;
 use super::sql::{Sql, keyset_order};
 use super::tx::{SELECT_ROLE, Tx, already_holds, assignment_event, find_member, not_a_member};
 use super::{Author, Store};
+use crate::domain::ids::{RoleId, UserId};
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::project_user::ProjectRole;
 use crate::domain::role::{Grant, Role, RoleHolder, RoleScope};
@@ -125,10 +126,10 @@ async fn check_principal<'e>(
 async fn set_predefined_role(
     tx: &mut Tx<'_>,
     scope: &RoleScope,
-    user_id: &str,
+    user_id: &UserId,
     role: &Role,
 ) -> Result<()> {
-    let already = || already_holds(&RoleHolder::User(user_id.to_owned()), role);
+    let already = || already_holds(&RoleHolder::User(user_id.clone()), role);
     // The organization or project is locked before her role is read, so that of two concurrent
     // assignments the second sees the first's.
     match &scope.project_id {
@@ -175,7 +176,7 @@ impl Store {
         &self,
         scope: &RoleScope,
         principal: &RoleHolder,
-        role_id: &str,
+        role_id: &RoleId,
     ) -> Result<Role> {
         let role_id = scope.role_id(role_id);
         let mut sql = Sql::new("");
@@ -267,7 +268,7 @@ impl Store {
         author: &Author,
         scope: &RoleScope,
         principal: &RoleHolder,
-        role_id: &str,
+        role_id: &RoleId,
     ) -> Result<()> {
         let role_id = scope.role_id(role_id);
         transact!(self, author, |tx| {

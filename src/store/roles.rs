@@ -8,6 +8,7 @@ use super::sql::Sql;
 use super::tx::{SELECT_ROLE, no_such_role};
 use super::{Author, Store};
 use crate::domain::audit::Event;
+use crate::domain::ids::RoleId;
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::role::RoleScope;
 use crate::domain::role::{self, Role};
@@ -40,7 +41,7 @@ impl Store {
         self.fetch_page(sql, page.limit).await
     }
 
-    pub async fn get_role(&self, scope: &RoleScope, role_id: &str) -> Result<Role> {
+    pub async fn get_role(&self, scope: &RoleScope, role_id: &RoleId) -> Result<Role> {
         let role_id = scope.role_id(role_id);
         let found = db::query(format!(
             "{SELECT_ROLE} WHERE r.org_id = $1 AND r.resource_id = $2 AND r.id = $3"
@@ -114,7 +115,7 @@ impl Store {
         &self,
         author: &Author,
         scope: &RoleScope,
-        role_id: &str,
+        role_id: &RoleId,
         changes: &RoleChanges,
     ) -> Result<Role> {
         let role_id = scope.role_id(role_id);
@@ -176,7 +177,7 @@ impl Store {
         &self,
         author: &Author,
         scope: &RoleScope,
-        role_id: &str,
+        role_id: &RoleId,
     ) -> Result<String> {
         let role_id = scope.role_id(role_id);
         transact!(self, author, |tx| {

@@ -7,6 +7,7 @@ use super::sql::Sql;
 use super::tx::{SELECT_ACCOUNT, Tx};
 use super::{Author, Store};
 use crate::domain::audit::Event;
+use crate::domain::ids::{ProjectId, ServiceAccountId};
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::project::Project;
 use crate::domain::project_key::{
@@ -31,7 +32,7 @@ impl Store {
     pub async fn list_service_accounts(
         &self,
         org_id: &str,
-        project_id: &str,
+        project_id: &ProjectId,
         page: &PageRequest,
     ) -> Result<Page<ServiceAccount>> {
         self.get_project(org_id, project_id).await?.check_active()?;
@@ -45,8 +46,8 @@ impl Store {
     pub async fn get_service_account(
         &self,
         org_id: &str,
-        project_id: &str,
-        account_id: &str,
+        project_id: &ProjectId,
+        account_id: &ServiceAccountId,
     ) -> Result<ServiceAccount> {
         let found = db::query(format!(
             "{SELECT_ACCOUNT} WHERE s.org_id = $1 AND s.project_id = $2 AND s.id = $3"
@@ -67,7 +68,7 @@ impl Store {
     pub async fn create_service_account(
         &self,
         author: &Author,
-        project_id: &str,
+        project_id: &ProjectId,
         name: &str,
         without_key: bool,
         first_key_expires_at: Option<i64>,
@@ -116,8 +117,8 @@ impl Store {
     pub async fn update_service_account(
         &self,
         author: &Author,
-        project_id: &str,
-        account_id: &str,
+        project_id: &ProjectId,
+        account_id: &ServiceAccountId,
         name: Option<&str>,
         role: Option<ServiceAccountRole>,
     ) -> Result<ServiceAccount> {
@@ -153,8 +154,8 @@ impl Store {
     pub async fn delete_service_account(
         &self,
         author: &Author,
-        project_id: &str,
-        account_id: &str,
+        project_id: &ProjectId,
+        account_id: &ServiceAccountId,
     ) -> Result<()> {
         transact!(self, author, |tx| {
             tx.lock_project(&author.org_id, project_id).await?;

@@ -5,6 +5,7 @@ use super::sql::Sql;
 use super::tx::{SELECT_USER, find_user};
 use super::{Author, Store};
 use crate::domain::audit::Event;
+use crate::domain::ids::UserId;
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::user::{OrgRole, User};
 use crate::domain::{Error, Result};
@@ -37,7 +38,7 @@ impl Store {
         self.fetch_page(sql, page.limit).await
     }
 
-    pub async fn get_user(&self, org_id: &str, user_id: &str) -> Result<User> {
+    pub async fn get_user(&self, org_id: &str, user_id: &UserId) -> Result<User> {
         find_user(&self.db, org_id, user_id)
             .await?
             .ok_or_else(|| Error::not_found("user", user_id, "user_id"))
@@ -46,7 +47,7 @@ impl Store {
     pub async fn modify_user_role(
         &self,
         author: &Author,
-        user_id: &str,
+        user_id: &UserId,
         role: OrgRole,
     ) -> Result<User> {
         let modified = transact!(self, author, |tx| { tx.set_user_role(user_id, role).await });
@@ -57,7 +58,7 @@ impl Store {
     }
 
     /// Deletes a user with her project memberships and the admin keys she owns, in one transaction.
-    pub async fn delete_user(&self, author: &Author, user_id: &str) -> Result<()> {
+    pub async fn delete_user(&self, author: &Author, user_id: &UserId) -> Result<()> {
         let deleted = transact!(self, author, |tx| {
             tx.user_losing_ownership(user_id, true, "Deleting this user")
                 .await?;

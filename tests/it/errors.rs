@@ -109,6 +109,68 @@ async fn readiness_fails_while_the_database_is_gone() {
     s.stop().await;
 }
 
+#[tokio::test]
+async fn a_path_id_of_the_wrong_form_is_404_before_any_query() {
+    let s = TestServer::start().await;
+    let admin = s.admin();
+    // (route with a well-formed id that names nothing, the same route with a malformed one, param)
+    let routes = [
+        (
+            "/v1/organization/projects/proj_unknown",
+            "/v1/organization/projects/proj%20x",
+            "project_id",
+        ),
+        (
+            "/v1/organization/users/user-unknown",
+            "/v1/organization/users/proj_abc",
+            "user_id",
+        ),
+        (
+            "/v1/organization/invites/invite-unknown",
+            "/v1/organization/invites/invite-",
+            "invite_id",
+        ),
+        (
+            "/v1/organization/groups/group_unknown",
+            "/v1/organization/groups/group_a.b",
+            "group_id",
+        ),
+        (
+            "/v1/organization/roles/role_unknown",
+            "/v1/organization/roles/role_%2Fx",
+            "role_id",
+        ),
+        (
+            "/v1/organization/admin_api_keys/key_unknown",
+            "/v1/organization/admin_api_keys/key_%C3%A9",
+            "key_id",
+        ),
+        (
+            "/v1/organization/projects/proj_unknown/users/user-unknown",
+            "/v1/organization/projects/x/users/user-unknown",
+            "project_id",
+        ),
+        (
+            "/v1/organization/users/user-unknown/roles",
+            "/v1/organization/users/user-%27--/roles",
+            "user_id",
+        ),
+    ];
+    for (known_form, wrong_form, param) in routes {
+        let unknown = admin.get(known_form).await;
+        unknown.error(404, Some(param));
+        admin.get(wrong_form).await.error(404, Some(param));
+    }
+    // With the database gone, an id of the wrong form is still the same 404 (the admin key is
+    // cached), while a well-formed one needs the database to be told apart.
+    s.store.close().await;
+    for (known_form, wrong_form, param) in routes {
+        admin.get(wrong_form).await.error(404, Some(param));
+        assert_eq!(admin.get(known_form).await.status, 503, "{known_form}");
+    }
+    s.stop().await;
+}
+
 /// How many audit events the organization holds: every change writes one, so an unchanged
 /// count after a refused request shows that it changed nothing.
 async fn events(s: &TestServer) -> usize {
