@@ -63,7 +63,7 @@ async fn page(State(state): State<AppState>, Path(token): Path<String>) -> Respo
             let projects: Vec<String> = invite
                 .projects()
                 .iter()
-                .map(|p| format!("<li>{} ({})</li>", escape(&p.id), escape(&p.role)))
+                .map(|p| format!("<li>{} ({})</li>", escape(&p.id), escape(p.role.as_str())))
                 .collect();
             Html(format!(
                 "<!doctype html><html><head><meta charset=\"utf-8\"><title>Join {org}</title></head><body>\
@@ -73,7 +73,7 @@ async fn page(State(state): State<AppState>, Path(token): Path<String>) -> Respo
                  <button type=\"submit\">Accept the invitation</button></form></body></html>",
                 org = escape(&organization),
                 email = escape(&invite.email),
-                role = escape(&invite.role),
+                role = escape(invite.role.as_str()),
                 expires = invite.expires_at,
                 projects = projects.join(""),
             ))

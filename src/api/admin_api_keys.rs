@@ -62,7 +62,7 @@ impl From<AdminApiKey> for AdminApiKeyObject {
                 id: k.owner_id,
                 name: k.owner_name,
                 created_at: k.owner_created_at,
-                role: k.owner_role,
+                role: k.owner_role.as_str().to_owned(),
             },
         }
     }

@@ -49,7 +49,7 @@ impl InviteObject {
             projects: invite.projects(),
             id: invite.id,
             email: invite.email,
-            role: invite.role,
+            role: invite.role.as_str().to_owned(),
             created_at: invite.created_at,
             invited_at: invite.created_at,
             expires_at: Some(invite.expires_at),

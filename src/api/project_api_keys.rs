@@ -17,6 +17,7 @@ use crate::domain::principal::Principal;
 use crate::domain::project_key::{
     CreatedKey, KeyHolder, KeyOwner, NewKey, OwnerAccess, ProjectApiKey, validate_scopes,
 };
+use crate::domain::project_user::ProjectRole;
 use crate::domain::{Error, Result};
 
 pub fn routes() -> Router<AppState> {
@@ -89,7 +90,7 @@ impl From<ProjectApiKey> for ProjectApiKeyObject {
                     id: account.id,
                     name: account.name,
                     created_at: account.created_at,
-                    role: account.role,
+                    role: account.role.as_str().to_owned(),
                 }),
             },
             KeyHolder::User {
@@ -105,7 +106,7 @@ impl From<ProjectApiKey> for ProjectApiKeyObject {
                     email,
                     name,
                     created_at: added_at,
-                    role: member_role.unwrap_or_else(|| "none".into()),
+                    role: member_role.map_or("none", ProjectRole::as_str).to_owned(),
                 }),
                 service_account: None,
             },

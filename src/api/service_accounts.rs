@@ -51,7 +51,7 @@ impl From<ServiceAccount> for ServiceAccountObject {
             object: "organization.project.service_account",
             id: a.id,
             name: a.name,
-            role: a.role,
+            role: a.role.as_str().to_owned(),
             created_at: a.created_at,
         }
     }

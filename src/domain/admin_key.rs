@@ -16,7 +16,7 @@ pub struct AdminApiKey {
     pub last_used_at: Option<i64>,
     pub owner_id: String,
     pub owner_name: String,
-    pub owner_role: String,
+    pub owner_role: super::user::OrgRole,
     pub owner_created_at: i64,
 }
 

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::name::NameRule;
 use super::project_user::ProjectRole;
+use super::user::OrgRole;
 use super::{Error, Result};
 
 pub const DEFAULT_LIFETIME_SECONDS: i64 = 7 * 24 * 60 * 60;
@@ -16,7 +17,7 @@ const MAX_NAME_CHARS: usize = 256;
 pub struct Invite {
     pub id: String,
     pub email: String,
-    pub role: String,
+    pub role: OrgRole,
     /// JSON, as the contract's `projects`.
     pub projects: String,
     pub created_at: i64,
@@ -27,7 +28,7 @@ pub struct Invite {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InviteProject {
     pub id: String,
-    pub role: String,
+    pub role: ProjectRole,
 }
 
 impl Invite {
@@ -85,7 +86,7 @@ pub fn requested_projects(
     let Some(projects) = projects else {
         return Ok(vec![InviteProject {
             id: default_project_id.to_owned(),
-            role: ProjectRole::Member.as_str().to_owned(),
+            role: ProjectRole::Member,
         }]);
     };
     let mut seen = Vec::with_capacity(projects.len());
@@ -97,10 +98,7 @@ pub fn requested_projects(
                 format!("projects[{i}].id"),
             ));
         }
-        seen.push(InviteProject {
-            id,
-            role: role.as_str().to_owned(),
-        });
+        seen.push(InviteProject { id, role });
     }
     Ok(seen)
 }
@@ -135,9 +133,9 @@ pub struct Invitation {
     pub email: String,
     pub organization: String,
     pub inviter: String,
-    pub role: String,
+    pub role: OrgRole,
     /// (project name, project role)
-    pub projects: Vec<(String, String)>,
+    pub projects: Vec<(String, ProjectRole)>,
     pub expires_at: i64,
 }
 
@@ -152,7 +150,7 @@ impl Invitation {
         } else {
             self.projects
                 .iter()
-                .map(|(name, role)| format!("  - {name} ({role})"))
+                .map(|(name, role)| format!("  - {name} ({})", role.as_str()))
                 .collect::<Vec<_>>()
                 .join("\n")
         };
@@ -163,7 +161,7 @@ impl Invitation {
              The invitation expires at {expires} (Unix time) and works once.\n",
             inviter = self.inviter,
             org = self.organization,
-            role = self.role,
+            role = self.role.as_str(),
             expires = self.expires_at,
         )
     }
@@ -177,7 +175,7 @@ mod tests {
         Invite {
             id: "invite-1".into(),
             email: "a@b.co".into(),
-            role: "reader".into(),
+            role: OrgRole::Reader,
             projects: "[]".into(),
             created_at: 0,
             expires_at: 100,
@@ -210,7 +208,7 @@ mod tests {
             requested_projects(None, "proj_d").unwrap(),
             vec![InviteProject {
                 id: "proj_d".into(),
-                role: "member".into()
+                role: ProjectRole::Member
             }]
         );
         assert!(

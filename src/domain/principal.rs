@@ -12,7 +12,7 @@ pub struct Principal {
     pub user_id: String,
     pub user_email: String,
     /// The key owner's organization role now: admin keys act only while it is `owner`.
-    pub user_role: String,
+    pub user_role: super::user::OrgRole,
 }
 
 impl Principal {
@@ -23,6 +23,6 @@ impl Principal {
     /// Admin keys belong to organization owners (as in the real service): a key whose owner
     /// was demoted stops working with the demotion.
     pub fn owner_is_owner(&self) -> bool {
-        self.user_role == super::user::OrgRole::Owner.as_str()
+        self.user_role == super::user::OrgRole::Owner
     }
 }

@@ -3,12 +3,15 @@
 use super::Result;
 use super::role::{self, Scope};
 
-/// A service account's role in its project.
+/// A service account's role in its project; a request may set `owner` or `member`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ServiceAccountRole {
     Owner,
     Member,
+    /// An account made with `create_service_account_only`: no access yet.
+    #[serde(skip_deserializing)]
+    None,
 }
 
 impl ServiceAccountRole {
@@ -16,18 +19,22 @@ impl ServiceAccountRole {
         match self {
             ServiceAccountRole::Owner => "owner",
             ServiceAccountRole::Member => "member",
+            ServiceAccountRole::None => "none",
         }
     }
-}
 
-/// The role of an account made with `create_service_account_only`: no access yet.
-pub const NO_ROLE: &str = "none";
+    pub fn parse(role: &str) -> Option<Self> {
+        [Self::Owner, Self::Member, Self::None]
+            .into_iter()
+            .find(|r| r.as_str() == role)
+    }
+}
 
 #[derive(Clone, Debug)]
 pub struct ServiceAccount {
     pub id: String,
     pub name: String,
-    pub role: String,
+    pub role: ServiceAccountRole,
     pub created_at: i64,
 }
 
@@ -69,7 +76,7 @@ pub enum KeyHolder {
         email: String,
         name: String,
         added_at: i64,
-        member_role: Option<String>,
+        member_role: Option<super::project_user::ProjectRole>,
     },
     ServiceAccount(ServiceAccount),
 }
@@ -79,7 +86,7 @@ impl ProjectApiKey {
     /// with a role.
     pub fn owner_has_access(&self) -> bool {
         match &self.owner {
-            KeyHolder::ServiceAccount(account) => account.role != NO_ROLE,
+            KeyHolder::ServiceAccount(account) => account.role != ServiceAccountRole::None,
             KeyHolder::User { member_role, .. } => member_role.is_some(),
         }
     }

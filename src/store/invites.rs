@@ -55,7 +55,7 @@ impl Store {
                 project
                     .check_active()
                     .map_err(|e| Error::invalid(e.to_string(), param))?;
-                named.push((project.name, requested.role.clone()));
+                named.push((project.name, requested.role));
             }
             // An expired invite no longer holds the address.
             db::query("DELETE FROM invites WHERE org_id = $1 AND email = $2 AND accepted_at IS NULL AND expires_at <= $3")
@@ -67,7 +67,7 @@ impl Store {
             let invite = Invite {
                 id: invite_id.clone(),
                 email: email.to_owned(),
-                role: role.as_str().to_owned(),
+                role,
                 projects: serde_json::to_string(projects)
                     .map_err(|e| Error::Internal(e.to_string()))?,
                 created_at: tx.now,
@@ -81,7 +81,7 @@ impl Store {
             .bind(invite.id.clone())
             .bind(author.org_id.clone())
             .bind(invite.email.clone())
-            .bind(invite.role.clone())
+            .bind(invite.role)
             .bind(invite.projects.clone())
             .bind(secret::digest(&token))
             .bind(author.actor.as_ref().map(|a| a.user_id.clone()))
@@ -106,7 +106,7 @@ impl Store {
                     .actor
                     .as_ref()
                     .map_or_else(|| "An administrator".to_owned(), |a| a.user_email.clone()),
-                role: role.as_str().to_owned(),
+                role,
                 projects: named,
                 expires_at: invite.expires_at,
             };
@@ -217,7 +217,7 @@ impl Store {
                 .bind(org_id.clone())
                 .bind(invite.email.clone())
                 .bind(acceptance.name.clone())
-                .bind(invite.role.clone())
+                .bind(invite.role)
                 .bind(tx.now)
                 .execute_unique(&mut *tx.conn, || Error::rule(format!("A user with email {} already exists in this organization.", invite.email))).await?;
             tx.author = Some(Author {
@@ -249,7 +249,7 @@ impl Store {
                 id: user_id.clone(),
                 email: invite.email.clone(),
                 name: acceptance.name.clone(),
-                role: invite.role.parse()?,
+                role: invite.role,
                 added_at: tx.now,
             })
         })
@@ -300,7 +300,7 @@ async fn join_if_active(tx: &mut Tx<'_>, project: &InviteProject, user_id: &str)
     )
     .bind(ids::new_id(ids::PROJECT_USER))
     .bind(user_id.to_owned())
-    .bind(project.role.clone())
+    .bind(project.role)
     .bind(tx.now)
     .bind(tx.org_id()?)
     .bind(project.id.clone())

@@ -68,7 +68,7 @@ impl Store {
             .bind(author.org_id.clone())
             .bind(project_id.to_owned())
             .bind(user.id.clone())
-            .bind(role.as_str())
+            .bind(role)
             .bind(tx.now)
             .execute_unique(&mut *tx.conn, || Error::invalid(format!("User '{}' already exists in project '{project_id}'.", user.id), "user_id")).await?;
             let event = Event::new(

@@ -1,6 +1,6 @@
 //! How the domain's types read from rows: each field from the column of its name.
 
-use super::db::{Cell, Column, FromRow, Row, from_row};
+use super::db::{Cell, Column, FromRow, Row, Value, from_row};
 use crate::domain::Result;
 use crate::domain::admin_key::AdminApiKey;
 use crate::domain::audit::LogEntry;
@@ -9,7 +9,7 @@ use crate::domain::invite::Invite;
 use crate::domain::organization::Organization;
 use crate::domain::principal::Principal;
 use crate::domain::project::Project;
-use crate::domain::project_key::{KeyHolder, ProjectApiKey, ServiceAccount};
+use crate::domain::project_key::{KeyHolder, ProjectApiKey, ServiceAccount, ServiceAccountRole};
 use crate::domain::project_user::{ProjectRole, ProjectUser};
 use crate::domain::role::Role;
 use crate::domain::user::{OrgRole, User};
@@ -138,6 +138,19 @@ from_row!(User {
     added_at
 });
 
+/// A role is written as its name.
+impl From<OrgRole> for Value {
+    fn from(role: OrgRole) -> Self {
+        role.as_str().into()
+    }
+}
+
+impl From<ProjectRole> for Value {
+    fn from(role: ProjectRole) -> Self {
+        role.as_str().into()
+    }
+}
+
 /// A role column reads through its type's one parse; a value it does not know is an error.
 impl Column for OrgRole {
     fn from_cell(cell: Cell) -> Option<Self> {
@@ -152,6 +165,15 @@ impl Column for ProjectRole {
     fn from_cell(cell: Cell) -> Option<Self> {
         match cell {
             Cell::Text(role) => ProjectRole::parse(&role, "role").ok(),
+            _ => None,
+        }
+    }
+}
+
+impl Column for ServiceAccountRole {
+    fn from_cell(cell: Cell) -> Option<Self> {
+        match cell {
+            Cell::Text(role) => ServiceAccountRole::parse(&role),
             _ => None,
         }
     }

@@ -11,7 +11,7 @@ use crate::domain::ids::{ProjectId, ServiceAccountId};
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::project::Project;
 use crate::domain::project_key::{
-    CreatedKey, KeyOwner, NO_ROLE, NewKey, ServiceAccount, ServiceAccountRole,
+    CreatedKey, KeyOwner, NewKey, ServiceAccount, ServiceAccountRole,
 };
 use crate::domain::{Error, Result, ids};
 
@@ -78,11 +78,10 @@ impl Store {
                 id: ids::new_id(ids::SERVICE_ACCOUNT),
                 name: name.to_owned(),
                 role: if without_key {
-                    NO_ROLE
+                    ServiceAccountRole::None
                 } else {
-                    ServiceAccountRole::Member.as_str()
-                }
-                .to_owned(),
+                    ServiceAccountRole::Member
+                },
                 created_at: tx.now,
             };
             lock_project_for_accounts(tx, project_id).await?;
@@ -91,11 +90,11 @@ impl Store {
                 .bind(author.org_id.clone())
                 .bind(project_id.to_owned())
                 .bind(account.name.clone())
-                .bind(account.role.clone())
+                .bind(account.role.as_str())
                 .bind(tx.now)
                 .execute(&mut *tx.conn)
                 .await?;
-            let details = json!({"id": account.id, "data": {"role": account.role}});
+            let details = json!({"id": account.id, "data": {"role": account.role.as_str()}});
             let event =
                 Event::new("service_account.created", &account.id, details).in_project(project_id);
             tx.record(event).await?;
@@ -133,12 +132,12 @@ impl Store {
                 requested.insert("name".into(), json!(name));
             }
             if let Some(role) = role {
-                account.role = role.as_str().to_owned();
+                account.role = role;
                 requested.insert("role".into(), json!(role.as_str()));
             }
             db::query("UPDATE service_accounts SET name = $1, role = $2 WHERE id = $3")
                 .bind(account.name.clone())
-                .bind(account.role.clone())
+                .bind(account.role.as_str())
                 .bind(account.id.clone())
                 .execute(&mut *tx.conn)
                 .await?;

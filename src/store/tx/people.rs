@@ -107,7 +107,7 @@ impl Tx<'_> {
     /// Writes `current`'s new role, with its event.
     pub async fn write_user_role(&mut self, current: User, role: OrgRole) -> Result<User> {
         db::query("UPDATE users SET role = $1 WHERE org_id = $2 AND id = $3")
-            .bind(role.as_str())
+            .bind(role)
             .bind(self.org_id()?)
             .bind(current.id.clone())
             .execute(&mut *self.conn)
@@ -154,7 +154,7 @@ impl Tx<'_> {
         role: ProjectRole,
     ) -> Result<ProjectUser> {
         db::query("UPDATE project_users SET role = $1 WHERE project_id = $2 AND user_id = $3")
-            .bind(role.as_str())
+            .bind(role)
             .bind(project_id.to_owned())
             .bind(current.id.clone())
             .execute(&mut *self.conn)
