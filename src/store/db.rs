@@ -456,6 +456,7 @@ impl ToSql for PgValue<'_> {
 #[derive(Debug)]
 enum DbError {
     UniqueViolation,
+    ForeignKeyViolation,
     Contention(String),
     TimedOut(String),
     Unavailable(String),
@@ -484,6 +485,11 @@ impl From<rusqlite::Error> for DbError {
                 {
                     return DbError::UniqueViolation;
                 }
+                ErrorCode::ConstraintViolation
+                    if failure.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY =>
+                {
+                    return DbError::ForeignKeyViolation;
+                }
                 // The write lock was not had within the busy timeout.
                 ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => {
                     return DbError::TimedOut(e.to_string());
@@ -500,6 +506,7 @@ impl From<tokio_postgres::Error> for DbError {
     fn from(e: tokio_postgres::Error) -> Self {
         match e.code() {
             Some(&SqlState::UNIQUE_VIOLATION) => DbError::UniqueViolation,
+            Some(&SqlState::FOREIGN_KEY_VIOLATION) => DbError::ForeignKeyViolation,
             // Serialization failures and deadlocks: the transaction may succeed if run again.
             Some(&SqlState::T_R_SERIALIZATION_FAILURE | &SqlState::T_R_DEADLOCK_DETECTED) => {
                 DbError::Contention(db_message(&e))
@@ -527,6 +534,10 @@ impl From<DbError> for Error {
     fn from(e: DbError) -> Self {
         match e {
             DbError::UniqueViolation => Error::Internal("a unique constraint was broken".into()),
+            // Every write checks what it refers to under a lock first; this is the net beneath.
+            DbError::ForeignKeyViolation => Error::rule(
+                "The request refers to an object that no longer exists; look it up again.",
+            ),
             DbError::Contention(m) => Error::Contention(m),
             DbError::TimedOut(m) => Error::TimedOut(m),
             DbError::Unavailable(m) => Error::Unavailable(m),
@@ -1047,5 +1058,28 @@ mod tests {
         assert_eq!(sqlite_path("sqlite:///tmp/r.db?mode=rwc"), "/tmp/r.db");
         assert_eq!(sqlite_path("sqlite://data/roster.db"), "data/roster.db");
         assert_eq!(sqlite_path("sqlite:roster.db"), "roster.db");
+    }
+
+    #[test]
+    fn constraint_violations_are_refusals_not_internal_errors() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "PRAGMA foreign_keys = ON; CREATE TABLE p (id TEXT PRIMARY KEY); \
+             CREATE TABLE c (id TEXT PRIMARY KEY, p TEXT REFERENCES p (id)); INSERT INTO p VALUES ('a');",
+        )
+        .unwrap();
+        let orphan = conn
+            .execute("INSERT INTO c VALUES ('x', 'gone')", [])
+            .unwrap_err();
+        assert!(matches!(
+            DbError::from(orphan),
+            DbError::ForeignKeyViolation
+        ));
+        let orphan = conn
+            .execute("INSERT INTO c VALUES ('x', 'gone')", [])
+            .unwrap_err();
+        assert!(matches!(Error::from(orphan), Error::Invalid { .. }));
+        let twice = conn.execute("INSERT INTO p VALUES ('a')", []).unwrap_err();
+        assert!(matches!(DbError::from(twice), DbError::UniqueViolation));
     }
 }
