@@ -49,10 +49,7 @@ async fn role_names(caller: &Caller<'_>, path: &str) -> Vec<String> {
 async fn predefined_and_custom_roles() {
     let server = TestServer::start().await;
     let admin = server.admin();
-    let project = admin
-        .post("/v1/organization/projects", json!({"name": "P"}))
-        .await
-        .id();
+    let project = server.add_project("P").await;
 
     let org_roles = admin.get("/v1/organization/roles").await;
     let org_roles = org_roles.ok()["data"].as_array().unwrap().clone();
@@ -236,14 +233,8 @@ async fn assignments_follow_the_rules_and_the_legacy_role() {
     let server = TestServer::start().await;
     let admin = server.admin();
     let ada = server.add_user("ada@example.com", "reader", "Ada").await;
-    let p1 = admin
-        .post("/v1/organization/projects", json!({"name": "P1"}))
-        .await
-        .id();
-    let p2 = admin
-        .post("/v1/organization/projects", json!({"name": "P2"}))
-        .await
-        .id();
+    let p1 = server.add_project("P1").await;
+    let p2 = server.add_project("P2").await;
     let custom = admin
         .post(
             "/v1/organization/roles",
@@ -396,10 +387,7 @@ async fn groups_members_project_access_and_cascades() {
     let admin = server.admin();
     let ada = server.add_user("ada@example.com", "reader", "Ada").await;
     let bob = server.add_user("bob@example.com", "reader", "Bob").await;
-    let project = admin
-        .post("/v1/organization/projects", json!({"name": "P"}))
-        .await
-        .id();
+    let project = server.add_project("P").await;
 
     admin
         .post("/v1/organization/groups", json!({"name": ""}))

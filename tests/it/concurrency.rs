@@ -58,10 +58,7 @@ async fn pages_never_skip_or_repeat_while_writers_insert() {
 async fn simultaneous_archives_succeed_once() {
     let s = TestServer::start().await;
     let admin = s.admin();
-    let id = admin
-        .post("/v1/organization/projects", json!({"name": "contested"}))
-        .await
-        .id();
+    let id = s.add_project("contested").await;
     let path = format!("/v1/organization/projects/{id}/archive");
     let attempts = (0..12).map(|_| admin.post(&path, json!({})));
     let statuses: Vec<u16> = join_all(attempts).await.iter().map(|r| r.status).collect();
@@ -180,10 +177,7 @@ async fn simultaneous_predefined_role_assignments_succeed_once() {
 async fn concurrent_changes_that_fail_leave_the_others_whole() {
     let s = TestServer::start().await;
     let admin = s.admin();
-    let project = admin
-        .post("/v1/organization/projects", json!({"name": "together"}))
-        .await
-        .id();
+    let project = s.add_project("together").await;
     let members = format!("/v1/organization/projects/{project}/users");
     let mut users = Vec::new();
     for i in 0..8 {

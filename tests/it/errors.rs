@@ -183,10 +183,7 @@ async fn events(s: &TestServer) -> usize {
 async fn a_nul_character_anywhere_is_400_naming_the_field() {
     let s = TestServer::start().await;
     let admin = s.admin();
-    let project = admin
-        .post("/v1/organization/projects", json!({"name": "P"}))
-        .await
-        .id();
+    let project = s.add_project("P").await;
     let before = events(&s).await;
     let bodies = [
         (

@@ -9,10 +9,7 @@ use crate::common::TestServer;
 async fn service_accounts_and_their_keys() {
     let server = TestServer::start().await;
     let admin = server.admin();
-    let project = admin
-        .post("/v1/organization/projects", json!({"name": "Gateway"}))
-        .await
-        .id();
+    let project = server.add_project("Gateway").await;
     let accounts = format!("/v1/organization/projects/{project}/service_accounts");
 
     let created = admin.post(&accounts, json!({"name": "ci-bot"})).await;
@@ -210,10 +207,7 @@ async fn user_keys_follow_the_membership() {
     let server = TestServer::start().await;
     let admin = server.admin();
     let ada = server.add_user("ada@example.com", "reader", "Ada").await;
-    let project = admin
-        .post("/v1/organization/projects", json!({"name": "Gateway"}))
-        .await
-        .id();
+    let project = server.add_project("Gateway").await;
     let user_keys = format!("/v1/organization/projects/{project}/users/{ada}/api_keys");
     admin
         .post(&user_keys, json!({"name": "laptop"}))

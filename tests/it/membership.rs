@@ -16,10 +16,7 @@ fn accept_path(token: &str) -> String {
 async fn the_whole_flow_from_invite_to_removal() {
     let s = TestServer::start().await;
     let admin = s.admin();
-    let gateway = admin
-        .post("/v1/organization/projects", json!({"name": "Gateway"}))
-        .await
-        .id();
+    let gateway = s.add_project("Gateway").await;
 
     let invite = admin
         .post(INVITES, json!({"email": "Ada@Example.com", "role": "reader", "projects": [{"id": gateway, "role": "member"}]}))
@@ -191,10 +188,7 @@ async fn invite_projects_default_and_empty() {
 async fn invite_errors() {
     let s = TestServer::start().await;
     let admin = s.admin();
-    let archived = admin
-        .post("/v1/organization/projects", json!({"name": "Old"}))
-        .await
-        .id();
+    let archived = s.add_project("Old").await;
     admin
         .post(
             &format!("/v1/organization/projects/{archived}/archive"),
@@ -202,10 +196,7 @@ async fn invite_errors() {
         )
         .await
         .ok();
-    let active = admin
-        .post("/v1/organization/projects", json!({"name": "New"}))
-        .await
-        .id();
+    let active = s.add_project("New").await;
 
     admin
         .post(
@@ -517,10 +508,7 @@ async fn project_user_rules() {
     let s = TestServer::start().await;
     let admin = s.admin();
     let ada = s.add_user("ada@example.com", "reader", "Ada").await;
-    let project = admin
-        .post("/v1/organization/projects", json!({"name": "P"}))
-        .await
-        .id();
+    let project = s.add_project("P").await;
     let users = format!("/v1/organization/projects/{project}/users");
 
     admin
@@ -632,10 +620,7 @@ async fn project_user_rules() {
 async fn pagination_over_150_project_members() {
     let s = TestServer::start().await;
     let admin = s.admin();
-    let project = admin
-        .post("/v1/organization/projects", json!({"name": "Big"}))
-        .await
-        .id();
+    let project = s.add_project("Big").await;
     let users = format!("/v1/organization/projects/{project}/users");
     let mut added = Vec::new();
     for i in 0..150 {
@@ -647,10 +632,7 @@ async fn pagination_over_150_project_members() {
     // Added in an order other than the users' own.
     added.reverse();
     for id in &added {
-        admin
-            .post(&users, json!({"user_id": id, "role": "member"}))
-            .await
-            .ok();
+        s.add_member(&project, id, "member").await;
     }
     for limit in [100, 7] {
         assert_eq!(
@@ -678,10 +660,7 @@ async fn rules_hold_under_concurrent_requests() {
     let s = TestServer::start().await;
     let admin = s.admin();
     let (ada, ada_key) = s.add_owner_with_key("ada@example.com", "Ada").await;
-    let project = admin
-        .post("/v1/organization/projects", json!({"name": "P"}))
-        .await
-        .id();
+    let project = s.add_project("P").await;
     let users = format!("/v1/organization/projects/{project}/users");
 
     let adds =
@@ -775,10 +754,7 @@ async fn rules_hold_under_concurrent_requests() {
 async fn project_rules_hold_under_concurrent_requests() {
     let s = TestServer::start().await;
     let admin = s.admin();
-    let project = admin
-        .post("/v1/organization/projects", json!({"name": "P"}))
-        .await
-        .id();
+    let project = s.add_project("P").await;
     let users = format!("/v1/organization/projects/{project}/users");
     let mut people = Vec::new();
     for i in 0..8 {
@@ -871,10 +847,7 @@ async fn refusals_carry_the_real_services_words() {
     let s = TestServer::start().await;
     let admin = s.admin();
     let ada = s.add_user("ada@example.com", "reader", "Ada").await;
-    let project = admin
-        .post("/v1/organization/projects", json!({"name": "Words"}))
-        .await
-        .id();
+    let project = s.add_project("Words").await;
     let says = |response: &crate::common::Resp, param: Option<&str>, words: &str| {
         let error = response.error_mentioning(400, param, words);
         assert_eq!(error["type"], "invalid_request_error", "{}", response.body);
@@ -974,10 +947,7 @@ async fn refusals_carry_the_real_services_words() {
 async fn a_project_can_be_left_without_owners() {
     let s = TestServer::start().await;
     let admin = s.admin();
-    let project = admin
-        .post("/v1/organization/projects", json!({"name": "Ownerless"}))
-        .await
-        .id();
+    let project = s.add_project("Ownerless").await;
     let ada = s.add_user("ada@example.com", "reader", "Ada").await;
     let bob = s.add_user("bob@example.com", "reader", "Bob").await;
     s.add_member(&project, &ada, "owner").await;

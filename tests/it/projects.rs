@@ -96,14 +96,8 @@ async fn residency_is_kept_and_checked() {
 async fn archived_projects_are_listed_only_on_request() {
     let s = TestServer::start().await;
     let admin = s.admin();
-    let keep = admin
-        .post("/v1/organization/projects", json!({"name": "Keep"}))
-        .await
-        .id();
-    let gone = admin
-        .post("/v1/organization/projects", json!({"name": "Gone"}))
-        .await
-        .id();
+    let keep = s.add_project("Keep").await;
+    let gone = s.add_project("Gone").await;
     admin
         .post(
             &format!("/v1/organization/projects/{gone}/archive"),
@@ -235,10 +229,7 @@ async fn archive_rules() {
     assert_eq!(default_project.ok()["status"], "active");
     assert_eq!(default_project.ok()["name"], "Default project");
 
-    let id = admin
-        .post("/v1/organization/projects", json!({"name": "Once"}))
-        .await
-        .id();
+    let id = s.add_project("Once").await;
     let archived = admin
         .post(
             &format!("/v1/organization/projects/{id}/archive"),

@@ -246,6 +246,17 @@ impl TestServer {
             .ok();
     }
 
+    /// Creates a project named `name`; returns its id.
+    pub async fn add_project(&self, name: &str) -> String {
+        self.admin()
+            .post(
+                "/v1/organization/projects",
+                serde_json::json!({"name": name}),
+            )
+            .await
+            .id()
+    }
+
     /// Invites `email` and accepts as `name`; returns the new user's id.
     pub async fn add_user(&self, email: &str, role: &str, name: &str) -> String {
         self.admin()
@@ -320,13 +331,7 @@ impl TestServer {
     /// A new project `name` with a service account, `bot`, and the account's first key.
     pub async fn project_with_bot(&self, name: &str) -> Bot {
         let admin = self.admin();
-        let project = admin
-            .post(
-                "/v1/organization/projects",
-                serde_json::json!({"name": name}),
-            )
-            .await
-            .id();
+        let project = self.add_project(name).await;
         let account = admin
             .post(
                 &format!("/v1/organization/projects/{project}/service_accounts"),
