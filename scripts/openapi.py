@@ -54,6 +54,14 @@ def declare_errors(path, method, operation):
         responses.setdefault("404", error("The object does not exist in the caller's organization."))
     if "requestBody" in operation:
         responses.setdefault("413", error("The request body is larger than 1 MiB."))
+    responses.setdefault(
+        "429",
+        error(
+            "Only under `roster serve --emulator --emulate-rate-limits RPM`: the admin key made RPM"
+            " requests to this endpoint this minute; `retry-after` and `retry-after-ms` say when to"
+            " retry."
+        ),
+    )
 
 
 def build():

@@ -173,11 +173,47 @@ pub struct ServeArgs {
     /// Connections served at once; further ones wait to be accepted.
     #[arg(long, env = "ROSTER_MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_connections: u64,
+    /// Serve the emulator's controls (`POST /v1/emulator/clock`, `POST /v1/emulator/reset`), for
+    /// testing admin automation against Roster; never for a production deployment.
+    #[arg(long, env = "ROSTER_EMULATOR")]
+    pub emulator: bool,
+    /// With --emulator: a YAML or JSON file of organizations, users, projects, groups, roles,
+    /// service accounts and keys, loaded into a new database at start and by every reset.
+    #[arg(long, env = "ROSTER_FIXTURES", requires = "emulator")]
+    pub fixtures: Option<PathBuf>,
+    /// With --emulator: the real service's rate limits, as requests a minute an admin key may
+    /// make to one endpoint; past them, 429 with `retry-after`.
+    #[arg(long, env = "ROSTER_EMULATE_RATE_LIMITS", requires = "emulator", value_parser = clap::value_parser!(u32).range(1..))]
+    pub emulate_rate_limits: Option<u32>,
     #[command(flatten)]
     pub bootstrap: BootstrapArgs,
 }
 
 impl ServeArgs {
+    fn emulator(&self) -> Result<Option<crate::api::Emulator>, String> {
+        if !self.emulator {
+            return Ok(None);
+        }
+        let fixtures = self
+            .fixtures
+            .as_deref()
+            .map(|path| {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    format!("cannot read the fixtures file {}: {e}", path.display())
+                })?;
+                crate::domain::fixtures::Fixtures::parse(&text)
+                    .map(std::sync::Arc::new)
+                    .map_err(|e| format!("the fixtures file {} is invalid: {e}", path.display()))
+            })
+            .transpose()?;
+        Ok(Some(crate::api::Emulator {
+            fixtures,
+            rate_limits: self
+                .emulate_rate_limits
+                .map(|rpm| std::sync::Arc::new(crate::api::RateLimits::new(rpm))),
+        }))
+    }
+
     pub fn settings(&self, data_dir: &std::path::Path) -> Result<crate::api::Settings, String> {
         if self.invite_lifetime < 1 {
             return Err("--invite-lifetime must be at least 1 second".into());
@@ -204,6 +240,7 @@ impl ServeArgs {
                 crate::domain::gateway::RouteTable::default,
                 crate::domain::gateway::RouteTable::with_routes_from,
             )?),
+            emulator: self.emulator()?,
             limits: crate::api::Limits {
                 request_timeout: Duration::from_secs(self.request_timeout),
                 header_timeout: Duration::from_secs(self.header_timeout),

@@ -51,15 +51,14 @@ async fn run(cli: Cli) -> Result<(), String> {
     let global = cli.global;
     match cli.command {
         Command::Serve(args) => {
-            let store = open(&global).await?;
-            if let Some(founded) = bootstrap(&store, &args.bootstrap).await? {
-                print_founded(
-                    &founded,
-                    &args.bootstrap,
-                    &format!("http://{}", args.listen),
-                );
-            }
+            // Read first: a malformed models, routes or fixtures file stops the start.
             let settings = args.settings(&global.data_dir)?;
+            let store = open(&global).await?;
+            let founded = bootstrap(&store, &args.bootstrap).await?;
+            if let Some(founded) = &founded {
+                print_founded(founded, &args.bootstrap, &format!("http://{}", args.listen));
+            }
+            load_fixtures(&store, &settings, founded.is_some()).await?;
             let server = roster::start(args.listen, store, settings)
                 .await
                 .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
@@ -281,6 +280,28 @@ async fn bootstrap(
         .bootstrap(&new, args.bootstrap_admin_key.as_deref())
         .await
         .map_err(describe)
+}
+
+/// The emulator's fixtures go into a database founded by this start; a database that already
+/// held data is left as it is (a reset loads them).
+async fn load_fixtures(
+    store: &Store,
+    settings: &roster::api::Settings,
+    founded_now: bool,
+) -> Result<(), String> {
+    let Some(fixtures) = settings.emulator.as_ref().and_then(|e| e.fixtures.as_ref()) else {
+        return Ok(());
+    };
+    if !founded_now {
+        tracing::info!(
+            "the database already holds data: fixtures not loaded; POST /v1/emulator/reset loads them"
+        );
+        return Ok(());
+    }
+    store
+        .load_fixtures(fixtures)
+        .await
+        .map_err(|e| format!("the fixtures could not be loaded: {e}"))
 }
 
 /// The one place a new organization's key is shown: stdout, never the log.

@@ -1,7 +1,7 @@
 //! Authenticates the caller's admin key into a `Principal`. Rules about what a principal may do
 //! live in the domain; this only answers "who is this".
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, MatchedPath};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
@@ -65,6 +65,19 @@ impl FromRequestParts<AppState> for Principal {
                  admin API keys work only for organization owners.",
                 shown(presented)
             )));
+        }
+        let rate_limits = state
+            .settings
+            .emulator
+            .as_ref()
+            .and_then(|e| e.rate_limits.as_ref());
+        if let Some(limits) = rate_limits {
+            let route = parts
+                .extensions
+                .get::<MatchedPath>()
+                .map_or_else(|| parts.uri.path(), MatchedPath::as_str);
+            let endpoint = format!("{} {route}", parts.method);
+            limits.admit(&principal.key_id, &endpoint, &principal.org_id, now)?;
         }
         if let Err(e) = state.store.touch_admin_key(&principal, now).await {
             tracing::warn!(error = %e, "could not record the key's last use");

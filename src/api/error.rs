@@ -11,9 +11,22 @@ use crate::domain::Error;
 #[derive(Debug)]
 pub enum ApiError {
     Domain(Error),
-    PayloadTooLarge { limit_bytes: usize },
-    UnknownRoute { method: String, path: String },
-    MethodNotAllowed { method: String, path: String },
+    PayloadTooLarge {
+        limit_bytes: usize,
+    },
+    UnknownRoute {
+        method: String,
+        path: String,
+    },
+    MethodNotAllowed {
+        method: String,
+        path: String,
+    },
+    /// The emulator's rate limits: 429 with the real service's headers.
+    RateLimited {
+        message: String,
+        retry_after_seconds: i64,
+    },
 }
 
 impl From<Error> for ApiError {
@@ -140,6 +153,22 @@ impl IntoResponse for ApiError {
                 None,
                 Some("method_not_allowed"),
             ),
+            ApiError::RateLimited {
+                message,
+                retry_after_seconds,
+            } => {
+                let mut response = envelope(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "requests",
+                    &message,
+                    None,
+                    Some("rate_limit_exceeded"),
+                );
+                let headers = response.headers_mut();
+                headers.insert("retry-after", retry_after_seconds.into());
+                headers.insert("retry-after-ms", (retry_after_seconds * 1000).into());
+                response
+            }
         }
     }
 }

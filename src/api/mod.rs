@@ -4,6 +4,7 @@ mod accept;
 mod admin_api_keys;
 pub mod audit_logs;
 mod auth;
+mod emulator;
 pub mod error;
 mod extract;
 mod gateway;
@@ -39,6 +40,7 @@ use tracing::Span;
 use crate::domain::{ids, secret};
 use crate::mail::Mailer;
 use crate::store::Store;
+pub use emulator::{Emulator, RateLimits};
 use error::ApiError;
 
 /// What every handler can reach.
@@ -63,6 +65,8 @@ pub struct Settings {
     pub routes: std::sync::Arc<crate::domain::gateway::RouteTable>,
     /// The models Roster knows, with the organization's rate limits.
     pub models: std::sync::Arc<crate::domain::policy::ModelCatalogue>,
+    /// The emulator's controls, when `--emulator` is given.
+    pub emulator: Option<Emulator>,
 }
 
 /// What bounds a client's hold on the server.
@@ -107,6 +111,11 @@ pub fn router(state: AppState) -> Router {
         .merge(invites::routes())
         .merge(accept::api_routes())
         .merge(health::openapi_routes());
+    let v1 = if state.settings.emulator.is_some() {
+        v1.merge(emulator::routes())
+    } else {
+        v1
+    };
     // The gateway's endpoints, here unless they have an address of their own.
     let v1 = if state.settings.gateway_listen.is_none() {
         v1.merge(gateway::routes())

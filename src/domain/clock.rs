@@ -11,15 +11,24 @@ pub struct Clock {
 
 impl Clock {
     pub fn now(&self) -> i64 {
-        let system = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0);
-        system + self.offset_seconds.load(Ordering::Relaxed)
+        system_seconds() + self.offset_seconds.load(Ordering::Relaxed)
     }
 
     /// Moves this clock, and every clone of it, forward by `seconds`.
     pub fn advance(&self, seconds: i64) {
         self.offset_seconds.fetch_add(seconds, Ordering::Relaxed);
     }
+
+    /// Sets this clock, and every clone of it, to `now`; it runs on from there.
+    pub fn set(&self, now: i64) {
+        self.offset_seconds
+            .store(now - system_seconds(), Ordering::Relaxed);
+    }
+}
+
+fn system_seconds() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }

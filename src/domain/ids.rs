@@ -139,6 +139,7 @@ macro_rules! kinds {
 }
 
 kinds! {
+    OrganizationKind, OrganizationId: [ORGANIZATION], "organization", "org_id";
     ProjectKind, ProjectId: [PROJECT], "project", "project_id";
     UserKind, UserId: [USER], "user", "user_id";
     InviteKind, InviteId: [INVITE], "invite", "invite_id";

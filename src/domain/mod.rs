@@ -5,6 +5,7 @@ pub mod admin_key;
 pub mod audit;
 pub mod clock;
 pub mod error;
+pub mod fixtures;
 pub mod gateway;
 pub mod group;
 pub mod ids;

@@ -46,13 +46,8 @@ impl Project {
         if self.is_default() {
             return Err(Error::rule("The default project cannot be archived."));
         }
-        if self.is_archived() {
-            return Err(Error::rule(format!(
-                "Project '{}' is already archived.",
-                self.id
-            )));
-        }
-        Ok(())
+        // Archiving again is a change to an archived project, refused in the same words.
+        self.check_active()
     }
 
     /// Archived projects cannot be used: every project-scoped change checks this first.

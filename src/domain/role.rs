@@ -438,6 +438,14 @@ impl Role {
 }
 
 /// A custom role's name: non-empty, at most 255 characters.
+/// A custom role's name is unique where it is defined.
+pub fn duplicate_name(name: &str) -> Error {
+    Error::invalid(
+        format!("A role named '{name}' already exists here."),
+        "role_name",
+    )
+}
+
 pub fn validate_name(name: &str) -> Result<String> {
     super::name::NameRule {
         called: "A role's name",

@@ -42,15 +42,7 @@ impl Store {
                 name: name.clone(),
                 created_at: tx.now,
             };
-            db::query(
-                "INSERT INTO org_groups (id, org_id, name, created_at) VALUES ($1, $2, $3, $4)",
-            )
-            .bind(created.id.clone())
-            .bind(author.org_id.clone())
-            .bind(created.name.clone())
-            .bind(tx.now)
-            .execute(&mut *tx.conn)
-            .await?;
+            tx.insert_group(&author.org_id, &created).await?;
             let details = json!({"id": created.id, "data": {"group_name": created.name}});
             tx.record(Event::new("group.created", &created.id, details))
                 .await?;
@@ -150,17 +142,7 @@ impl Store {
                         "user_id",
                     )
                 })?;
-            db::query("INSERT INTO group_users (group_id, user_id, added_at) VALUES ($1, $2, $3)")
-                .bind(group.id.clone())
-                .bind(user.id.clone())
-                .bind(tx.now)
-                .execute_unique(&mut *tx.conn, || {
-                    Error::invalid(
-                        format!("User '{}' is already in group '{}'.", user.id, group.id),
-                        "user_id",
-                    )
-                })
-                .await?;
+            tx.insert_group_user(&group.id, &user.id).await?;
             let details = json!({"id": group.id, "changes_requested": {"users_added": [user.id]}});
             tx.record(Event::new("group.updated", &group.id, details))
                 .await?;
@@ -250,22 +232,7 @@ impl Store {
                     "role",
                 )
             })?;
-            db::query(
-                "INSERT INTO project_groups (project_id, group_id, created_at) VALUES ($1, $2, $3)",
-            )
-            .bind(project_id.to_owned())
-            .bind(group.id.clone())
-            .bind(tx.now)
-            .execute_unique(&mut *tx.conn, || {
-                Error::invalid(
-                    format!(
-                        "Group '{}' already exists in project '{project_id}'.",
-                        group.id
-                    ),
-                    "group_id",
-                )
-            })
-            .await?;
+            tx.insert_project_group(project_id, &group.id).await?;
             let principal = RoleHolder::Group(GroupId::stored(group.id.clone()));
             tx.insert_role_assignment(&scope, &principal, &role).await?;
             Ok(ProjectGroup {

@@ -212,14 +212,14 @@ impl Store {
             if spent != 1 {
                 return Err(invite::unknown_token());
             }
-            db::query("INSERT INTO users (id, org_id, email, name, role, added_at) VALUES ($1, $2, $3, $4, $5, $6)")
-                .bind(user_id.clone())
-                .bind(org_id.clone())
-                .bind(invite.email.clone())
-                .bind(acceptance.name.clone())
-                .bind(invite.role)
-                .bind(tx.now)
-                .execute_unique(&mut *tx.conn, || Error::rule(format!("A user with email {} already exists in this organization.", invite.email))).await?;
+            let user = User {
+                id: user_id.clone(),
+                email: invite.email.clone(),
+                name: acceptance.name.clone(),
+                role: invite.role,
+                added_at: tx.now,
+            };
+            tx.insert_user(&org_id, &user).await?;
             tx.author = Some(Author {
                 org_id: org_id.clone(),
                 actor: Some(Actor::session(
@@ -245,13 +245,7 @@ impl Store {
             for project in invite.projects() {
                 join_if_active(tx, &project, &user_id).await?;
             }
-            Ok(User {
-                id: user_id.clone(),
-                email: invite.email.clone(),
-                name: acceptance.name.clone(),
-                role: invite.role,
-                added_at: tx.now,
-            })
+            Ok(user)
         })
     }
 }

@@ -59,6 +59,7 @@ mod admin_api_keys;
 pub mod audit_logs;
 mod backend;
 mod db;
+mod fixtures;
 pub mod gateway;
 mod groups;
 pub mod invites;

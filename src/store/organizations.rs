@@ -1,20 +1,12 @@
 //! Founding organizations (first start, `roster init`, `roster org create`) and listing them.
 
-use serde_json::json;
-
 use super::db;
-use super::tx::Tx;
+use super::tx::{FoundingIds, Tx};
 use super::{Author, Store};
-use crate::domain::audit::Event;
-use crate::domain::organization::{DEFAULT_PROJECT_NAME, NewOrganization, Organization};
-use crate::domain::{Error, Result, ids};
+use crate::domain::organization::{NewOrganization, Organization};
+use crate::domain::{Error, Result};
 
-/// A new organization and the value of its first admin key, which is shown once.
-#[derive(Debug)]
-pub struct FoundedOrganization {
-    pub organization: Organization,
-    pub admin_key: String,
-}
+pub use super::tx::FoundedOrganization;
 
 const SELECT_ORGANIZATION: &str = "SELECT o.id, o.name, o.created_at, o.default_project_id, \
      (SELECT MIN(u.email) FROM users u WHERE u.org_id = o.id AND u.role = 'owner') AS owner_email \
@@ -31,7 +23,9 @@ impl Store {
             if !claim_bootstrap(tx).await? {
                 return Ok(None);
             }
-            found(tx, new, admin_key).await.map(Some)
+            tx.found_organization(new, admin_key, FoundingIds::new())
+                .await
+                .map(Some)
         })
     }
 
@@ -43,8 +37,56 @@ impl Store {
     ) -> Result<FoundedOrganization> {
         transact!(self, |tx| {
             claim_bootstrap(tx).await?;
-            found(tx, new, admin_key).await
+            tx.found_organization(new, admin_key, FoundingIds::new())
+                .await
         })
+    }
+
+    /// Empties the database and founds its first organization again as it was founded: the same
+    /// ids, name and owner, and its first admin key still working. For the emulator's reset.
+    pub async fn reset(&self) -> Result<Organization> {
+        let founded = transact!(self, |tx| {
+            let first: Option<FirstFounding> = db::query(
+                "SELECT o.id AS org_id, o.name AS org_name, o.default_project_id AS project_id, \
+                 u.id AS owner_id, u.email AS owner_email, u.name AS owner_name, k.digest, k.redacted_value \
+                 FROM organizations o JOIN admin_api_keys k ON k.org_id = o.id JOIN users u ON u.id = k.owner_user_id \
+                 ORDER BY o.id, k.id LIMIT 1",
+            )
+            .fetch_optional(&mut *tx.conn)
+            .await?;
+            let first = first.ok_or_else(|| {
+                Error::rule("The database holds no organization with an admin key to found again.")
+            })?;
+            // Every other table belongs to an organization and goes with it (its foreign keys
+            // cascade).
+            db::query("DELETE FROM organizations")
+                .execute(&mut *tx.conn)
+                .await?;
+            let new = NewOrganization {
+                name: first.org_name,
+                owner_email: first.owner_email,
+                owner_name: first.owner_name,
+            };
+            let ids = FoundingIds {
+                org_id: first.org_id,
+                project_id: first.project_id,
+                owner_id: first.owner_id,
+            };
+            let founded = tx.found_organization(&new, None, ids).await?;
+            // The key's value was never stored, so the new key takes the first one's digest: the
+            // value the caller holds keeps working.
+            db::query(
+                "UPDATE admin_api_keys SET digest = $1, redacted_value = $2 WHERE org_id = $3",
+            )
+            .bind(first.digest)
+            .bind(first.redacted_value)
+            .bind(founded.organization.id.clone())
+            .execute(&mut *tx.conn)
+            .await?;
+            Ok(founded.organization)
+        })?;
+        self.keys.clear();
+        Ok(founded)
     }
 
     pub async fn list_organizations(&self) -> Result<Vec<Organization>> {
@@ -99,65 +141,25 @@ async fn claim_bootstrap(tx: &mut Tx<'_>) -> Result<bool> {
     Ok(claimed.is_some())
 }
 
-/// Inserts the organization, its owner, its default project and its first admin key.
-async fn found(
-    tx: &mut Tx<'_>,
-    new: &NewOrganization,
-    admin_key: Option<&str>,
-) -> Result<FoundedOrganization> {
-    let org_id = ids::new_id(ids::ORGANIZATION);
-    let project_id = ids::new_id(ids::PROJECT);
-    let owner_id = ids::new_id(ids::USER);
-    db::query("INSERT INTO organizations (id, name, created_at, default_project_id) VALUES ($1, $2, $3, $4)")
-        .bind(org_id.clone())
-        .bind(new.name.clone())
-        .bind(tx.now)
-        .bind(project_id.clone())
-        .execute(&mut *tx.conn)
-        .await?;
-    db::query("INSERT INTO users (id, org_id, email, name, role, added_at) VALUES ($1, $2, $3, $4, 'owner', $5)")
-        .bind(owner_id.clone())
-        .bind(org_id.clone())
-        .bind(new.owner_email.clone())
-        .bind(new.owner_name.clone())
-        .bind(tx.now)
-        .execute(&mut *tx.conn)
-        .await?;
-    db::query("INSERT INTO projects (id, org_id, name, created_at) VALUES ($1, $2, $3, $4)")
-        .bind(project_id.clone())
-        .bind(org_id.clone())
-        .bind(DEFAULT_PROJECT_NAME)
-        .bind(tx.now)
-        .execute(&mut *tx.conn)
-        .await?;
-    tx.insert_predefined_roles(&org_id, None).await?;
-    tx.insert_predefined_roles(&org_id, Some(&project_id))
-        .await?;
-    tx.author = Some(Author {
-        org_id: org_id.clone(),
-        actor: None,
-        default_project_id: Some(project_id.clone()),
-    });
-    tx.record(Event::new(
-        "user.added",
-        &owner_id,
-        json!({"id": owner_id, "data": {"role": "owner"}}),
-    ))
-    .await?;
-    tx.record(Event::new("project.created", &project_id, json!({"id": project_id, "data": {"name": DEFAULT_PROJECT_NAME, "title": DEFAULT_PROJECT_NAME}}))
-            .in_project(&project_id))
-    .await?;
-    let (_, secret) = tx
-        .insert_admin_key(&owner_id, Some("Bootstrap key"), None, admin_key)
-        .await?;
-    Ok(FoundedOrganization {
-        organization: Organization {
-            id: org_id,
-            name: new.name.clone(),
-            created_at: tx.now,
-            default_project_id: project_id,
-            owner_email: new.owner_email.clone(),
-        },
-        admin_key: secret,
-    })
+/// The first organization as it was founded, and its first admin key, read before a reset.
+struct FirstFounding {
+    org_id: String,
+    org_name: String,
+    project_id: String,
+    owner_id: String,
+    owner_email: String,
+    owner_name: String,
+    digest: String,
+    redacted_value: String,
 }
+
+db::from_row!(FirstFounding {
+    org_id,
+    org_name,
+    project_id,
+    owner_id,
+    owner_email,
+    owner_name,
+    digest,
+    redacted_value
+});

@@ -51,7 +51,7 @@ impl Store {
                     }
                 }
             }
-            tx.insert_project_key(project_id, owner, key).await
+            tx.insert_project_key(project_id, owner, key, None).await
         })
     }
 

@@ -9,7 +9,7 @@ use crate::domain::ids::{ProjectId, UserId};
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::project_user::{Member, ProjectRole, ProjectUser};
 use crate::domain::user::User;
-use crate::domain::{Error, Result, ids};
+use crate::domain::{Error, Result};
 use serde_json::json;
 
 impl Store {
@@ -61,16 +61,8 @@ impl Store {
                 .await?
                 .check_active()?;
             let user = resolve(tx, &author.org_id, member).await?;
-            db::query(
-                "INSERT INTO project_users (id, org_id, project_id, user_id, role, added_at) VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(ids::new_id(ids::PROJECT_USER))
-            .bind(author.org_id.clone())
-            .bind(project_id.to_owned())
-            .bind(user.id.clone())
-            .bind(role)
-            .bind(tx.now)
-            .execute_unique(&mut *tx.conn, || Error::invalid(format!("User '{}' already exists in project '{project_id}'.", user.id), "user_id")).await?;
+            tx.insert_member(&author.org_id, project_id, &user.id, role)
+                .await?;
             let event = Event::new(
                 "user.added",
                 &user.id,

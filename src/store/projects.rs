@@ -45,19 +45,14 @@ impl Store {
     pub async fn create_project(&self, author: &Author, new: NewProject) -> Result<Project> {
         let project_id = ids::new_id(ids::PROJECT);
         transact!(self, author, |tx| {
-            db::query(
-                "INSERT INTO projects (id, org_id, name, created_at, external_key_id, residency) VALUES ($1, $2, $3, $4, $5, $6)",
+            tx.insert_project(
+                &author.org_id,
+                &project_id,
+                &new.name,
+                new.external_key_id.clone(),
+                new.residency.clone(),
             )
-            .bind(project_id.clone())
-            .bind(author.org_id.clone())
-            .bind(new.name.clone())
-            .bind(tx.now)
-            .bind(new.external_key_id.clone())
-            .bind(new.residency.clone())
-            .execute(&mut *tx.conn)
             .await?;
-            tx.insert_predefined_roles(&author.org_id, Some(&project_id))
-                .await?;
             let details = json!({"id": project_id, "data": {"name": new.name, "title": new.name}});
             tx.record(Event::new("project.created", &project_id, details).in_project(&project_id))
                 .await?;

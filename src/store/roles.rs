@@ -12,7 +12,7 @@ use crate::domain::ids::RoleId;
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::role::RoleScope;
 use crate::domain::role::{self, Role};
-use crate::domain::{Error, Result, ids};
+use crate::domain::{Result, ids};
 
 /// What an update changes; `None` leaves a field as it is.
 #[derive(Clone, Debug, Default)]
@@ -82,22 +82,7 @@ impl Store {
                 created_by: author.actor.as_ref().map(|a| a.user_id.clone()),
             };
             tx.check_scope_active(scope).await?;
-            db::query(
-                "INSERT INTO roles (id, org_id, project_id, resource_id, resource_type, name, description, permissions, predefined, created_at, updated_at, created_by) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $9, $10)",
-            )
-            .bind(role.id.clone())
-            .bind(role.org_id.clone())
-            .bind(scope.project_id.clone())
-            .bind(role.resource_id.clone())
-            .bind(role.resource_type.clone())
-            .bind(role.name.clone())
-            .bind(role.description.clone())
-            .bind(role.permissions.clone())
-            .bind(tx.now)
-            .bind(role.created_by.clone())
-            .execute_unique(&mut *tx.conn, || duplicate_name(&role.name))
-            .await?;
+            tx.insert_role(&role, scope.project_id.as_deref()).await?;
             let details = json!({
                 "id": role.id,
                 "role_name": role.name,
@@ -161,7 +146,7 @@ impl Store {
                 .bind(updated.permissions.clone())
                 .bind(tx.now)
                 .bind(updated.id.clone())
-                .execute_unique(&mut *tx.conn, || duplicate_name(&updated.name))
+                .execute_unique(&mut *tx.conn, || role::duplicate_name(&updated.name))
                 .await?;
             requested.insert("resource_id".into(), json!(updated.resource_id));
             requested.insert("resource_type".into(), json!(updated.resource_type));
@@ -196,11 +181,4 @@ impl Store {
             Ok(current.id.clone())
         })
     }
-}
-
-fn duplicate_name(name: &str) -> Error {
-    Error::invalid(
-        format!("A role named '{name}' already exists here."),
-        "role_name",
-    )
 }

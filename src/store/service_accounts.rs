@@ -85,14 +85,7 @@ impl Store {
                 created_at: tx.now,
             };
             lock_project_for_accounts(tx, project_id).await?;
-            db::query("INSERT INTO service_accounts (id, org_id, project_id, name, role, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
-                .bind(account.id.clone())
-                .bind(author.org_id.clone())
-                .bind(project_id.to_owned())
-                .bind(account.name.clone())
-                .bind(account.role.as_str())
-                .bind(tx.now)
-                .execute(&mut *tx.conn)
+            tx.insert_service_account(&author.org_id, project_id, &account)
                 .await?;
             let details = json!({"id": account.id, "data": {"role": account.role.as_str()}});
             let event =
@@ -107,7 +100,10 @@ impl Store {
                     scopes: Vec::new(),
                 };
                 let owner = KeyOwner::ServiceAccount(account.id.clone());
-                Some(tx.insert_project_key(project_id, &owner, &first).await?)
+                Some(
+                    tx.insert_project_key(project_id, &owner, &first, None)
+                        .await?,
+                )
             };
             Ok((account, key))
         })

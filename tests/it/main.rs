@@ -8,6 +8,7 @@ mod cli;
 mod common;
 mod concurrency;
 mod connections;
+mod emulator;
 mod errors;
 mod forward_auth;
 mod gateway;

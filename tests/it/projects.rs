@@ -238,20 +238,28 @@ async fn archive_rules() {
         .await
         .ok()
         .clone();
-    admin
-        .post(
-            &format!("/v1/organization/projects/{id}/archive"),
-            json!({}),
-        )
-        .await
-        .error(400, None);
-    admin
-        .post(
-            &format!("/v1/organization/projects/{id}"),
-            json!({"name": "Twice"}),
-        )
-        .await
-        .error(400, None);
+    // Archiving again and renaming are both changes to an archived project, in the same words.
+    for again in [
+        admin
+            .post(
+                &format!("/v1/organization/projects/{id}/archive"),
+                json!({}),
+            )
+            .await,
+        admin
+            .post(
+                &format!("/v1/organization/projects/{id}"),
+                json!({"name": "Twice"}),
+            )
+            .await,
+    ] {
+        let error = again.error_mentioning(
+            400,
+            None,
+            &format!("Project '{id}' is archived. You can only update an active project."),
+        );
+        assert_eq!(error["code"], "project_archived");
+    }
     assert_eq!(
         admin
             .get(&format!("/v1/organization/projects/{id}"))

@@ -7,7 +7,8 @@ mod inserts;
 mod locks;
 mod people;
 
-pub(super) use inserts::{NewMail, SELECT_KEY, already_holds, assignment_event};
+pub use inserts::FoundedOrganization;
+pub(super) use inserts::{FoundingIds, NewMail, SELECT_KEY, already_holds, assignment_event};
 pub(super) use locks::{SELECT_ACCOUNT, SELECT_GROUP, SELECT_PROJECT, SELECT_ROLE, no_such_role};
 pub(super) use people::{SELECT_MEMBER, SELECT_USER, find_member, find_user, not_a_member};
 

@@ -55,6 +55,7 @@ pub fn settings(outbox: &std::path::Path) -> roster::api::Settings {
         gateway_listen: None,
         routes: std::sync::Arc::default(),
         models: std::sync::Arc::new(roster::domain::policy::ModelCatalogue::built_in()),
+        emulator: None,
     }
 }
 
