@@ -12,6 +12,7 @@ pub mod domain;
 pub mod mail;
 mod server;
 pub mod store;
+pub mod templates;
 
 use std::future::Future;
 use std::net::SocketAddr;

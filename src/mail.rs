@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use lettre::message::header::ContentType;
-use lettre::message::{Mailbox, Message};
+use lettre::message::{Mailbox, Message, MultiPart};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
 use crate::store::Store;
@@ -158,11 +158,19 @@ fn build(from: &str, mail: &QueuedMail) -> Result<Message, String> {
         .map_err(|e| format!("invalid recipient: {e}"))?;
     // lettre picks the transfer encoding: quoted-printable where a line (a long link) is longer
     // than mail allows, which every mail reader decodes.
-    Message::builder()
+    let message = Message::builder()
         .from(from)
         .to(to)
-        .subject(mail.subject.clone())
-        .header(ContentType::TEXT_PLAIN)
-        .body(mail.body.clone())
-        .map_err(|e| e.to_string())
+        .subject(mail.subject.clone());
+    match &mail.html_body {
+        // Plain text first: a mail reader shows the last part it can, HTML where it can.
+        Some(html) => message.multipart(MultiPart::alternative_plain_html(
+            mail.body.clone(),
+            html.clone(),
+        )),
+        None => message
+            .header(ContentType::TEXT_PLAIN)
+            .body(mail.body.clone()),
+    }
+    .map_err(|e| e.to_string())
 }

@@ -127,46 +127,6 @@ pub fn link(public_url: &str, token: &str) -> String {
     format!("{}/invite/{token}", public_url.trim_end_matches('/'))
 }
 
-/// What the invitation email says.
-#[derive(Clone, Debug)]
-pub struct Invitation {
-    pub email: String,
-    pub organization: String,
-    pub inviter: String,
-    pub role: OrgRole,
-    /// (project name, project role)
-    pub projects: Vec<(String, ProjectRole)>,
-    pub expires_at: i64,
-}
-
-impl Invitation {
-    pub fn subject(&self) -> String {
-        format!("You're invited to join {} on Roster", self.organization)
-    }
-
-    pub fn body(&self, link: &str) -> String {
-        let projects = if self.projects.is_empty() {
-            "no projects yet".to_owned()
-        } else {
-            self.projects
-                .iter()
-                .map(|(name, role)| format!("  - {name} ({})", role.as_str()))
-                .collect::<Vec<_>>()
-                .join("\n")
-        };
-        format!(
-            "Hello,\n\n{inviter} invited you to join the organization \"{org}\" as {role}.\n\n\
-             Projects:\n{projects}\n\n\
-             To accept, open this link and give your name:\n\n  {link}\n\n\
-             The invitation expires at {expires} (Unix time) and works once.\n",
-            inviter = self.inviter,
-            org = self.organization,
-            role = self.role.as_str(),
-            expires = self.expires_at,
-        )
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,6 +16,22 @@ impl OrgRole {
             OrgRole::Reader => "reader",
         }
     }
+
+    /// The role as a sentence says it: "an owner".
+    pub fn in_words(self) -> &'static str {
+        match self {
+            OrgRole::Owner => "an owner",
+            OrgRole::Reader => "a reader",
+        }
+    }
+
+    /// What the role lets a person do, in a few words.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            OrgRole::Owner => "owners manage the organization, its people and every project",
+            OrgRole::Reader => "readers use the projects they are added to",
+        }
+    }
 }
 
 impl std::str::FromStr for OrgRole {

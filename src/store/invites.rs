@@ -8,10 +8,12 @@ use super::tx::{NewMail, Tx};
 use super::{Author, Store};
 use crate::domain::audit::{Actor, Event};
 use crate::domain::ids::InviteId;
-use crate::domain::invite::{self, Acceptance, Invitation, Invite, InviteProject};
+use crate::domain::invite::{self, Acceptance, Invite, InviteProject};
 use crate::domain::page::{Page, PageRequest};
+use crate::domain::project_user::ProjectRole;
 use crate::domain::user::{OrgRole, User};
 use crate::domain::{Error, Result, ids, secret};
+use crate::templates::{EmailHtml, EmailText, InvitationFacts, ProjectLine, person, render};
 
 const SELECT_INVITE: &str = "SELECT i.id, i.email, i.role, i.projects, i.created_at, i.expires_at, i.accepted_at FROM invites i";
 
@@ -94,28 +96,39 @@ impl Store {
             let details = json!({"id": invite.id, "data": {"email": email, "role": role.as_str()}});
             tx.record(Event::new("invite.sent", &invite.id, details))
                 .await?;
-            let (organization,): (String,) =
-                db::query("SELECT name FROM organizations WHERE id = $1")
+            let (organization, inviter_name, inviter_email): (String, Option<String>, Option<String>) =
+                db::query("SELECT o.name, u.name, u.email FROM organizations o LEFT JOIN users u ON u.id = $2 WHERE o.id = $1")
                     .bind(author.org_id.clone())
+                    .bind(author.actor.as_ref().map(|a| a.user_id.clone()))
                     .fetch_one(&mut *tx.conn)
                     .await?;
-            let invitation = Invitation {
-                email: email.to_owned(),
-                organization,
-                inviter: author
-                    .actor
-                    .as_ref()
-                    .map_or_else(|| "An administrator".to_owned(), |a| a.user_email.clone()),
+            let facts = InvitationFacts::new(
+                &organization,
+                inviter_name.as_deref(),
+                inviter_email.as_deref(),
+                email,
                 role,
-                projects: named,
-                expires_at: invite.expires_at,
-            };
+                named
+                    .into_iter()
+                    .map(|(name, role)| ProjectLine::new(name, role))
+                    .collect(),
+                invite.expires_at,
+                tx.now,
+            );
+            let link = invite::link(public_url, &token);
             let mail = NewMail {
                 org_id: &author.org_id,
                 invite_id: Some(&invite.id),
                 recipient: email,
-                subject: invitation.subject(),
-                body: invitation.body(&invite::link(public_url, &token)),
+                subject: facts.subject(),
+                body: render(&EmailText {
+                    invite: &facts,
+                    link: &link,
+                })?,
+                html_body: Some(render(&EmailHtml {
+                    invite: &facts,
+                    link: &link,
+                })?),
             };
             tx.enqueue_mail(&mail).await?;
             Ok(invite)
@@ -158,6 +171,15 @@ impl Store {
             .await?
             .ok_or_else(|| Error::not_found("invite", invite_id, "invite_id"))?;
             invite.check_can_delete()?;
+            // Its link, opened later, says it was withdrawn rather than unknown.
+            db::query(
+                "INSERT INTO revoked_invite_tokens (token_digest, org_id, invited_by, revoked_at) \
+                 SELECT token_digest, org_id, invited_by, $2 FROM invites WHERE id = $1",
+            )
+            .bind(invite_id.to_owned())
+            .bind(tx.now)
+            .execute(&mut *tx.conn)
+            .await?;
             db::query("DELETE FROM invites WHERE id = $1")
                 .bind(invite_id.to_owned())
                 .execute(&mut *tx.conn)
@@ -171,11 +193,98 @@ impl Store {
         })
     }
 
-    /// The pending invite behind a token, for the acceptance page.
-    pub async fn invite_by_token(&self, token: &str) -> Result<(Invite, String)> {
-        let found = find_by_token(&self.db, &secret::digest(token), "").await?;
-        found.invite.check_can_accept(self.clock.now())?;
-        Ok((found.invite, found.organization))
+    /// What an invitation link leads to, for the page it opens.
+    pub async fn invite_link(&self, token: &str) -> Result<InviteLink> {
+        let digest = secret::digest(token);
+        let found: Option<LinkedInvite> = db::query(
+            "SELECT i.org_id, i.email, i.role, i.projects, i.expires_at, i.accepted_at, o.name AS organization, \
+             u.name AS inviter_name, u.email AS inviter_email \
+             FROM invites i JOIN organizations o ON o.id = i.org_id LEFT JOIN users u ON u.id = i.invited_by \
+             WHERE i.token_digest = $1",
+        )
+        .bind(digest.clone())
+        .fetch_optional(&self.db)
+        .await?;
+        let Some(found) = found else {
+            let revoked: Option<(String, Option<String>, Option<String>)> = db::query(
+                "SELECT o.name, u.name, u.email FROM revoked_invite_tokens r \
+                 JOIN organizations o ON o.id = r.org_id LEFT JOIN users u ON u.id = r.invited_by \
+                 WHERE r.token_digest = $1",
+            )
+            .bind(digest)
+            .fetch_optional(&self.db)
+            .await?;
+            return Ok(match revoked {
+                Some((organization, name, email)) => InviteLink::Revoked {
+                    organization,
+                    inviter: person(name.as_deref(), email.as_deref()),
+                },
+                None => InviteLink::Unknown,
+            });
+        };
+        let now = self.clock.now();
+        let inviter = person(
+            found.inviter_name.as_deref(),
+            found.inviter_email.as_deref(),
+        );
+        if found.accepted_at.is_some() {
+            return Ok(InviteLink::Accepted {
+                organization: found.organization,
+            });
+        }
+        if now >= found.expires_at {
+            return Ok(InviteLink::Expired {
+                organization: found.organization,
+                inviter,
+            });
+        }
+        let requested: Vec<InviteProject> =
+            serde_json::from_str(&found.projects).unwrap_or_default();
+        let ids: Vec<&str> = requested.iter().map(|p| p.id.as_str()).collect();
+        let names: Vec<(String, String)> = db::query(format!(
+            "SELECT id, name FROM projects WHERE org_id = $1 AND archived_at IS NULL AND id IN ({})",
+            self.backend.json_strings("$2")
+        ))
+        .bind(found.org_id.clone())
+        .bind(serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into()))
+        .fetch_all(&self.db)
+        .await?;
+        let projects = requested
+            .iter()
+            .filter_map(|p| {
+                let (_, name) = names.iter().find(|(id, _)| *id == p.id)?;
+                Some(ProjectLine::new(name.clone(), p.role))
+            })
+            .collect();
+        Ok(InviteLink::Pending(InvitationFacts::new(
+            &found.organization,
+            found.inviter_name.as_deref(),
+            found.inviter_email.as_deref(),
+            &found.email,
+            found.role,
+            projects,
+            found.expires_at,
+            now,
+        )))
+    }
+
+    /// What a user has just after joining: her organization's name, and her projects by name
+    /// with her role in each, in the order she joined them.
+    pub async fn welcome(&self, user_id: &str) -> Result<(String, Vec<(String, ProjectRole)>)> {
+        let (organization,): (String,) = db::query(
+            "SELECT o.name FROM users u JOIN organizations o ON o.id = u.org_id WHERE u.id = $1",
+        )
+        .bind(user_id.to_owned())
+        .fetch_one(&self.db)
+        .await?;
+        let projects = db::query(
+            "SELECT p.name, pu.role FROM project_users pu JOIN projects p ON p.id = pu.project_id \
+             WHERE pu.user_id = $1 ORDER BY pu.id",
+        )
+        .bind(user_id.to_owned())
+        .fetch_all(&self.db)
+        .await?;
+        Ok((organization, projects))
     }
 
     /// Accepts an invite: the invitee becomes an organization user and a member of every invited
@@ -250,11 +359,55 @@ impl Store {
     }
 }
 
+/// What an invitation link leads to.
+#[derive(Debug)]
+pub enum InviteLink {
+    /// It can be accepted: the facts the page tells.
+    Pending(InvitationFacts),
+    Expired {
+        organization: String,
+        inviter: String,
+    },
+    Accepted {
+        organization: String,
+    },
+    /// The invite was deleted before it was accepted.
+    Revoked {
+        organization: String,
+        inviter: String,
+    },
+    Unknown,
+}
+
+/// An invite as its link's page needs it.
+struct LinkedInvite {
+    org_id: String,
+    email: String,
+    role: OrgRole,
+    projects: String,
+    expires_at: i64,
+    accepted_at: Option<i64>,
+    organization: String,
+    inviter_name: Option<String>,
+    inviter_email: Option<String>,
+}
+
+db::from_row!(LinkedInvite {
+    org_id,
+    email,
+    role,
+    projects,
+    expires_at,
+    accepted_at,
+    organization,
+    inviter_name,
+    inviter_email
+});
+
 /// An invite found by its token, with what acceptance needs of its organization.
 struct TokenInvite {
     invite: Invite,
     org_id: String,
-    organization: String,
     default_project_id: String,
 }
 
@@ -263,7 +416,6 @@ impl db::FromRow for TokenInvite {
         Ok(TokenInvite {
             invite: Invite::from_row(row)?,
             org_id: row.get("org_id")?,
-            organization: row.get("organization")?,
             default_project_id: row.get("default_project_id")?,
         })
     }
@@ -277,7 +429,7 @@ async fn find_by_token<'e>(
 ) -> Result<TokenInvite> {
     db::query(format!(
         "SELECT i.id, i.email, i.role, i.projects, i.created_at, i.expires_at, i.accepted_at, i.org_id, \
-         o.name AS organization, o.default_project_id \
+         o.default_project_id \
          FROM invites i JOIN organizations o ON o.id = i.org_id WHERE i.token_digest = $1{lock}"
     ))
     .bind(digest.to_owned())

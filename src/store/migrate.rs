@@ -35,6 +35,7 @@ embed!(
     "0007_outgoing_mail",
     "0008_project_policies",
     "0009_resource_permissions",
+    "0010_invitation",
 );
 
 /// The migrations of `backend`, in order.

@@ -14,6 +14,8 @@ pub struct QueuedMail {
     pub recipient: String,
     pub subject: String,
     pub body: String,
+    /// The HTML part, sent beside the text as `multipart/alternative`.
+    pub html_body: Option<String>,
     /// Attempts so far, this one included.
     pub attempts: i64,
 }
@@ -23,6 +25,7 @@ db::from_row!(QueuedMail {
     recipient,
     subject,
     body,
+    html_body,
     attempts
 });
 
@@ -50,7 +53,7 @@ impl Store {
                 "UPDATE outgoing_mail SET attempts = attempts + 1, next_attempt_at = $1 \
                  WHERE id IN (SELECT id FROM outgoing_mail WHERE next_attempt_at <= $2 \
                  ORDER BY next_attempt_at LIMIT $3{skip_locked}) \
-                 RETURNING id, recipient, subject, body, attempts"
+                 RETURNING id, recipient, subject, body, html_body, attempts"
             ))
             .bind(lease_until)
             .bind(now)
@@ -64,7 +67,7 @@ impl Store {
     /// live invite link, is dropped.
     pub async fn mail_sent(&self, id: &str, now: i64) -> Result<()> {
         let sent = db::query(
-            "UPDATE outgoing_mail SET sent_at = $1, next_attempt_at = NULL, body = NULL, last_error = NULL WHERE id = $2",
+            "UPDATE outgoing_mail SET sent_at = $1, next_attempt_at = NULL, body = NULL, html_body = NULL, last_error = NULL WHERE id = $2",
         )
         .bind(now)
         .bind(id.to_owned());

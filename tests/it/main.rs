@@ -12,6 +12,7 @@ mod emulator;
 mod errors;
 mod forward_auth;
 mod gateway;
+mod invitation;
 mod machine_identities;
 mod mail;
 mod membership;

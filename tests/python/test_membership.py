@@ -96,7 +96,7 @@ def test_invitations_are_delivered_over_smtp(start_roster):
         token, message, body = token_in(raw)
         assert message["From"] == "Roster <iam@roster.test>"
         assert "Default Organization" in message["Subject"]
-        for part in ("admin@localhost", "as owner", "Default project (member)", f"{roster.base_url}/invite/{token}"):
+        for part in ("Admin (admin@localhost)", "as an owner", "Default project: member", f"{roster.base_url}/invite/{token}"):
             assert part in body, part
         assert accept(roster, token, "Carol").json()["role"] == "owner"
     finally:

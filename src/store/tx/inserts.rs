@@ -82,6 +82,7 @@ pub struct NewMail<'a> {
     pub recipient: &'a str,
     pub subject: String,
     pub body: String,
+    pub html_body: Option<String>,
 }
 
 impl Tx<'_> {
@@ -408,8 +409,8 @@ impl Tx<'_> {
     /// Queues `mail`, due at once: it is sent if and only if this transaction commits.
     pub async fn enqueue_mail(&mut self, mail: &NewMail<'_>) -> Result<()> {
         db::query(
-            "INSERT INTO outgoing_mail (id, org_id, invite_id, recipient, subject, body, created_at, next_attempt_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+            "INSERT INTO outgoing_mail (id, org_id, invite_id, recipient, subject, body, html_body, created_at, next_attempt_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
         )
         .bind(ids::new_id(ids::OUTGOING_MAIL))
         .bind(mail.org_id.to_owned())
@@ -417,6 +418,7 @@ impl Tx<'_> {
         .bind(mail.recipient.to_owned())
         .bind(mail.subject.clone())
         .bind(mail.body.clone())
+        .bind(mail.html_body.clone())
         .bind(self.now)
         .execute(&mut *self.conn)
         .await?;

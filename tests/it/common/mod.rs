@@ -36,7 +36,7 @@ pub struct TestServer {
     database: TestDatabase,
     /// The server's database, for tests that reach it from outside (as another client would).
     pub database_url: String,
-    outbox: tempfile::TempDir,
+    pub outbox: tempfile::TempDir,
     read_tokens: std::sync::Mutex<Vec<String>>,
 }
 
