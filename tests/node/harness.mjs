@@ -64,7 +64,8 @@ function psql(adminUrl, command) {
 }
 
 export class Roster {
-  static async start() {
+  /** `roster serve` with `args` added (such as `--emulator`). */
+  static async start({ args = [] } = {}) {
     const dir = mkdtempSync(path.join(tmpdir(), 'roster-node-'));
     const env = Object.fromEntries(
       Object.entries(process.env).filter(([k]) => !k.startsWith('ROSTER_') && !k.startsWith('OPENAI_')),
@@ -83,7 +84,7 @@ export class Roster {
       psql(adminUrl, `CREATE DATABASE ${database.name}`);
       env.ROSTER_DATABASE_URL = `${adminUrl.slice(0, adminUrl.lastIndexOf('/'))}/${database.name}`;
     }
-    const child = spawn(BINARY, ['serve', '--listen', '127.0.0.1:0'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(BINARY, ['serve', '--listen', '127.0.0.1:0', ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
     const baseURL = await new Promise((resolve, reject) => {
       let log = '';
       const timer = setTimeout(() => reject(new Error(`roster did not start: ${log}`)), 30_000);
@@ -142,18 +143,28 @@ export class Roster {
     return { status: response.status, body: json };
   }
 
+  /** The link of an invitation mailed to `email` that this suite has not read yet, as written in the email. */
+  async inviteLink(email) {
+    return (await this.nextInvitation(email)).link;
+  }
+
   /** The token of an invitation mailed to `email` that this suite has not read yet. */
   async inviteToken(email) {
+    return (await this.nextInvitation(email)).token;
+  }
+
+  async nextInvitation(email) {
     const outbox = path.join(this.dir, 'data', 'outbox');
     this.read ??= new Set();
     for (let attempt = 0; attempt < 500; attempt += 1) {
       for (const file of readdirSync(outbox).filter((f) => f.endsWith('.eml'))) {
         // Quoted-printable soft line breaks undone, as a mail reader does.
         const text = readFileSync(path.join(outbox, file), 'utf8').replaceAll('=\r\n', '').replaceAll('=\n', '');
-        const token = text.match(/\/invite\/([A-Za-z0-9_-]+)/)?.[1];
+        const found = text.match(/(https?:\/\/[^\s"<>]+)?\/invite\/([A-Za-z0-9_-]+)/);
+        const token = found?.[2];
         if (text.includes(`To: ${email}`) && token && !this.read.has(token)) {
           this.read.add(token);
-          return token;
+          return { token, link: `${found[1] ?? this.baseURL}/invite/${token}` };
         }
       }
       await new Promise((r) => setTimeout(r, 20));
