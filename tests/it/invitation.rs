@@ -5,7 +5,7 @@ use reqwest::StatusCode;
 use roster::store::StoreOptions;
 use serde_json::json;
 
-use crate::common::TestServer;
+use crate::common::{TestServer, outbox};
 
 const CSP: &str = "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
@@ -49,40 +49,12 @@ async fn post_form(
     (response.status(), response.text().await.unwrap())
 }
 
-/// The parts of the newest message to `email` in the outbox: (plain text, HTML), decoded as a
-/// mail reader decodes them.
-fn parts_of_mail_to(s: &TestServer, email: &str) -> (String, String) {
-    let mut files: Vec<_> = std::fs::read_dir(s.outbox.path())
-        .unwrap()
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "eml"))
-        .filter(|p| {
-            std::fs::read_to_string(p)
-                .unwrap()
-                .contains(&format!("To: {email}"))
-        })
-        .collect();
-    files.sort_by_key(|p| std::fs::metadata(p).unwrap().modified().unwrap());
-    let raw = std::fs::read(files.last().expect("a message")).unwrap();
-    use mail_parser::MimeHeaders;
-    let message = mail_parser::MessageParser::default().parse(&raw).unwrap();
-    assert_eq!(
-        message.content_type().map(|c| (c.ctype(), c.subtype())),
-        Some(("multipart", Some("alternative")))
-    );
-    (
-        message.body_text(0).unwrap().into_owned(),
-        message.body_html(0).unwrap().into_owned(),
-    )
-}
-
 #[tokio::test]
 async fn the_email_names_everything_a_person_needs_in_both_parts() {
     let s = TestServer::start().await;
     let expires_at = s.clock.now() + roster::domain::invite::DEFAULT_LIFETIME_SECONDS;
     let (_, token) = invite(&s, "bob@example.com", "Web & <Mobile>").await;
-    let (text, html) = parts_of_mail_to(&s, "bob@example.com");
+    let (text, html) = outbox::parts_of_newest_to(s.outbox.path(), "bob@example.com");
     let link = format!("/invite/{token}");
     for expected in [
         "Owner (owner@example.com) invited you to join Test Organization on Roster as a reader",

@@ -16,8 +16,8 @@ fn token_in(text: &str) -> Option<String> {
     )
 }
 
-/// The acceptance tokens of the mail in `dir` to `email`, oldest first.
-pub fn tokens_to(dir: &Path, email: &str) -> Vec<String> {
+/// The messages in `dir` to `email`, raw, oldest first.
+fn messages_to(dir: &Path, email: &str) -> Vec<String> {
     let mut mail: Vec<(std::time::SystemTime, String)> = std::fs::read_dir(dir)
         .into_iter()
         .flatten()
@@ -30,7 +30,31 @@ pub fn tokens_to(dir: &Path, email: &str) -> Vec<String> {
         .filter(|(_, text)| text.contains(&format!("To: {email}")))
         .collect();
     mail.sort_by_key(|(modified, _)| *modified);
-    mail.into_iter()
-        .filter_map(|(_, text)| token_in(&text))
+    mail.into_iter().map(|(_, text)| text).collect()
+}
+
+/// The acceptance tokens of the mail in `dir` to `email`, oldest first.
+pub fn tokens_to(dir: &Path, email: &str) -> Vec<String> {
+    messages_to(dir, email)
+        .iter()
+        .filter_map(|text| token_in(text))
         .collect()
+}
+
+/// The newest message to `email`, which must be `multipart/alternative`: its plain-text and HTML
+/// parts, decoded as a mail reader decodes them.
+pub fn parts_of_newest_to(dir: &Path, email: &str) -> (String, String) {
+    use mail_parser::MimeHeaders;
+    let raw = messages_to(dir, email).pop().expect("a message");
+    let message = mail_parser::MessageParser::default()
+        .parse(raw.as_bytes())
+        .expect("a parsable message");
+    assert_eq!(
+        message.content_type().map(|c| (c.ctype(), c.subtype())),
+        Some(("multipart", Some("alternative")))
+    );
+    (
+        message.body_text(0).expect("a text part").into_owned(),
+        message.body_html(0).expect("an HTML part").into_owned(),
+    )
 }
