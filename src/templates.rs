@@ -1,12 +1,10 @@
 //! What a person reads: the invitation email (plain text and HTML) and the invitation pages,
 //! from the templates in `templates/`, checked at compile time. Every value is escaped in HTML.
 
-use askama::Template;
-use time::OffsetDateTime;
-use time::macros::format_description;
-
+pub use crate::domain::clock::date_utc;
 use crate::domain::project_user::ProjectRole;
 use crate::domain::user::OrgRole;
+use askama::Template;
 
 /// `template` rendered; a template that fails to render is Roster's fault.
 pub fn render(template: &impl Template) -> crate::domain::Result<String> {
@@ -88,19 +86,6 @@ pub fn person(name: Option<&str>, email: Option<&str>) -> String {
         (Some(name), None) => name.to_owned(),
         (None, None) => "An administrator".to_owned(),
     }
-}
-
-/// A Unix time as people read it: "7 December 2026, 14:05 UTC".
-pub fn date_utc(unix_seconds: i64) -> String {
-    OffsetDateTime::from_unix_timestamp(unix_seconds)
-        .ok()
-        .and_then(|t| {
-            t.format(format_description!(
-                "[day padding:none] [month repr:long] [year], [hour]:[minute] UTC"
-            ))
-            .ok()
-        })
-        .unwrap_or_else(|| format!("{unix_seconds} (Unix time)"))
 }
 
 /// How long until a moment, in the largest whole unit: "in 7 days", "in 3 hours".

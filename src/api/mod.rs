@@ -4,6 +4,7 @@ mod accept;
 mod admin_api_keys;
 pub mod audit_logs;
 mod auth;
+mod certificates;
 mod emulator;
 pub mod error;
 mod extract;
@@ -99,6 +100,7 @@ pub fn router(state: AppState) -> Router {
     let v1 = Router::new()
         .merge(admin_api_keys::routes())
         .merge(audit_logs::routes())
+        .merge(certificates::routes())
         .merge(projects::routes())
         .merge(roles::routes())
         .merge(groups::routes())

@@ -32,3 +32,16 @@ fn system_seconds() -> i64 {
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0)
 }
+
+/// A Unix time as people read it: "7 December 2026, 14:05 UTC".
+pub fn date_utc(unix_seconds: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix_seconds)
+        .ok()
+        .and_then(|t| {
+            t.format(time::macros::format_description!(
+                "[day padding:none] [month repr:long] [year], [hour]:[minute] UTC"
+            ))
+            .ok()
+        })
+        .unwrap_or_else(|| format!("{unix_seconds} (Unix time)"))
+}

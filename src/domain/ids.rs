@@ -20,6 +20,7 @@ pub const INVITE: &str = "invite-";
 /// Roster's own: a queued email (never shown by the API).
 pub const OUTGOING_MAIL: &str = "mail_";
 pub const ROLE: &str = "role_";
+pub const CERTIFICATE: &str = "cert_";
 pub const GROUP: &str = "group_";
 pub const SERVICE_ACCOUNT: &str = "svc_acct_";
 /// A role assignment; never shown.
@@ -150,6 +151,7 @@ kinds! {
     AdminApiKeyKind, AdminApiKeyId: [ADMIN_API_KEY], "admin API key", "key_id";
     /// A project API key; the same prefix as an admin key, as in the real service.
     ProjectApiKeyKind, ProjectApiKeyId: [ADMIN_API_KEY], "API key", "api_key_id";
+    CertificateKind, CertificateId: [CERTIFICATE], "certificate", "certificate_id";
 }
 
 static GENERATOR: Mutex<Option<Generator>> = Mutex::new(None);

@@ -3,6 +3,7 @@
 
 pub mod admin_key;
 pub mod audit;
+pub mod certificate;
 pub mod clock;
 pub mod error;
 pub mod fixtures;

@@ -146,6 +146,16 @@ impl Column for i64 {
     }
 }
 
+/// A flag, stored as 0 or 1 in an INTEGER column on both backends.
+impl Column for bool {
+    fn from_cell(cell: Cell) -> Option<Self> {
+        match cell {
+            Cell::Int(i) => Some(i != 0),
+            _ => None,
+        }
+    }
+}
+
 impl<T: Column> Column for Option<T> {
     fn from_cell(cell: Cell) -> Option<Self> {
         match cell {

@@ -36,6 +36,7 @@ embed!(
     "0008_project_policies",
     "0009_resource_permissions",
     "0010_invitation",
+    "0011_certificates",
 );
 
 /// The migrations of `backend`, in order.

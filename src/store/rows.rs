@@ -4,6 +4,7 @@ use super::db::{Cell, Column, FromRow, Row, Value, from_row};
 use crate::domain::Result;
 use crate::domain::admin_key::AdminApiKey;
 use crate::domain::audit::LogEntry;
+use crate::domain::certificate::Certificate;
 use crate::domain::group::{Group, GroupMember, ProjectGroup};
 use crate::domain::invite::Invite;
 use crate::domain::organization::Organization;
@@ -27,6 +28,15 @@ from_row!(AdminApiKey {
     owner_created_at
 });
 from_row!(LogEntry { id, event_type = "type", effective_at, project_id, project_name, actor, details });
+from_row!(Certificate {
+    id,
+    name,
+    content,
+    valid_at,
+    expires_at,
+    created_at,
+    active
+});
 from_row!(Group {
     id,
     name,

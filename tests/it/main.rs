@@ -4,6 +4,7 @@ mod access;
 mod admin_api_keys;
 mod audit_log;
 mod auth;
+mod certificates;
 mod cli;
 mod common;
 mod concurrency;

@@ -1,0 +1,293 @@
+//! Certificates for mutual TLS: real X.509 certificates made by the test (rcgen), uploaded,
+//! listed, activated in the organization and in a project, deactivated and deleted; every bad
+//! upload refused with nothing changed.
+
+use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use crate::common::{Caller, TestServer, walk};
+
+const CERTIFICATES: &str = "/v1/organization/certificates";
+
+/// A self-signed CA certificate valid from `from` to `until` (Unix seconds), as PEM.
+fn ca(name: &str, from: i64, until: i64) -> String {
+    let mut params = CertificateParams::new(Vec::new()).unwrap();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, name);
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.not_before = OffsetDateTime::from_unix_timestamp(from).unwrap();
+    params.not_after = OffsetDateTime::from_unix_timestamp(until).unwrap();
+    let key = KeyPair::generate().unwrap();
+    params.self_signed(&key).unwrap().pem()
+}
+
+fn year_long(s: &TestServer, name: &str) -> (String, i64, i64) {
+    let from = s.clock.now() - 60;
+    let until = s.clock.now() + 365 * 86_400;
+    (ca(name, from, until), from, until)
+}
+
+async fn upload(admin: &Caller<'_>, name: &str, pem: &str) -> Value {
+    admin
+        .post(CERTIFICATES, json!({"name": name, "certificate": pem}))
+        .await
+        .ok()
+        .clone()
+}
+
+async fn events(admin: &Caller<'_>) -> usize {
+    walk(admin, "/v1/organization/audit_logs", 100).await.len()
+}
+
+#[tokio::test]
+async fn upload_list_retrieve_rename_and_the_dates_of_the_certificate_itself() {
+    let s = TestServer::start().await;
+    let admin = s.admin();
+    let (pem, from, until) = year_long(&s, "Acme clients CA");
+    let created = upload(&admin, "Clients", &pem).await;
+    assert_eq!(created["object"], "certificate");
+    assert_eq!(created["name"], "Clients");
+    assert_eq!(created["certificate_details"]["valid_at"], from);
+    assert_eq!(created["certificate_details"]["expires_at"], until);
+    assert!(
+        created.get("active").is_none(),
+        "not shown for one certificate"
+    );
+    let id = created["id"].as_str().unwrap().to_owned();
+    assert!(id.starts_with("cert_"), "{id}");
+
+    let listed = admin.get(CERTIFICATES).await;
+    assert_eq!(listed.ok()["data"][0]["object"], "organization.certificate");
+    assert_eq!(listed.ok()["data"][0]["active"], false);
+    assert_eq!(listed.ok()["first_id"], id.as_str());
+
+    let plain = admin.get(&format!("{CERTIFICATES}/{id}")).await;
+    assert!(plain.ok()["certificate_details"].get("content").is_none());
+    let with_content = admin
+        .get(&format!("{CERTIFICATES}/{id}?include[]=content"))
+        .await;
+    assert_eq!(
+        with_content.ok()["certificate_details"]["content"],
+        pem.trim()
+    );
+    admin
+        .get(&format!("{CERTIFICATES}/{id}?include[]=key"))
+        .await
+        .error(400, Some("include[]"));
+
+    let renamed = admin
+        .post(&format!("{CERTIFICATES}/{id}"), json!({"name": "Partners"}))
+        .await;
+    assert_eq!(renamed.ok()["name"], "Partners");
+    assert_eq!(
+        admin.get(&format!("{CERTIFICATES}/{id}")).await.ok()["name"],
+        "Partners"
+    );
+
+    // Newest first by default; `order=asc` the other way.
+    let (second, _, _) = year_long(&s, "Second CA");
+    let newer = upload(&admin, "Newer", &second).await["id"].clone();
+    assert_eq!(admin.get(CERTIFICATES).await.ok()["data"][0]["id"], newer);
+    assert_eq!(
+        admin.get(&format!("{CERTIFICATES}?order=asc")).await.ok()["data"][0]["id"],
+        id.as_str()
+    );
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn bad_uploads_are_refused_naming_the_certificate_and_change_nothing() {
+    let s = TestServer::start().await;
+    let admin = s.admin();
+    let before = events(&admin).await;
+    let (one, _, _) = year_long(&s, "One");
+    let (two, _, _) = year_long(&s, "Two");
+    let key = KeyPair::generate().unwrap().serialize_pem();
+    let now = s.clock.now();
+    let expired = ca("Old", now - 400 * 86_400, now - 86_400);
+    for (pem, words) in [
+        ("not a certificate at all", "not valid PEM"),
+        (
+            "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+            "X.509",
+        ),
+        (key.as_str(), "private key"),
+        (&format!("{one}\n{two}"), "one certificate at a time"),
+        (expired.as_str(), "expired"),
+    ] {
+        admin
+            .post(CERTIFICATES, json!({"certificate": pem}))
+            .await
+            .error_mentioning(400, Some("certificate"), words);
+    }
+    admin
+        .post(CERTIFICATES, json!({"name": "x"}))
+        .await
+        .error(400, Some("certificate"));
+    assert!(walk(&admin, CERTIFICATES, 100).await.is_empty());
+    assert_eq!(events(&admin).await, before, "nothing was recorded");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn activation_in_the_organization_and_a_project_and_deletion() {
+    let s = TestServer::start().await;
+    let admin = s.admin();
+    let (pem, _, _) = year_long(&s, "Clients");
+    let id = upload(&admin, "Clients", &pem).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (other_pem, _, _) = year_long(&s, "Other");
+    let other = upload(&admin, "Other", &other_pem).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // All or nothing: one unknown id, and none is activated.
+    admin
+        .post(
+            &format!("{CERTIFICATES}/activate"),
+            json!({"certificate_ids": [id, "cert_nothere"]}),
+        )
+        .await
+        .error_mentioning(400, Some("certificate_ids[1]"), "nothing was changed");
+    admin
+        .post(
+            &format!("{CERTIFICATES}/activate"),
+            json!({"certificate_ids": []}),
+        )
+        .await
+        .error(400, Some("certificate_ids"));
+    let listed = admin.get(CERTIFICATES).await;
+    assert!(
+        listed.ok()["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["active"] == false)
+    );
+
+    let activated = admin
+        .post(
+            &format!("{CERTIFICATES}/activate"),
+            json!({"certificate_ids": [id, id]}),
+        )
+        .await;
+    assert_eq!(
+        activated.ok()["object"],
+        "organization.certificate.activation"
+    );
+    assert_eq!(activated.ok()["data"].as_array().unwrap().len(), 1);
+    assert_eq!(activated.ok()["data"][0]["active"], true);
+    // Idempotent.
+    admin
+        .post(
+            &format!("{CERTIFICATES}/activate"),
+            json!({"certificate_ids": [id]}),
+        )
+        .await
+        .ok();
+    admin
+        .delete(&format!("{CERTIFICATES}/{id}"))
+        .await
+        .error_mentioning(400, None, "deactivate it");
+
+    // A project: its own activations; the list shows every certificate with its state there.
+    let project = s.add_project("Gateway").await;
+    let in_project = format!("/v1/organization/projects/{project}/certificates");
+    let listed = admin.get(&in_project).await;
+    assert_eq!(
+        listed.ok()["data"][0]["object"],
+        "organization.project.certificate"
+    );
+    assert!(
+        listed.ok()["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["active"] == false),
+        "active in the organization is not active in the project"
+    );
+    let activated = admin
+        .post(
+            &format!("{in_project}/activate"),
+            json!({"certificate_ids": [other]}),
+        )
+        .await;
+    assert_eq!(
+        activated.ok()["object"],
+        "organization.project.certificate.activation"
+    );
+    let active_here: Vec<Value> = admin.get(&in_project).await.ok()["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["active"] == true)
+        .map(|c| c["id"].clone())
+        .collect();
+    assert_eq!(active_here, [json!(other)]);
+    admin
+        .delete(&format!("{CERTIFICATES}/{other}"))
+        .await
+        .error(400, None);
+    let deactivated = admin
+        .post(
+            &format!("{in_project}/deactivate"),
+            json!({"certificate_ids": [other]}),
+        )
+        .await;
+    assert_eq!(
+        deactivated.ok()["object"],
+        "organization.project.certificate.deactivation"
+    );
+    assert_eq!(deactivated.ok()["data"][0]["active"], false);
+
+    let deactivated = admin
+        .post(
+            &format!("{CERTIFICATES}/deactivate"),
+            json!({"certificate_ids": [id]}),
+        )
+        .await;
+    assert_eq!(
+        deactivated.ok()["object"],
+        "organization.certificate.deactivation"
+    );
+    let deleted = admin.delete(&format!("{CERTIFICATES}/{id}")).await;
+    assert_eq!(
+        deleted.ok(),
+        &json!({"object": "certificate.deleted", "id": id})
+    );
+    admin
+        .get(&format!("{CERTIFICATES}/{id}"))
+        .await
+        .error(404, Some("certificate_id"));
+
+    let log = admin
+        .get("/v1/organization/audit_logs?limit=100&event_types[]=certificates.activated&event_types[]=certificate.deleted")
+        .await;
+    assert_eq!(
+        log.ok()["data"].as_array().unwrap().len(),
+        4,
+        "{}",
+        log.body
+    );
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn an_organization_holds_at_most_fifty_certificates() {
+    let s = TestServer::start().await;
+    let admin = s.admin();
+    let (pem, _, _) = year_long(&s, "Many");
+    for i in 0..50 {
+        upload(&admin, &format!("c{i}"), &pem).await;
+    }
+    admin
+        .post(CERTIFICATES, json!({"certificate": pem}))
+        .await
+        .error_mentioning(400, None, "up to 50 certificates");
+    s.stop().await;
+}
