@@ -558,3 +558,60 @@ async fn project_model_and_tool_permissions_and_rate_limits() {
     );
     suite.finish().await;
 }
+
+#[tokio::test]
+async fn certificates_of_the_organization_and_a_project() {
+    let suite = Suite::start().await;
+    let admin = suite.client.admin();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(Vec::new()).unwrap();
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let pem = params.self_signed(&key).unwrap().pem();
+
+    let certificates = admin.certificates();
+    let created = certificates
+        .upload_organization(body(json!({"name": "Rust CA", "certificate": pem})))
+        .await
+        .unwrap();
+    assert_eq!(
+        (created.object.as_str(), created.name.as_deref()),
+        ("certificate", Some("Rust CA"))
+    );
+    let renamed = certificates
+        .modify(&created.id, body(json!({"name": "Partners"})))
+        .await
+        .unwrap();
+    assert_eq!(renamed.name.as_deref(), Some("Partners"));
+    assert_eq!(
+        certificates.retrieve(&created.id).await.unwrap().id,
+        created.id
+    );
+    let listed = certificates.list_organization().await.unwrap();
+    assert_eq!(listed.data.len(), 1);
+    let ids = || body(json!({"certificate_ids": [created.id]}));
+    let activated = certificates.activate_organization(ids()).await.unwrap();
+    assert!(activated.data[0].active);
+    assert_eq!(
+        refusal(certificates.delete(&created.id).await.unwrap_err()).0,
+        400
+    );
+
+    let project = admin
+        .projects()
+        .create(body(json!({"name": "mTLS"})))
+        .await
+        .unwrap();
+    let projects = admin.projects();
+    let in_project = projects.certificates(&project.id);
+    assert!(!in_project.list().await.unwrap().data[0].active);
+    assert!(in_project.activate(ids()).await.unwrap().data[0].active);
+    assert!(!in_project.deactivate(ids()).await.unwrap().data[0].active);
+    certificates.deactivate_organization(ids()).await.unwrap();
+    let deleted = certificates.delete(&created.id).await.unwrap();
+    assert_eq!(deleted.id, created.id);
+    assert_eq!(
+        refusal(certificates.retrieve(&created.id).await.unwrap_err()),
+        (404, Some("certificate_id".to_owned()))
+    );
+    suite.finish().await;
+}

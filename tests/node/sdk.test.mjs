@@ -2,6 +2,10 @@
 // is validated against the contract (see harness.mjs), and a violation fails the test.
 
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { after, afterEach, before, test } from 'node:test';
 
 import OpenAI from 'openai';
@@ -50,6 +54,36 @@ test('projects', async () => {
   assert.equal((await org.projects.archive(created.id)).status, 'archived');
   await rejects(org.projects.create({ name: '' }), 400, 'name');
   await rejects(org.projects.retrieve('proj_missing'), 404, 'project_id');
+});
+
+/** A self-signed CA certificate, valid for 30 days, made by openssl: [PEM, its private key]. */
+function caCertificate(name) {
+  const dir = mkdtempSync(path.join(tmpdir(), 'roster-ca-'));
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
+    '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'), '-days', '30', '-subj', `/CN=${name}`],
+  { stdio: 'ignore' });
+  const files = [readFileSync(path.join(dir, 'cert.pem'), 'utf8'), readFileSync(path.join(dir, 'key.pem'), 'utf8')];
+  rmSync(dir, { recursive: true, force: true });
+  return files;
+}
+
+test('certificates', async () => {
+  const [pem, key] = caCertificate('Node CA');
+  const created = await org.certificates.create({ certificate: pem, name: 'Clients' });
+  assert.equal(created.object, 'certificate');
+  assert.equal((await org.certificates.retrieve(created.id, { include: ['content'] })).certificate_details.content, pem.trim());
+  assert.equal((await org.certificates.update(created.id, { name: 'Partners' })).name, 'Partners');
+  assert.deepEqual((await all(org.certificates.list())).map((c) => [c.id, c.active]), [[created.id, false]]);
+  assert.deepEqual((await all(org.certificates.activate({ certificate_ids: [created.id] }))).map((c) => c.active), [true]);
+  await rejects(org.certificates.delete(created.id), 400, null);
+  const project = await org.projects.create({ name: 'Node mTLS' });
+  assert.deepEqual((await all(org.projects.certificates.list(project.id))).map((c) => c.active), [false]);
+  assert.deepEqual((await all(org.projects.certificates.activate(project.id, { certificate_ids: [created.id] }))).map((c) => c.active), [true]);
+  assert.deepEqual((await all(org.projects.certificates.deactivate(project.id, { certificate_ids: [created.id] }))).map((c) => c.active), [false]);
+  assert.deepEqual((await all(org.certificates.deactivate({ certificate_ids: [created.id] }))).map((c) => c.active), [false]);
+  assert.equal((await org.certificates.delete(created.id)).object, 'certificate.deleted');
+  await rejects(org.certificates.retrieve(created.id), 404, 'certificate_id');
+  await rejects(org.certificates.create({ certificate: key }), 400, 'certificate');
 });
 
 test('admin API keys', async () => {
