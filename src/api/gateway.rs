@@ -39,6 +39,8 @@ struct CheckRequest {
     model: Option<String>,
     #[serde(default)]
     tools: Vec<String>,
+    /// The PEM of the client certificate the gateway received (mutual TLS).
+    client_certificate: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -169,6 +171,7 @@ async fn check(
         permission,
         model: request.model.as_deref(),
         tools: &request.tools,
+        client_certificate: request.client_certificate.as_deref(),
     };
     let Verdict {
         facts,
@@ -285,11 +288,19 @@ async fn forward_auth(
         })
         .or_else(|| header("api-key"))
         .unwrap_or_default();
+    // The client certificate as gateways pass it: URL-escaped PEM (nginx's
+    // `$ssl_client_escaped_cert`, Caddy, Traefik and Envoy alike). `+` stays `+`.
+    let client_certificate = header("x-client-cert").map(|escaped| {
+        percent_encoding::percent_decode_str(escaped)
+            .decode_utf8_lossy()
+            .into_owned()
+    });
     let call = Call {
         presented,
         permission,
         model: header("x-roster-model").filter(|m| !m.is_empty()),
         tools: &[],
+        client_certificate: client_certificate.as_deref(),
     };
     let Verdict {
         facts,

@@ -2,6 +2,7 @@
 //! and read with x509-parser, active in the organization or in single projects.
 
 use x509_parser::pem::Pem;
+use x509_parser::prelude::{FromDer, X509Certificate};
 
 use super::name::NameRule;
 use super::{Error, Result};
@@ -123,4 +124,39 @@ pub fn check_toggled(ids: &[String]) -> Result<Vec<String>> {
         }
     }
     Ok(unique)
+}
+
+/// The DER of each CA certificate in `pems` (certificates as stored); what does not read is left
+/// out (every stored one was read at upload).
+pub fn ca_ders<'a>(pems: impl IntoIterator<Item = &'a str>) -> Vec<Vec<u8>> {
+    pems.into_iter()
+        .filter_map(|pem| Pem::iter_from_buffer(pem.as_bytes()).next()?.ok())
+        .map(|block| block.contents)
+        .collect()
+}
+
+/// Why a client certificate does not let a request through, when certificates are active.
+pub fn client_refusal(client_pem: Option<&str>, cas: &[Vec<u8>], now: i64) -> Option<String> {
+    let Some(pem) = client_pem.map(str::trim).filter(|p| !p.is_empty()) else {
+        return Some("no client certificate was presented".into());
+    };
+    let block = match Pem::iter_from_buffer(pem.as_bytes()).next() {
+        Some(Ok(block)) if block.label == "CERTIFICATE" => block,
+        _ => return Some("the client certificate is not valid PEM".into()),
+    };
+    let Ok(client) = block.parse_x509() else {
+        return Some("the client certificate is not a valid X.509 certificate".into());
+    };
+    let validity = client.validity();
+    if now < validity.not_before.timestamp() || now >= validity.not_after.timestamp() {
+        return Some("the client certificate is not valid at this time".into());
+    }
+    let signed_by_active = cas.iter().any(|der| {
+        X509Certificate::from_der(der).is_ok_and(|(_, ca)| {
+            client.issuer() == ca.subject()
+                && client.verify_signature(Some(ca.public_key())).is_ok()
+        })
+    });
+    (!signed_by_active)
+        .then(|| "the client certificate is not signed by an active certificate".into())
 }

@@ -56,6 +56,9 @@ pub struct KeyFacts {
     pub tools: ToolPermissions,
     /// The project's own rate limit values, by model (the catalogue has the organization's).
     pub rate_limits: BTreeMap<String, RateLimitValues>,
+    /// The DER of the certificates active in the key's organization or project: when there are
+    /// any, a call needs a client certificate signed by one of them.
+    pub client_cas: Vec<Vec<u8>>,
 }
 
 /// What a key may do in its project: what its owner holds there (for a user her project role,
@@ -86,6 +89,8 @@ pub struct Call<'a> {
     pub permission: &'a str,
     pub model: Option<&'a str>,
     pub tools: &'a [String],
+    /// The PEM of the client certificate the gateway received, if any.
+    pub client_certificate: Option<&'a str>,
 }
 
 /// Why a call is refused. Each has the status and the OpenAI error body the gateway should
@@ -100,12 +105,16 @@ pub enum Denial {
     ModelNotAllowed { project_id: String, model: String },
     /// The project turned the hosted tool off.
     ToolDisabled { project_id: String, tool: String },
+    /// Certificates are active, and the call came without a client certificate they vouch for.
+    ClientCertificateRequired { why: String },
 }
 
 impl Denial {
     pub fn status(&self) -> u16 {
         match self {
-            Denial::IncorrectKey { .. } | Denial::MissingPermission { .. } => 401,
+            Denial::IncorrectKey { .. }
+            | Denial::MissingPermission { .. }
+            | Denial::ClientCertificateRequired { .. } => 401,
             Denial::ModelNotAllowed { .. } | Denial::ToolDisabled { .. } => 403,
         }
     }
@@ -118,6 +127,7 @@ impl Denial {
         match self {
             Denial::IncorrectKey { .. } => Some("invalid_api_key"),
             Denial::ModelNotAllowed { .. } => Some("model_not_found"),
+            Denial::ClientCertificateRequired { .. } => Some("client_certificate_required"),
             Denial::MissingPermission { .. } | Denial::ToolDisabled { .. } => None,
         }
     }
@@ -137,6 +147,10 @@ impl Denial {
             Denial::ModelNotAllowed { project_id, model } => {
                 format!("Project `{project_id}` does not have access to model `{model}`")
             }
+            Denial::ClientCertificateRequired { why } => format!(
+                "A valid client certificate is required for this request: {why}. Present a \
+                 certificate signed by one of the organization's or project's active certificates."
+            ),
             Denial::ToolDisabled { project_id, tool } => format!(
                 "The hosted tool `{tool}` is disabled for project `{project_id}`; an owner of the \
                  project can enable it in its hosted tool permissions."
@@ -157,6 +171,12 @@ pub fn decide(facts: Option<&KeyFacts>, call: &Call<'_>, now: i64) -> Result<(),
             shown: shown(call.presented),
         });
     };
+    if !facts.client_cas.is_empty()
+        && let Some(why) =
+            super::certificate::client_refusal(call.client_certificate, &facts.client_cas, now)
+    {
+        return Err(Denial::ClientCertificateRequired { why });
+    }
     if !facts.permissions.contains(call.permission) {
         return Err(Denial::MissingPermission {
             permission: call.permission.to_owned(),
@@ -414,6 +434,7 @@ mod tests {
             models: None,
             tools: ToolPermissions::default(),
             rate_limits: BTreeMap::new(),
+            client_cas: Vec::new(),
         }
     }
 
@@ -526,6 +547,7 @@ mod tests {
             permission: "api.model.request",
             model: None,
             tools: &[],
+            client_certificate: None,
         };
         let unknown = decide(None, &call, 10).unwrap_err();
         assert_eq!(

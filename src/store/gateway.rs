@@ -11,6 +11,7 @@ use super::Store;
 use super::db;
 use super::sql::OWNER_HAS_ACCESS;
 use crate::domain::Result;
+use crate::domain::certificate;
 use crate::domain::gateway::{self, KeyFacts, Owner};
 use crate::domain::policy::Policies;
 use crate::domain::role::Grant;
@@ -128,11 +129,19 @@ impl Store {
             "SELECT r.model || ' ' || r.limits AS line FROM project_rate_limits r WHERE r.project_id = k.project_id",
             "line",
         );
+        // The certificates active in the key's organization or project, a PEM a line (its own
+        // line breaks made `|`, which PEM never holds).
+        let client_cas = self.backend.lines_of(
+            "SELECT REPLACE(c.content, CHAR_NL, '|') AS pem FROM certificates c WHERE c.org_id = k.org_id \
+             AND (c.active = 1 OR EXISTS (SELECT 1 FROM project_certificates pc \
+               WHERE pc.certificate_id = c.id AND pc.project_id = k.project_id))",
+            "pem",
+        ).replace("CHAR_NL", "'\n'");
         let row: Option<KeyRow> = db::query(format!(
             "SELECT k.id AS key_id, k.name AS key_name, k.org_id, k.project_id, p.name AS project_name, \
              k.expires_at, k.last_used_at, k.scopes, k.user_id, u.email AS user_email, u.name AS user_name, \
              k.service_account_id, s.name AS service_account_name, ({granted}) AS granted, \
-             pp.model_mode, pp.model_ids, pp.disabled_tools, ({rate_limits}) AS rate_limits \
+             pp.model_mode, pp.model_ids, pp.disabled_tools, ({rate_limits}) AS rate_limits, ({client_cas}) AS client_cas \
              FROM project_api_keys k JOIN projects p ON p.id = k.project_id \
              LEFT JOIN project_policies pp ON pp.project_id = k.project_id \
              LEFT JOIN service_accounts s ON s.id = k.service_account_id \
@@ -217,6 +226,7 @@ struct KeyRow {
     model_ids: Option<String>,
     disabled_tools: Option<String>,
     rate_limits: Option<String>,
+    client_cas: Option<String>,
 }
 
 db::from_row!(KeyRow {
@@ -238,6 +248,7 @@ db::from_row!(KeyRow {
     model_ids,
     disabled_tools,
     rate_limits,
+    client_cas,
 });
 
 impl KeyRow {
@@ -280,7 +291,17 @@ impl KeyRow {
                 Some((model.to_owned(), serde_json::from_str(values).ok()?))
             })
             .collect();
+        let client_cas = self.client_cas.unwrap_or_default();
+        let client_cas = certificate::ca_ders(
+            client_cas
+                .lines()
+                .map(|line| line.replace('|', "\n"))
+                .collect::<Vec<_>>()
+                .iter()
+                .map(String::as_str),
+        );
         KeyFacts {
+            client_cas,
             models: policies.models,
             tools: policies.tools,
             rate_limits,

@@ -291,3 +291,145 @@ async fn an_organization_holds_at_most_fifty_certificates() {
         .error_mentioning(400, None, "up to 50 certificates");
     s.stop().await;
 }
+
+/// A CA that signs client certificates: its PEM, and a client certificate it signed valid from
+/// `from` to `until`.
+struct Authority {
+    pem: String,
+    issuer: rcgen::Issuer<'static, KeyPair>,
+}
+
+impl Authority {
+    fn new(name: &str) -> Authority {
+        let mut params = CertificateParams::new(Vec::new()).unwrap();
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, name);
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let key = KeyPair::generate().unwrap();
+        let pem = params.self_signed(&key).unwrap().pem();
+        Authority {
+            pem,
+            issuer: rcgen::Issuer::new(params, key),
+        }
+    }
+
+    fn client(&self, from: i64, until: i64) -> String {
+        let mut params = CertificateParams::new(vec!["gateway-client".to_owned()]).unwrap();
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "gateway client");
+        params.not_before = OffsetDateTime::from_unix_timestamp(from).unwrap();
+        params.not_after = OffsetDateTime::from_unix_timestamp(until).unwrap();
+        let key = KeyPair::generate().unwrap();
+        params.signed_by(&key, &self.issuer).unwrap().pem()
+    }
+}
+
+#[tokio::test]
+async fn with_active_certificates_a_call_needs_a_client_certificate_they_signed() {
+    let s = TestServer::start().await;
+    let admin = s.admin();
+    let bot = s.project_with_bot("mTLS").await;
+    let ours = Authority::new("Our clients CA");
+    let theirs = Authority::new("Someone else's CA");
+    let now = s.clock.now();
+    let good = ours.client(now - 60, now + 86_400);
+    let expired = ours.client(now - 2 * 86_400, now - 86_400);
+    let stranger = theirs.client(now - 60, now + 86_400);
+    let check = |client: Option<&str>| {
+        let mut body = json!({"api_key": bot.key});
+        if let Some(pem) = client {
+            body["client_certificate"] = json!(pem);
+        }
+        let anonymous = s.anonymous();
+        async move { anonymous.post("/v1/gateway/check", body).await.ok().clone() }
+    };
+    // Without active certificates nothing changes.
+    assert_eq!(check(None).await["allowed"], true);
+    let id = upload(&admin, "Ours", &ours.pem).await["id"].clone();
+
+    // Active in the key's project.
+    let in_project = format!("/v1/organization/projects/{}/certificates", bot.project);
+    admin
+        .post(
+            &format!("{in_project}/activate"),
+            json!({"certificate_ids": [id]}),
+        )
+        .await
+        .ok();
+    let refused = check(None).await;
+    assert_eq!(
+        (refused["allowed"].clone(), refused["status"].clone()),
+        (json!(false), json!(401))
+    );
+    assert_eq!(refused["error"]["code"], "client_certificate_required");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("A valid client certificate is required"),
+        "{refused}"
+    );
+    assert_eq!(check(Some(&good)).await["allowed"], true);
+    for (bad, why) in [
+        (&stranger, "not signed by an active certificate"),
+        (&expired, "not valid at this time"),
+        (&ours.pem.replace("CERTIFICATE", "CERT"), "not valid PEM"),
+    ] {
+        let answer = check(Some(bad)).await;
+        assert_eq!(answer["status"], 401, "{answer}");
+        assert!(
+            answer["error"]["message"].as_str().unwrap().contains(why),
+            "{why}: {answer}"
+        );
+    }
+
+    // Forward auth: the header gateways send, URL-escaped PEM.
+    let escaped: String = url_escape(&good);
+    let forward = |cert: Option<String>| {
+        let mut request = reqwest::Client::new()
+            .get(format!("{}/v1/gateway/auth/v1/chat/completions", s.root))
+            .header("authorization", format!("Bearer {}", bot.key))
+            .header("x-original-method", "POST");
+        if let Some(cert) = cert {
+            request = request.header("x-client-cert", cert);
+        }
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(forward(Some(escaped.clone())).await, 200);
+    assert_eq!(forward(None).await, 401);
+    assert_eq!(forward(Some(url_escape(&stranger))).await, 401);
+
+    // Active in the organization instead: the same for every project.
+    admin
+        .post(
+            &format!("{in_project}/deactivate"),
+            json!({"certificate_ids": [id]}),
+        )
+        .await
+        .ok();
+    assert_eq!(check(None).await["allowed"], true);
+    admin
+        .post(
+            &format!("{CERTIFICATES}/activate"),
+            json!({"certificate_ids": [id]}),
+        )
+        .await
+        .ok();
+    assert_eq!(check(None).await["allowed"], false);
+    assert_eq!(check(Some(&good)).await["allowed"], true);
+    s.stop().await;
+}
+
+/// `text` as nginx's `$ssl_client_escaped_cert` escapes it.
+fn url_escape(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
