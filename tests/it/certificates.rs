@@ -433,3 +433,132 @@ fn url_escape(text: &str) -> String {
         })
         .collect()
 }
+
+/// What nginx answers `curl` (with `client`'s certificate and key, if any) for a chat call; on a
+/// thread of its own, for the server answers on this one.
+async fn curl_through(
+    base: &str,
+    key: &str,
+    client: Option<(&std::path::Path, &std::path::Path)>,
+) -> (u16, Value) {
+    let (base, key) = (base.to_owned(), key.to_owned());
+    let client = client.map(|(cert, key)| (cert.to_owned(), key.to_owned()));
+    tokio::task::spawn_blocking(move || {
+        curl_blocking(
+            &base,
+            &key,
+            client.as_ref().map(|(c, k)| (c.as_path(), k.as_path())),
+        )
+    })
+    .await
+    .unwrap()
+}
+
+fn curl_blocking(
+    base: &str,
+    key: &str,
+    client: Option<(&std::path::Path, &std::path::Path)>,
+) -> (u16, Value) {
+    let mut command = std::process::Command::new("curl");
+    command.args(["-sk", "-o", "-", "-w", "\n%{http_code}", "-X", "POST"]);
+    command.args(["-H", &format!("Authorization: Bearer {key}")]);
+    command.args(["-H", "Content-Type: application/json", "-d", "{}"]);
+    if let Some((cert, key)) = client {
+        command.arg("--cert").arg(cert).arg("--key").arg(key);
+    }
+    let output = command
+        .arg(format!("{base}/v1/chat/completions"))
+        .output()
+        .expect("curl runs");
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    let (body, status) = text.rsplit_once('\n').unwrap_or_default();
+    (
+        status.trim().parse().unwrap_or(0),
+        serde_json::from_str(body).unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn nginx_passes_the_client_certificate_and_roster_decides() {
+    let s = TestServer::start().await;
+    let admin = s.admin();
+    let bot = s.project_with_bot("mTLS through nginx").await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    // nginx's own certificate, and a client of our CA's and one of a stranger's.
+    let server_key = KeyPair::generate().unwrap();
+    let server = CertificateParams::new(vec!["localhost".to_owned()])
+        .unwrap()
+        .self_signed(&server_key)
+        .unwrap();
+    file("server.pem", &server.pem());
+    file("server.key", &server_key.serialize_pem());
+    let ours = Authority::new("Our clients CA");
+    let theirs = Authority::new("A stranger's CA");
+    let now = s.clock.now();
+    let client = |authority: &Authority, name: &str| {
+        let key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::new(Vec::new()).unwrap();
+        params.not_before = OffsetDateTime::from_unix_timestamp(now - 60).unwrap();
+        params.not_after = OffsetDateTime::from_unix_timestamp(now + 86_400).unwrap();
+        let cert = params.signed_by(&key, &authority.issuer).unwrap();
+        (
+            file(&format!("{name}.pem"), &cert.pem()),
+            file(&format!("{name}.key"), &key.serialize_pem()),
+        )
+    };
+    let (good_cert, good_key) = client(&ours, "good");
+    let (bad_cert, bad_key) = client(&theirs, "stranger");
+
+    let (upstream, _task) = crate::forward_auth::echo_upstream().await;
+    let roster = s.root.trim_start_matches("http://").to_owned();
+    let port = crate::forward_auth::free_port();
+    let conf = crate::forward_auth::recipe("nginx-mtls.conf", &roster, &upstream, port)
+        .replace("8443", &port.to_string())
+        .replace("/etc/roster/tls", &dir.path().display().to_string());
+    let Some(nginx) = crate::forward_auth::nginx_with(dir.path(), conf, port) else {
+        return;
+    };
+    let base = nginx.base.replace("http://", "https://");
+
+    // No certificate active yet: nothing changes.
+    let (status, body) = curl_through(&base, &bot.key, None).await;
+    assert_eq!(
+        status,
+        200,
+        "{body} {}",
+        std::fs::read_to_string(dir.path().join("error.log")).unwrap_or_default()
+    );
+    let id = upload(&admin, "Ours", &ours.pem).await["id"].clone();
+    admin
+        .post(
+            &format!(
+                "/v1/organization/projects/{}/certificates/activate",
+                bot.project
+            ),
+            json!({"certificate_ids": [id]}),
+        )
+        .await
+        .ok();
+    let (status, body) = curl_through(&base, &bot.key, Some((&good_cert, &good_key))).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["headers"]["x-roster-project-id"], bot.project.as_str());
+    let (status, body) = curl_through(&base, &bot.key, None).await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["error"]["code"], "client_certificate_required");
+    let (status, body) = curl_through(&base, &bot.key, Some((&bad_cert, &bad_key))).await;
+    assert_eq!(status, 401, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("not signed by an active certificate"),
+        "{body}"
+    );
+    drop(nginx);
+    s.stop().await;
+}

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use crate::common::TestServer;
 
 /// An upstream that answers every request with the headers it received, as JSON.
-async fn echo_upstream() -> (String, tokio::task::JoinHandle<()>) {
+pub async fn echo_upstream() -> (String, tokio::task::JoinHandle<()>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     let app = axum::Router::new().fallback(|headers: axum::http::HeaderMap| async move {
@@ -28,7 +28,7 @@ async fn echo_upstream() -> (String, tokio::task::JoinHandle<()>) {
     (addr, task)
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -37,7 +37,7 @@ fn free_port() -> u16 {
 }
 
 /// A recipe from `deploy/`, pointed at this test's Roster, upstream and port.
-fn recipe(name: &str, roster: &str, upstream: &str, port: u16) -> String {
+pub fn recipe(name: &str, roster: &str, upstream: &str, port: u16) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("deploy")
         .join(name);
@@ -49,9 +49,9 @@ fn recipe(name: &str, roster: &str, upstream: &str, port: u16) -> String {
 }
 
 /// A gateway process, stopped when dropped.
-struct Gateway {
+pub struct Gateway {
     child: Child,
-    base: String,
+    pub base: String,
 }
 
 impl Drop for Gateway {
@@ -99,13 +99,14 @@ fn installed(program: &str) -> Option<String> {
 }
 
 fn nginx(dir: &Path, roster: &str, upstream: &str) -> Option<Gateway> {
-    let program = installed("nginx")?;
     let port = free_port();
-    std::fs::write(
-        dir.join("roster.conf"),
-        recipe("nginx.conf", roster, upstream, port),
-    )
-    .unwrap();
+    nginx_with(dir, recipe("nginx.conf", roster, upstream, port), port)
+}
+
+/// nginx with `conf` (a recipe from `deploy/`) as its one server, listening on `port`.
+pub fn nginx_with(dir: &Path, conf: String, port: u16) -> Option<Gateway> {
+    let program = installed("nginx")?;
+    std::fs::write(dir.join("roster.conf"), conf).unwrap();
     let conf = format!(
         "daemon off; user root; pid {dir}/nginx.pid; error_log {dir}/error.log warn;\n\
          events {{}}\n\
