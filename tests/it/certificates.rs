@@ -41,6 +41,25 @@ async fn events(admin: &Caller<'_>) -> usize {
     walk(admin, "/v1/organization/audit_logs", 100).await.len()
 }
 
+/// `verb` (`activate` or `deactivate`) for `ids` under `base`: the organization's certificates
+/// or a project's.
+async fn toggle(admin: &Caller<'_>, base: &str, verb: &str, ids: Value) -> crate::common::Resp {
+    admin
+        .post(&format!("{base}/{verb}"), json!({"certificate_ids": ids}))
+        .await
+}
+
+/// The ids of the certificates active in a list.
+fn active_ids(list: &Value) -> Vec<Value> {
+    list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["active"] == true)
+        .map(|c| c["id"].clone())
+        .collect()
+}
+
 #[tokio::test]
 async fn upload_list_retrieve_rename_and_the_dates_of_the_certificate_itself() {
     let s = TestServer::start().await;
@@ -147,35 +166,20 @@ async fn activation_in_the_organization_and_a_project_and_deletion() {
         .to_owned();
 
     // All or nothing: one unknown id, and none is activated.
-    admin
-        .post(
-            &format!("{CERTIFICATES}/activate"),
-            json!({"certificate_ids": [id, "cert_nothere"]}),
-        )
-        .await
-        .error_mentioning(400, Some("certificate_ids[1]"), "nothing was changed");
-    admin
-        .post(
-            &format!("{CERTIFICATES}/activate"),
-            json!({"certificate_ids": []}),
-        )
+    toggle(
+        &admin,
+        CERTIFICATES,
+        "activate",
+        json!([id, "cert_nothere"]),
+    )
+    .await
+    .error_mentioning(400, Some("certificate_ids[1]"), "nothing was changed");
+    toggle(&admin, CERTIFICATES, "activate", json!([]))
         .await
         .error(400, Some("certificate_ids"));
-    let listed = admin.get(CERTIFICATES).await;
-    assert!(
-        listed.ok()["data"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|c| c["active"] == false)
-    );
+    assert!(active_ids(admin.get(CERTIFICATES).await.ok()).is_empty());
 
-    let activated = admin
-        .post(
-            &format!("{CERTIFICATES}/activate"),
-            json!({"certificate_ids": [id, id]}),
-        )
-        .await;
+    let activated = toggle(&admin, CERTIFICATES, "activate", json!([id, id])).await;
     assert_eq!(
         activated.ok()["object"],
         "organization.certificate.activation"
@@ -183,11 +187,7 @@ async fn activation_in_the_organization_and_a_project_and_deletion() {
     assert_eq!(activated.ok()["data"].as_array().unwrap().len(), 1);
     assert_eq!(activated.ok()["data"][0]["active"], true);
     // Idempotent.
-    admin
-        .post(
-            &format!("{CERTIFICATES}/activate"),
-            json!({"certificate_ids": [id]}),
-        )
+    toggle(&admin, CERTIFICATES, "activate", json!([id]))
         .await
         .ok();
     admin
@@ -204,53 +204,30 @@ async fn activation_in_the_organization_and_a_project_and_deletion() {
         "organization.project.certificate"
     );
     assert!(
-        listed.ok()["data"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|c| c["active"] == false),
+        active_ids(listed.ok()).is_empty(),
         "active in the organization is not active in the project"
     );
-    let activated = admin
-        .post(
-            &format!("{in_project}/activate"),
-            json!({"certificate_ids": [other]}),
-        )
-        .await;
+    let activated = toggle(&admin, &in_project, "activate", json!([other])).await;
     assert_eq!(
         activated.ok()["object"],
         "organization.project.certificate.activation"
     );
-    let active_here: Vec<Value> = admin.get(&in_project).await.ok()["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["active"] == true)
-        .map(|c| c["id"].clone())
-        .collect();
-    assert_eq!(active_here, [json!(other)]);
+    assert_eq!(
+        active_ids(admin.get(&in_project).await.ok()),
+        [json!(other)]
+    );
     admin
         .delete(&format!("{CERTIFICATES}/{other}"))
         .await
         .error(400, None);
-    let deactivated = admin
-        .post(
-            &format!("{in_project}/deactivate"),
-            json!({"certificate_ids": [other]}),
-        )
-        .await;
+    let deactivated = toggle(&admin, &in_project, "deactivate", json!([other])).await;
     assert_eq!(
         deactivated.ok()["object"],
         "organization.project.certificate.deactivation"
     );
     assert_eq!(deactivated.ok()["data"][0]["active"], false);
 
-    let deactivated = admin
-        .post(
-            &format!("{CERTIFICATES}/deactivate"),
-            json!({"certificate_ids": [id]}),
-        )
-        .await;
+    let deactivated = toggle(&admin, CERTIFICATES, "deactivate", json!([id])).await;
     assert_eq!(
         deactivated.ok()["object"],
         "organization.certificate.deactivation"
@@ -351,11 +328,7 @@ async fn with_active_certificates_a_call_needs_a_client_certificate_they_signed(
 
     // Active in the key's project.
     let in_project = format!("/v1/organization/projects/{}/certificates", bot.project);
-    admin
-        .post(
-            &format!("{in_project}/activate"),
-            json!({"certificate_ids": [id]}),
-        )
+    toggle(&admin, &in_project, "activate", json!([id]))
         .await
         .ok();
     let refused = check(None).await;
@@ -402,19 +375,11 @@ async fn with_active_certificates_a_call_needs_a_client_certificate_they_signed(
     assert_eq!(forward(Some(url_escape(&stranger))).await, 401);
 
     // Active in the organization instead: the same for every project.
-    admin
-        .post(
-            &format!("{in_project}/deactivate"),
-            json!({"certificate_ids": [id]}),
-        )
+    toggle(&admin, &in_project, "deactivate", json!([id]))
         .await
         .ok();
     assert_eq!(check(None).await["allowed"], true);
-    admin
-        .post(
-            &format!("{CERTIFICATES}/activate"),
-            json!({"certificate_ids": [id]}),
-        )
+    toggle(&admin, CERTIFICATES, "activate", json!([id]))
         .await
         .ok();
     assert_eq!(check(None).await["allowed"], false);
