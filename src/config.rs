@@ -124,6 +124,15 @@ pub enum Command {
         #[command(subcommand)]
         command: Option<MigrateCommand>,
     },
+    /// Write a consistent snapshot of the SQLite database to FILE, also while a server runs
+    /// (on PostgreSQL, use pg_dump).
+    Backup {
+        /// A new file.
+        file: PathBuf,
+    },
+    /// Replace the SQLite database with the backup FILE; refused while a server uses it (on
+    /// PostgreSQL, use pg_restore).
+    Restore { file: PathBuf },
 }
 
 #[derive(Debug, Args)]

@@ -54,6 +54,11 @@ async fn run(cli: Cli) -> Result<(), String> {
             // Read first: a malformed models, routes or fixtures file stops the start.
             let settings = args.settings(&global.data_dir)?;
             let store = open(&global).await?;
+            // On SQLite, held while serving: a restore cannot replace the file under the server.
+            let _serving = match sqlite_database(&global, "") {
+                Ok(database) => Some(roster::store::backup::hold_for_serving(&database)?),
+                Err(_) => None,
+            };
             let founded = bootstrap(&store, &args.bootstrap).await?;
             if let Some(founded) = &founded {
                 print_founded(founded, &args.bootstrap, &format!("http://{}", args.listen));
@@ -154,6 +159,22 @@ async fn run(cli: Cli) -> Result<(), String> {
             store.close().await;
             result
         }
+        Command::Backup { file } => {
+            let database = sqlite_database(&global, "back it up with pg_dump")?;
+            roster::store::backup::backup_sqlite(&database, &file)?;
+            println!(
+                "Wrote a backup of {} to {}.",
+                database.display(),
+                file.display()
+            );
+            Ok(())
+        }
+        Command::Restore { file } => {
+            let database = sqlite_database(&global, "restore it with pg_restore or psql")?;
+            roster::store::backup::restore_sqlite(&file, &database)?;
+            println!("Restored {} from {}.", database.display(), file.display());
+            Ok(())
+        }
         Command::Migrate { command } => {
             let store = Store::connect(
                 &database_url(&global)?,
@@ -253,6 +274,18 @@ fn database_url(global: &GlobalArgs) -> Result<String, String> {
         )
     })?;
     Ok(global.database_url())
+}
+
+/// The SQLite file of the database, or why there is none: on PostgreSQL, `instead` says what to
+/// use.
+fn sqlite_database(global: &GlobalArgs, instead: &str) -> Result<std::path::PathBuf, String> {
+    let url = database_url(global)?;
+    if url.starts_with("postgres") {
+        return Err(format!(
+            "the database is PostgreSQL: {instead} (roster backs up only its embedded SQLite database)"
+        ));
+    }
+    Ok(std::path::PathBuf::from(roster::store::sqlite_path(&url)))
 }
 
 async fn open(global: &GlobalArgs) -> Result<Store, String> {

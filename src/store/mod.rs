@@ -58,6 +58,7 @@ macro_rules! transact {
 mod admin_api_keys;
 pub mod audit_logs;
 mod backend;
+pub mod backup;
 pub mod certificates;
 mod db;
 mod fixtures;

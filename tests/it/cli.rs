@@ -268,3 +268,150 @@ async fn a_models_file_replaces_the_built_in_catalogue() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("models file"), "{stderr}");
 }
+
+#[tokio::test]
+async fn a_backup_taken_while_serving_restores_every_object_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let backup = dir.path().join("roster-backup.db");
+    let served = Served::start(&data, |_| {});
+    let bootstrap = admin_key_in(&served.stdout()).unwrap();
+    let (status, kept) = served
+        .post(
+            &bootstrap,
+            "/v1/organization/projects",
+            json!({"name": "Kept"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, key) = served
+        .post(
+            &bootstrap,
+            "/v1/organization/admin_api_keys",
+            json!({"name": "ops"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let ops_key = key["value"].as_str().unwrap().to_owned();
+
+    // While the server runs: a backup is taken, a restore is refused.
+    let (output, said) = run(roster(&data).arg("backup").arg(&backup));
+    assert!(
+        output.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let (output, _) = run(roster(&data).arg("backup").arg(&backup));
+    assert!(
+        !output.status.success(),
+        "an existing file is not overwritten"
+    );
+    let (output, _) = run(roster(&data).arg("restore").arg(&backup));
+    assert!(!output.status.success());
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("in use by a running roster server"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    // A change after the backup, then the server stops and the backup comes back.
+    let (status, _) = served
+        .post(
+            &bootstrap,
+            "/v1/organization/projects",
+            json!({"name": "Later"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(served.terminate());
+    let not_a_backup = dir.path().join("notes.txt");
+    std::fs::write(&not_a_backup, "not a database").unwrap();
+    let (output, _) = run(roster(&data).arg("restore").arg(&not_a_backup));
+    assert!(
+        !output.status.success(),
+        "only a Roster database is restored"
+    );
+    let (output, said) = run(roster(&data).arg("restore").arg(&backup));
+    assert!(
+        output.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    let again = Served::start(&data, |_| {});
+    let (status, projects) = again.get(&ops_key, "/v1/organization/projects").await;
+    assert_eq!(
+        status, 200,
+        "the key made before the backup works: {projects}"
+    );
+    let names: Vec<&str> = projects["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"Kept") && !names.contains(&"Later"),
+        "{names:?}"
+    );
+    let (status, _) = again
+        .get(
+            &bootstrap,
+            &format!("/v1/organization/projects/{}", kept["id"].as_str().unwrap()),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(again.terminate());
+}
+
+#[tokio::test]
+async fn backup_on_postgresql_points_to_pg_dump() {
+    let dir = tempfile::tempdir().unwrap();
+    let (output, _) = run(roster(dir.path())
+        .env(
+            "ROSTER_DATABASE_URL",
+            "postgres://postgres@127.0.0.1:5432/test",
+        )
+        .arg("backup")
+        .arg(dir.path().join("b.db")));
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("pg_dump"));
+}
+
+#[test]
+fn the_service_unit_is_one_systemd_accepts() {
+    let Ok(analyze) = Command::new("systemd-analyze").arg("--version").output() else {
+        eprintln!("WARNING: systemd-analyze is not installed; the unit is not verified");
+        return;
+    };
+    assert!(analyze.status.success());
+    let unit = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/deploy/roster.service"
+    ))
+    .unwrap();
+    for needed in [
+        "User=roster",
+        "EnvironmentFile=",
+        "StateDirectory=roster",
+        "ReadWritePaths=/var/lib/roster",
+        "NoNewPrivileges=true",
+        "ProtectSystem=strict",
+    ] {
+        assert!(unit.contains(needed), "{needed}");
+    }
+    // Verified as installed, with its ExecStart pointing at this build's binary.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("roster.service");
+    std::fs::write(
+        &path,
+        unit.replace("/usr/local/bin/roster", env!("CARGO_BIN_EXE_roster")),
+    )
+    .unwrap();
+    let (output, _) = run(Command::new("systemd-analyze").arg("verify").arg(&path));
+    assert!(
+        output.status.success() && output.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
