@@ -171,6 +171,9 @@ pub struct ServeArgs {
     /// Admin API, so that they stay on the network the gateways sit in.
     #[arg(long, env = "ROSTER_GATEWAY_LISTEN")]
     pub gateway_listen: Option<SocketAddr>,
+    /// Serve `/metrics` on this address instead of beside the Admin API.
+    #[arg(long, env = "ROSTER_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
     /// A JSON file of routes forward auth should let through, with the permission each needs,
     /// before the built-in table of the OpenAI API's routes.
     #[arg(long, env = "ROSTER_GATEWAY_ROUTES")]
@@ -243,6 +246,7 @@ impl ServeArgs {
                 crate::domain::policy::ModelCatalogue::parse,
             )?),
             gateway_listen: self.gateway_listen,
+            metrics_listen: self.metrics_listen,
             routes: std::sync::Arc::new(read_json_file(
                 self.gateway_routes.as_deref(),
                 "gateway routes",

@@ -12,6 +12,7 @@ pub mod domain;
 pub mod mail;
 mod server;
 pub mod store;
+pub mod telemetry;
 pub mod templates;
 
 use std::future::Future;
@@ -29,6 +30,8 @@ pub struct RunningServer {
     pub addr: SocketAddr,
     /// The gateway's own address (`--gateway-listen`), if it has one.
     pub gateway_addr: Option<SocketAddr>,
+    /// The metrics' own address (`--metrics-listen`), if they have one.
+    pub metrics_addr: Option<SocketAddr>,
     pub store: Store,
     shutdown: Vec<tokio::sync::oneshot::Sender<()>>,
     tasks: Vec<JoinHandle<std::io::Result<()>>>,
@@ -72,6 +75,8 @@ pub async fn start(
     store: Store,
     mut settings: Settings,
 ) -> std::io::Result<RunningServer> {
+    // Installed before anything is recorded: what happens before it is not counted.
+    telemetry::recorder();
     let listener = TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
     if settings.public_url.is_empty() {
@@ -89,6 +94,11 @@ pub async fn start(
         None => None,
     };
     let gateway_addr = gateway.as_ref().map(TcpListener::local_addr).transpose()?;
+    let metrics = match settings.metrics_listen {
+        Some(listen) => Some(TcpListener::bind(listen).await?),
+        None => None,
+    };
+    let metrics_addr = metrics.as_ref().map(TcpListener::local_addr).transpose()?;
     let state = AppState {
         store: store.clone(),
         settings,
@@ -103,10 +113,14 @@ pub async fn start(
     if let Some(gateway) = gateway {
         serve(gateway, api::gateway_router(state.clone()));
     }
+    if let Some(metrics) = metrics {
+        serve(metrics, api::metrics_router(state.clone()));
+    }
     serve(listener, api::router(state));
     Ok(RunningServer {
         addr,
         gateway_addr,
+        metrics_addr,
         store,
         shutdown,
         tasks,

@@ -118,9 +118,11 @@ async fn attempt(store: &Store, mailer: &Mailer, from: &str, mail: &QueuedMail) 
     let outcome = match mailer.send(from, mail).await {
         Ok(()) => {
             tracing::info!(mail_id = %mail.id, attempt = mail.attempts, "email sent");
+            metrics::counter!("roster_emails_total", "result" => "sent").increment(1);
             store.mail_sent(&mail.id, store.clock().now()).await
         }
         Err(error) => {
+            metrics::counter!("roster_emails_total", "result" => "failed").increment(1);
             let retry_at = (mail.attempts < MAX_ATTEMPTS).then(|| {
                 let backoff = 2_i64
                     .saturating_pow(u32::try_from(mail.attempts).unwrap_or(u32::MAX))

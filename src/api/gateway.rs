@@ -208,6 +208,8 @@ async fn verdict(state: &AppState, call: &Call<'_>) -> ApiResult<Verdict> {
         None
     };
     let outcome = gateway::decide(facts.as_deref(), call, store.clock().now());
+    let decided = outcome.as_ref().err().map_or("allowed", Denial::label);
+    metrics::counter!("roster_gateway_decisions_total", "outcome" => decided).increment(1);
     let verified = outcome.as_ref().err().is_none_or(Denial::key_verified);
     let rate_limit = match (&facts, call.model) {
         (Some(facts), Some(model)) if verified => {

@@ -12,6 +12,7 @@ mod gateway;
 mod groups;
 mod health;
 mod invites;
+mod metrics;
 mod pagination;
 mod project_api_keys;
 mod project_policies;
@@ -62,6 +63,8 @@ pub struct Settings {
     pub limits: Limits,
     /// Where the gateway's endpoints are served, if not beside the Admin API.
     pub gateway_listen: Option<std::net::SocketAddr>,
+    /// Where `/metrics` is served, if not beside the Admin API.
+    pub metrics_listen: Option<std::net::SocketAddr>,
     /// The routes forward auth knows, with the permission each needs.
     pub routes: std::sync::Arc<crate::domain::gateway::RouteTable>,
     /// The models Roster knows, with the organization's rate limits.
@@ -128,6 +131,20 @@ pub fn router(state: AppState) -> Router {
         .nest("/v1", v1)
         .merge(health::routes())
         .merge(accept::page_routes());
+    let routes = if state.settings.metrics_listen.is_none() {
+        routes.merge(metrics::routes())
+    } else {
+        routes
+    };
+    served(routes, state)
+}
+
+/// `/metrics` alone (and the probes), for `--metrics-listen`: an address only the scraper
+/// reaches.
+pub fn metrics_router(state: AppState) -> Router {
+    let routes = Router::new()
+        .merge(metrics::routes())
+        .merge(health::routes());
     served(routes, state)
 }
 
@@ -169,6 +186,7 @@ fn served(routes: Router<AppState>, state: AppState) -> Router {
                 )
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
                 .layer(CatchPanicLayer::custom(|_| error::internal_error_response()))
+                .layer(middleware::from_fn(metrics::record_request))
                 .layer(middleware::from_fn(check_framing))
                 .layer(middleware::from_fn(move |req: Request, next: Next| {
                     within_deadline(request_timeout, req, next)

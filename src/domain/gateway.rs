@@ -158,6 +158,17 @@ impl Denial {
         }
     }
 
+    /// The denial's name, as metrics count it.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Denial::IncorrectKey { .. } => "incorrect_key",
+            Denial::MissingPermission { .. } => "missing_permission",
+            Denial::ModelNotAllowed { .. } => "model_not_allowed",
+            Denial::ToolDisabled { .. } => "tool_disabled",
+            Denial::ClientCertificateRequired { .. } => "client_certificate_required",
+        }
+    }
+
     /// Whether the key itself was accepted, so that the answer may say whose it is.
     pub fn key_verified(&self) -> bool {
         !matches!(self, Denial::IncorrectKey { .. })

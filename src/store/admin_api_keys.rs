@@ -91,9 +91,13 @@ impl Store {
     /// the caller's check.
     pub async fn authenticate(&self, digest: &str) -> Result<Option<Principal>> {
         let generation = match self.keys.get(digest) {
-            Ok(principal) => return Ok(Some(principal)),
+            Ok(principal) => {
+                crate::telemetry::cache_lookup("admin_keys", true);
+                return Ok(Some(principal));
+            }
             Err(generation) => generation,
         };
+        crate::telemetry::cache_lookup("admin_keys", false);
         let found = self.lookup_key(digest).await?;
         if let Some(principal) = &found {
             self.keys.put(principal, generation);

@@ -590,6 +590,14 @@ pub enum Conn {
     Postgres(Box<deadpool_postgres::Object>),
 }
 
+/// What a pool holds, for the metrics.
+#[derive(Clone, Copy, Debug)]
+pub struct PoolStatus {
+    pub open: usize,
+    pub idle: usize,
+    pub waiting: usize,
+}
+
 /// SQLite: readers on the callers' threads, and one writer that commits in groups.
 pub struct Sqlite {
     path: String,
@@ -765,6 +773,33 @@ impl Drop for Turn {
 }
 
 impl Database {
+    /// The connections this process holds, for the metrics: no query.
+    pub fn status(&self) -> PoolStatus {
+        match self {
+            Database::Sqlite(sqlite) => {
+                let idle = sqlite
+                    .readers
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .len();
+                // The idle readers and the one writer; readers in use are on their callers' threads.
+                PoolStatus {
+                    open: idle + 1,
+                    idle,
+                    waiting: 0,
+                }
+            }
+            Database::Postgres(pool) => {
+                let status = pool.status();
+                PoolStatus {
+                    open: status.size,
+                    idle: status.available,
+                    waiting: status.waiting,
+                }
+            }
+        }
+    }
+
     pub async fn open(backend: Backend, url: &str, options: &StoreOptions) -> Result<Database> {
         match backend {
             Backend::Sqlite => {

@@ -100,9 +100,13 @@ impl Store {
     /// decision's, by the clock.
     pub async fn key_facts(&self, digest: &str) -> Result<Option<Arc<KeyFacts>>> {
         let generation = match self.decisions.get(digest) {
-            Ok(facts) => return Ok(facts),
+            Ok(facts) => {
+                crate::telemetry::cache_lookup("gateway", true);
+                return Ok(facts);
+            }
             Err(generation) => generation,
         };
+        crate::telemetry::cache_lookup("gateway", false);
         let facts = self.load_key_facts(digest).await?.map(Arc::new);
         self.decisions.put(digest, &facts, generation);
         Ok(facts)

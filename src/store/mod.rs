@@ -23,20 +23,22 @@ macro_rules! transact {
         loop {
             let outcome: $crate::domain::Result<_> = async {
                 let mut turn = store.db.begin().await?;
-                let value = {
+                let (value, recorded) = {
                     let mut tx = $crate::store::tx::Tx {
                         conn: turn.conn(),
                         backend: store.backend,
                         author: $author,
                         now: store.clock.now(),
+                        recorded: 0,
                     };
                     let $tx = &mut tx;
                     let result: $crate::domain::Result<_> = async { $body }.await;
-                    result
+                    (result, tx.recorded)
                 };
                 match value {
                     Ok(value) => {
                         turn.commit().await?;
+                        metrics::counter!("roster_audit_events_total").increment(recorded);
                         // Any change may change what a key may do: gateway checks load afresh.
                         store.decisions.clear();
                         Ok(value)
@@ -207,6 +209,11 @@ impl Store {
         }
     }
 
+    /// The database connections this process holds (no query), for the metrics.
+    pub fn pool_status(&self) -> db::PoolStatus {
+        self.db.status()
+    }
+
     pub fn backend(&self) -> Backend {
         self.backend
     }
@@ -281,6 +288,7 @@ impl Store {
         match outcome {
             Err(Error::Contention(cause)) if *attempt < MAX_ATTEMPTS => {
                 tracing::debug!(%cause, attempt, "retrying a transaction");
+                metrics::counter!("roster_db_transaction_retries_total").increment(1);
                 tokio::time::sleep(Duration::from_millis(5 * *attempt)).await;
                 *attempt += 1;
                 true

@@ -89,6 +89,7 @@ impl Store {
 
     /// Wakes this process's delivery worker, after a commit that queued mail.
     pub(super) fn mail_queued(&self) {
+        metrics::counter!("roster_emails_total", "result" => "queued").increment(1);
         self.mail.notify_one();
     }
 

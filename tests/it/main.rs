@@ -17,6 +17,7 @@ mod invitation;
 mod machine_identities;
 mod mail;
 mod membership;
+mod metrics;
 mod project_policies;
 mod projects;
 mod replicas;

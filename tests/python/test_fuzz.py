@@ -18,9 +18,9 @@ from test_access import add_users
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
-# Operations served outside /v1 (probes, the invitation page and its stylesheet), fuzzed against
-# the root.
-ROOT_PATHS = "^/(healthz|readyz|invite/|static/)"
+# Operations served outside /v1 (probes, metrics, the invitation page and its stylesheet),
+# fuzzed against the root.
+ROOT_PATHS = "^/(healthz|readyz|metrics|invite/|static/)"
 MAX_EXAMPLES = os.environ.get("ROSTER_FUZZ_EXAMPLES", "25")
 
 

@@ -26,6 +26,8 @@ pub(super) struct Tx<'t> {
     /// records none (or, founding an organization, names the author once it exists).
     pub author: Option<Author>,
     pub now: i64,
+    /// Audit events recorded, counted once the transaction commits.
+    pub recorded: u64,
 }
 
 impl Tx<'_> {
@@ -62,6 +64,7 @@ impl Tx<'_> {
         .bind(event.resource_id)
         .bind(event.details.to_string());
         query.execute(&mut *self.conn).await?;
+        self.recorded += 1;
         Ok(())
     }
 }

@@ -25,6 +25,8 @@ pub struct TestServer {
     pub root: String,
     /// The gateway endpoints' own address, with `gateway_listen` set.
     pub gateway_root: Option<String>,
+    /// The metrics' own address, with `metrics_listen` set.
+    pub metrics_root: Option<String>,
     /// The bootstrap organization's admin key.
     pub key: String,
     pub org_id: String,
@@ -53,6 +55,7 @@ pub fn settings(outbox: &std::path::Path) -> roster::api::Settings {
         invite_lifetime_seconds: roster::domain::invite::DEFAULT_LIFETIME_SECONDS,
         limits: roster::api::Limits::default(),
         gateway_listen: None,
+        metrics_listen: None,
         routes: std::sync::Arc::default(),
         models: std::sync::Arc::new(roster::domain::policy::ModelCatalogue::built_in()),
         emulator: None,
@@ -205,6 +208,7 @@ impl TestServer {
         TestServer {
             root: format!("http://{}", server.addr),
             gateway_root: server.gateway_addr.map(|a| format!("http://{a}")),
+            metrics_root: server.metrics_addr.map(|a| format!("http://{a}")),
             key: founded.admin_key,
             org_id: founded.organization.id,
             default_project_id: founded.organization.default_project_id,
