@@ -52,19 +52,30 @@ async fn every_response_carries_a_request_id_and_echoes_the_callers() {
 }
 
 #[tokio::test]
-async fn a_ten_megabyte_body_is_413() {
+async fn a_body_over_one_mebibyte_is_413_and_one_of_exactly_that_is_read() {
     let s = TestServer::start().await;
     let admin = s.admin();
-    let huge = format!("{{\"name\": \"{}\"}}", "x".repeat(10 * 1024 * 1024));
+    const LIMIT: usize = 1024 * 1024;
+    // A JSON body of exactly `len` bytes: a project whose name is padded out with spaces, which
+    // JSON ignores after the object.
+    let body = |len: usize| {
+        let object = r#"{"name": "Boundary"}"#;
+        format!("{object}{}", " ".repeat(len - object.len()))
+    };
+    assert_eq!(body(LIMIT).len(), LIMIT);
+    let at_limit = admin
+        .post_raw("/v1/organization/projects", body(LIMIT))
+        .await;
+    assert_eq!(at_limit.ok()["name"], "Boundary", "1 MiB is read");
     admin
-        .post_raw("/v1/organization/projects", huge)
+        .post_raw("/v1/organization/projects", body(LIMIT + 1))
         .await
         .error(413, None);
     let projects = admin.get("/v1/organization/projects").await;
     assert_eq!(
         projects.ok()["data"].as_array().unwrap().len(),
-        1,
-        "nothing was created"
+        2,
+        "the default project and the one at the limit; nothing past it"
     );
     s.stop().await;
 }

@@ -353,18 +353,33 @@ async fn organizations_see_nothing_of_each_other() {
     assert_eq!(ours_after.ok()["name"], "Ours");
     assert_eq!(ours_after.ok()["status"], "active");
 
-    // A cursor from another organization's list does not leak its rows either.
+    // A cursor from another organization's list is only a position: the page holds our own
+    // projects that sort after it, and none of theirs. One of ours is made after theirs, so the
+    // page is not empty.
+    let later = s.add_project("Later").await;
     let after_theirs = ours
         .get(&format!(
             "/v1/organization/projects?after={their_project}&include_archived=true"
         ))
         .await;
-    assert!(
-        after_theirs.ok()["data"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|p| p["id"] != their_project.as_str())
-    );
+    let page: Vec<&str> = after_theirs.ok()["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
+    let all = walk(
+        &ours,
+        "/v1/organization/projects?include_archived=true",
+        100,
+    )
+    .await;
+    let expected: Vec<&str> = all
+        .iter()
+        .map(String::as_str)
+        .filter(|id| *id > their_project.as_str())
+        .collect();
+    assert_eq!(page, expected, "our projects after the cursor, in order");
+    assert!(page.contains(&later.as_str()));
     s.stop().await;
 }
