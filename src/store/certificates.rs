@@ -182,58 +182,50 @@ impl Store {
                     .await?
                     .check_active()?;
             }
+            // Read, locked, in one query; then changed in one statement: all or nothing.
+            let named = serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into());
+            let among = tx.backend.json_strings("$2");
+            let mut held: Vec<Certificate> = db::query(format!(
+                "{SELECT_IN_ORGANIZATION} WHERE c.org_id = $1 AND c.id IN ({among}){}",
+                tx.backend.for_update_of("c")
+            ))
+            .bind(author.org_id.clone())
+            .bind(named.clone())
+            .fetch_all(&mut *tx.conn)
+            .await?;
             let mut found = Vec::with_capacity(ids.len());
             for (i, id) in ids.iter().enumerate() {
-                let certificate: Option<Certificate> = db::query(format!(
-                    "{SELECT_IN_ORGANIZATION} WHERE c.org_id = $1 AND c.id = $2{}",
-                    tx.backend.for_update_of("c")
-                ))
-                .bind(author.org_id.clone())
-                .bind(id.clone())
-                .fetch_optional(&mut *tx.conn)
-                .await?;
-                let certificate = certificate.ok_or_else(|| {
+                let at = held.iter().position(|c| c.id == *id).ok_or_else(|| {
                     Error::invalid(
                         format!("No such certificate: '{id}'; nothing was changed."),
                         format!("certificate_ids[{i}]"),
                     )
                 })?;
+                let mut certificate = held.swap_remove(at);
+                certificate.active = active;
                 found.push(certificate);
             }
-            for certificate in &mut found {
-                match scope {
-                    CertificateScope::Organization => {
-                        db::query("UPDATE certificates SET active = $1 WHERE id = $2")
-                            .bind(i64::from(active))
-                            .bind(certificate.id.clone())
-                            .execute(&mut *tx.conn)
-                            .await?;
-                    }
-                    CertificateScope::Project(project_id) if active => {
-                        db::query(format!(
-                            "INSERT INTO project_certificates (project_id, certificate_id, org_id, activated_at) \
-                             VALUES ($1, $2, $3, $4){}",
-                            " ON CONFLICT (project_id, certificate_id) DO NOTHING"
-                        ))
-                        .bind(project_id)
-                        .bind(certificate.id.clone())
-                        .bind(author.org_id.clone())
-                        .bind(tx.now)
-                        .execute(&mut *tx.conn)
-                        .await?;
-                    }
-                    CertificateScope::Project(project_id) => {
-                        db::query(
-                            "DELETE FROM project_certificates WHERE project_id = $1 AND certificate_id = $2",
-                        )
-                        .bind(project_id)
-                        .bind(certificate.id.clone())
-                        .execute(&mut *tx.conn)
-                        .await?;
-                    }
-                }
-                certificate.active = active;
-            }
+            let change = match scope {
+                CertificateScope::Organization => db::query(format!(
+                    "UPDATE certificates SET active = $1 WHERE id IN ({among})"
+                ))
+                .bind(i64::from(active))
+                .bind(named),
+                CertificateScope::Project(project_id) if active => db::query(format!(
+                    "INSERT INTO project_certificates (project_id, certificate_id, org_id, activated_at) \
+                     SELECT $1, c.id, c.org_id, $3 FROM certificates c WHERE c.id IN ({among}) \
+                     ON CONFLICT (project_id, certificate_id) DO NOTHING"
+                ))
+                .bind(project_id)
+                .bind(named)
+                .bind(tx.now),
+                CertificateScope::Project(project_id) => db::query(format!(
+                    "DELETE FROM project_certificates WHERE project_id = $1 AND certificate_id IN ({among})"
+                ))
+                .bind(project_id)
+                .bind(named),
+            };
+            change.execute(&mut *tx.conn).await?;
             let event_type = if active {
                 "certificates.activated"
             } else {
@@ -243,7 +235,8 @@ impl Store {
                 .iter()
                 .map(|c| json!({"id": c.id, "name": c.name}))
                 .collect();
-            let event = Event::new(event_type, &found[0].id, json!({"certificates": listed}));
+            let first = found.first().map_or("", |c| c.id.as_str());
+            let event = Event::new(event_type, first, json!({"certificates": listed}));
             let event = match scope {
                 CertificateScope::Project(project_id) => event.in_project(project_id),
                 CertificateScope::Organization => event,
