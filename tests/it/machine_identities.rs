@@ -159,13 +159,7 @@ async fn service_accounts_and_their_keys() {
     // An archived project takes no accounts or keys, and its keys stop verifying.
     let other = admin.post(&accounts, json!({"name": "late"})).await;
     let late = other.ok()["api_key"]["value"].as_str().unwrap().to_owned();
-    admin
-        .post(
-            &format!("/v1/organization/projects/{project}/archive"),
-            json!({}),
-        )
-        .await
-        .ok();
+    server.archive_project(&project).await;
     assert!(server.gateway_check(&late).await.is_none());
     admin
         .post(&accounts, json!({"name": "x"}))

@@ -189,13 +189,7 @@ async fn invite_errors() {
     let s = TestServer::start().await;
     let admin = s.admin();
     let archived = s.add_project("Old").await;
-    admin
-        .post(
-            &format!("/v1/organization/projects/{archived}/archive"),
-            json!({}),
-        )
-        .await
-        .ok();
+    s.archive_project(&archived).await;
     let active = s.add_project("New").await;
 
     admin
@@ -342,13 +336,7 @@ async fn acceptance_errors_and_the_form() {
         .post(&accept_path(&token), json!({}))
         .await
         .error(400, Some("name"));
-    admin
-        .post(
-            &format!("/v1/organization/projects/{project}/archive"),
-            json!({}),
-        )
-        .await
-        .ok();
+    s.archive_project(&project).await;
 
     let form = reqwest::Client::new()
         .post(format!("{}/invite/{token}", s.root))
@@ -594,13 +582,7 @@ async fn project_user_rules() {
         .await
         .error(404, Some("project_id"));
 
-    admin
-        .post(
-            &format!("/v1/organization/projects/{project}/archive"),
-            json!({}),
-        )
-        .await
-        .ok();
+    s.archive_project(&project).await;
     for response in [
         admin.get(&users).await,
         admin
@@ -911,13 +893,7 @@ async fn refusals_carry_the_real_services_words() {
     );
     admin.get(&default_member).await.ok();
 
-    admin
-        .post(
-            &format!("/v1/organization/projects/{project}/archive"),
-            json!({}),
-        )
-        .await
-        .ok();
+    s.archive_project(&project).await;
     for refused in [
         admin
             .post(

@@ -122,13 +122,7 @@ async fn model_permissions_allow_or_deny_models_at_the_gateway() {
         .get("/v1/organization/projects/proj_nope/model_permissions")
         .await
         .error(404, Some("project_id"));
-    admin
-        .post(
-            &format!("/v1/organization/projects/{project}/archive"),
-            json!({}),
-        )
-        .await
-        .ok();
+    s.archive_project(&project).await;
     admin
         .post(&path, json!({"mode": "allow_list", "model_ids": ["o3"]}))
         .await

@@ -98,13 +98,7 @@ async fn archived_projects_are_listed_only_on_request() {
     let admin = s.admin();
     let keep = s.add_project("Keep").await;
     let gone = s.add_project("Gone").await;
-    admin
-        .post(
-            &format!("/v1/organization/projects/{gone}/archive"),
-            json!({}),
-        )
-        .await
-        .ok();
+    s.archive_project(&gone).await;
 
     let active = walk(&admin, "/v1/organization/projects", 20).await;
     assert_eq!(active, vec![s.default_project_id.clone(), keep.clone()]);

@@ -262,6 +262,17 @@ impl TestServer {
             .id()
     }
 
+    /// Archives `project`.
+    pub async fn archive_project(&self, project: &str) {
+        self.admin()
+            .post(
+                &format!("/v1/organization/projects/{project}/archive"),
+                serde_json::json!({}),
+            )
+            .await
+            .ok();
+    }
+
     /// Invites `email` and accepts as `name`; returns the new user's id.
     pub async fn add_user(&self, email: &str, role: &str, name: &str) -> String {
         self.admin()
