@@ -1,8 +1,6 @@
 //! Admin API keys: authentication, and the four operations of the contract.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::json;
 
@@ -27,80 +25,24 @@ pub const LAST_USED_GRANULARITY_SECONDS: i64 = 60;
 /// deleted.
 const KEY_CACHE_TTL: Duration = Duration::from_millis(500);
 /// Keys remembered at most; beyond, the cache starts afresh.
-const KEY_CACHE_CAPACITY: usize = 10_000;
-
-/// Recently authenticated keys by digest, so that most requests cost no lookup. Only keys that
-/// authenticated are kept: an unknown key is looked up every time.
-#[derive(Debug, Default)]
-pub(super) struct KeyCache(Mutex<CachedKeys>);
-
-#[derive(Debug, Default)]
-struct CachedKeys {
-    entries: HashMap<String, (Principal, Instant)>,
-    /// Counts the clears: a lookup that began before one must not refill the cache after it,
-    /// with a key that the clear was for.
-    generation: u64,
-}
-
-impl KeyCache {
-    fn lock(&self) -> std::sync::MutexGuard<'_, CachedKeys> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// The cached key, or on a miss the generation to hand `put` with what the lookup finds.
-    fn get(&self, digest: &str) -> Result<Principal, u64> {
-        let keys = self.lock();
-        keys.entries
-            .get(digest)
-            .filter(|(_, at)| at.elapsed() < KEY_CACHE_TTL)
-            .map(|(principal, _)| principal.clone())
-            .ok_or(keys.generation)
-    }
-
-    /// Keeps a key looked up since `get` answered `generation`, unless a clear came between.
-    fn put(&self, principal: &Principal, generation: u64) {
-        let mut keys = self.lock();
-        if keys.generation != generation {
-            return;
-        }
-        if keys.entries.len() >= KEY_CACHE_CAPACITY {
-            keys.entries.clear();
-        }
-        keys.entries.insert(
-            principal.key_digest.clone(),
-            (principal.clone(), Instant::now()),
-        );
-    }
-
-    fn touched(&self, digest: &str, now: i64) {
-        if let Some((principal, _)) = self.lock().entries.get_mut(digest) {
-            principal.last_used_at = Some(now);
-        }
-    }
-
-    /// Forgets every key, after a change that can revoke one.
-    pub(super) fn clear(&self) {
-        let mut keys = self.lock();
-        keys.entries.clear();
-        keys.generation += 1;
-    }
-}
+pub(super) const KEY_CACHE_CAPACITY: usize = 10_000;
 
 impl Store {
     /// The caller behind a key digest: a cache hit, or one lookup of a unique index. Expiry is
     /// the caller's check.
     pub async fn authenticate(&self, digest: &str) -> Result<Option<Principal>> {
-        let generation = match self.keys.get(digest) {
+        let miss = match self.keys.get(digest) {
             Ok(principal) => {
                 crate::telemetry::cache_lookup("admin_keys", true);
                 return Ok(Some(principal));
             }
-            Err(generation) => generation,
+            Err(miss) => miss,
         };
         crate::telemetry::cache_lookup("admin_keys", false);
         let found = self.lookup_key(digest).await?;
+        // Only keys that authenticated are kept: an unknown key is looked up every time.
         if let Some(principal) = &found {
-            self.keys.put(principal, generation);
+            self.keys.put(digest, principal.clone(), KEY_CACHE_TTL, miss);
         }
         Ok(found)
     }
@@ -129,7 +71,8 @@ impl Store {
             .bind(now)
             .bind(principal.key_id.clone());
         self.write_once(touch).await?;
-        self.keys.touched(&principal.key_digest, now);
+        self.keys
+            .update(&principal.key_digest, |cached| cached.last_used_at = Some(now));
         Ok(())
     }
 

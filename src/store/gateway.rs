@@ -3,9 +3,9 @@
 //! so a change takes effect at once on the replica that made it; other replicas notice within
 //! `DECISION_CACHE_TTL`.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
 
 use super::Store;
 use super::db;
@@ -24,91 +24,30 @@ pub const DECISION_CACHE_TTL: Duration = Duration::from_millis(500);
 const REFUSAL_CACHE_TTL: Duration = Duration::from_millis(250);
 /// Keys remembered at most (about a kilobyte each, so a few megabytes): more than a replica
 /// sees in one `DECISION_CACHE_TTL` but under a key storm. Beyond, the cache starts afresh.
-const CAPACITY: usize = 4_096;
+pub(super) const DECISION_CACHE_CAPACITY: usize = 4_096;
 /// How stale a key's `last_used_at` may get before a check refreshes it (in the background).
 const LAST_USED_GRANULARITY_SECONDS: i64 = 60;
-
-/// Recently loaded keys by digest, with `None` for keys that did not verify.
-#[derive(Debug, Default)]
-pub(super) struct DecisionCache(Mutex<Cached>);
-
-#[derive(Debug, Default)]
-struct Cached {
-    entries: HashMap<String, (Option<Arc<KeyFacts>>, Instant)>,
-    /// Counts the clears: a load that began before one must not refill the cache after it.
-    generation: u64,
-}
-
-impl DecisionCache {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Cached> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn get(&self, digest: &str) -> Result<Option<Arc<KeyFacts>>, u64> {
-        let cached = self.lock();
-        match cached.entries.get(digest) {
-            Some((facts, at)) => {
-                let ttl = if facts.is_some() {
-                    DECISION_CACHE_TTL
-                } else {
-                    REFUSAL_CACHE_TTL
-                };
-                if at.elapsed() < ttl {
-                    Ok(facts.clone())
-                } else {
-                    Err(cached.generation)
-                }
-            }
-            None => Err(cached.generation),
-        }
-    }
-
-    fn put(&self, digest: &str, facts: &Option<Arc<KeyFacts>>, generation: u64) {
-        let mut cached = self.lock();
-        if cached.generation != generation {
-            return;
-        }
-        // A full cache is swapped out under the lock and dropped after it: freeing thousands of
-        // entries is not every check's wait.
-        let full = (cached.entries.len() >= CAPACITY).then(|| std::mem::take(&mut cached.entries));
-        cached
-            .entries
-            .insert(digest.to_owned(), (facts.clone(), Instant::now()));
-        drop(cached);
-        drop(full);
-    }
-
-    fn touched(&self, digest: &str, now: i64) {
-        if let Some((Some(facts), _)) = self.lock().entries.get_mut(digest) {
-            Arc::make_mut(facts).last_used_at = Some(now);
-        }
-    }
-
-    /// Forgets everything, after a committed change.
-    pub(super) fn clear(&self) {
-        let mut cached = self.lock();
-        let entries = std::mem::take(&mut cached.entries);
-        cached.generation += 1;
-        drop(cached);
-        drop(entries);
-    }
-}
 
 impl Store {
     /// What a check needs of the key with this digest: a cache hit, or one query. `None` when no
     /// such key verifies (unknown, its project archived, its owner without access). Expiry is the
     /// decision's, by the clock.
     pub async fn key_facts(&self, digest: &str) -> Result<Option<Arc<KeyFacts>>> {
-        let generation = match self.decisions.get(digest) {
+        let miss = match self.decisions.get(digest) {
             Ok(facts) => {
                 crate::telemetry::cache_lookup("gateway", true);
                 return Ok(facts);
             }
-            Err(generation) => generation,
+            Err(miss) => miss,
         };
         crate::telemetry::cache_lookup("gateway", false);
         let facts = self.load_key_facts(digest).await?.map(Arc::new);
-        self.decisions.put(digest, &facts, generation);
+        let ttl = if facts.is_some() {
+            DECISION_CACHE_TTL
+        } else {
+            REFUSAL_CACHE_TTL
+        };
+        self.decisions.put(digest, facts.clone(), ttl, miss);
         Ok(facts)
     }
 
@@ -168,7 +107,11 @@ impl Store {
         {
             return;
         }
-        self.decisions.touched(digest, now);
+        self.decisions.update(digest, |cached| {
+            if let Some(facts) = cached {
+                Arc::make_mut(facts).last_used_at = Some(now);
+            }
+        });
         let mut uses = self.key_uses.lock().unwrap_or_else(|p| p.into_inner());
         // Past this many unwritten uses, more are dropped: last use is a hint, never a backlog.
         if uses.len() < MAX_PENDING_USES {

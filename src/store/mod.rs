@@ -60,6 +60,7 @@ macro_rules! transact {
 mod admin_api_keys;
 pub mod audit_logs;
 mod backend;
+mod cache;
 pub mod backup;
 pub mod certificates;
 mod db;
@@ -89,7 +90,9 @@ pub use backend::Backend;
 pub use db::sqlite_path;
 
 use crate::domain::audit::Actor;
+use crate::domain::gateway::KeyFacts;
 use crate::domain::page::Page;
+use crate::domain::principal::Principal;
 use crate::domain::{Clock, Error, Result};
 
 /// Pool and timeout settings, from the configuration.
@@ -142,11 +145,11 @@ pub struct Store {
     db: db::Database,
     clock: Clock,
     /// Recently authenticated admin keys (`admin_api_keys.rs`), shared by the clones.
-    keys: Arc<admin_api_keys::KeyCache>,
+    keys: Arc<cache::Cache<Principal>>,
     /// Rung after a commit that queued mail, so that this process sends it at once.
     mail: Arc<tokio::sync::Notify>,
     /// What gateway checks loaded recently (`gateway.rs`), cleared by every commit.
-    decisions: Arc<gateway::DecisionCache>,
+    decisions: Arc<cache::Cache<Option<Arc<KeyFacts>>>>,
     /// Project keys used since their `last_used_at` was last written, by id: the time of use.
     key_uses: Arc<std::sync::Mutex<std::collections::HashMap<String, i64>>>,
 }
@@ -178,9 +181,9 @@ impl Store {
             backend,
             db,
             clock,
-            keys: Arc::default(),
+            keys: Arc::new(cache::Cache::new(admin_api_keys::KEY_CACHE_CAPACITY)),
             mail: Arc::default(),
-            decisions: Arc::default(),
+            decisions: Arc::new(cache::Cache::new(gateway::DECISION_CACHE_CAPACITY)),
             key_uses: Arc::default(),
         })
     }

@@ -59,6 +59,11 @@ async fn two_processes_on_one_database_see_each_others_changes() {
         "a key made on B works on A"
     );
     assert_eq!(
+        b.get(value, "/v1/organization/projects").await.0,
+        200,
+        "and on B, whose cache now holds it"
+    );
+    assert_eq!(
         a.delete(
             BOOTSTRAP_KEY,
             &format!("/v1/organization/admin_api_keys/{key_id}")
@@ -69,6 +74,11 @@ async fn two_processes_on_one_database_see_each_others_changes() {
     );
     assert_eq!(a.get(value, "/v1/organization/projects").await.0, 401);
     refused_within_a_second(&b, value, "B still accepts a key deleted on A").await;
+    assert_eq!(
+        b.get(value, "/v1/organization/projects").await.0,
+        401,
+        "B refuses the deleted key for good"
+    );
 
     // The owner of the bootstrap key, demoted on A, loses her key there at once and on B (whose
     // cache holds it: B used it just now) within the bound.
@@ -226,11 +236,20 @@ impl Outage {
         }
     }
 
+    /// Opens the port again; the kernel may hold it a moment after the cut.
     async fn restore(&self) {
+        let since = Instant::now();
         let listener = loop {
             match TcpListener::bind(self.listen).await {
                 Ok(listener) => break listener,
-                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+                Err(error) => {
+                    assert!(
+                        since.elapsed() < Duration::from_secs(10),
+                        "the proxy's port {} stays taken: {error}",
+                        self.listen
+                    );
+                    tokio::time::sleep(Duration::from_millis(50)).await
+                }
             }
         };
         self.serve(listener);
