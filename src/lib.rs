@@ -142,20 +142,33 @@ async fn record_key_uses(store: Store) {
     }
 }
 
-/// Keeps the audit log to `keep_seconds`: every `every`, prunes what is older, in every
-/// organization. Replicas may all run it; only one finds anything to prune.
+/// Keeps the audit log to `keep_seconds`: every `every`, starting now, prunes what is older, in
+/// every organization. Replicas may all run it; only one finds anything to prune.
 pub async fn enforce_audit_retention(store: Store, keep_seconds: i64, every: Duration) {
     let mut ticks = tokio::time::interval(every);
     loop {
         ticks.tick().await;
-        let before = store.clock().now().saturating_sub(keep_seconds);
-        match store.prune_audit_logs(None, before).await {
-            Ok(pruned) => {
-                for (org, count) in pruned.into_iter().filter(|(_, count)| *count > 0) {
-                    tracing::info!(org, count, before, "pruned audit events past retention");
-                }
-            }
-            Err(error) => tracing::warn!(%error, "audit retention could not prune; will retry"),
+        if let Err(error) = prune_past_retention(&store, keep_seconds).await {
+            tracing::warn!(%error, "audit retention could not prune; will retry");
         }
     }
+}
+
+/// One round of retention: prunes the events older than `keep_seconds` by the clock; answers
+/// how many it pruned in each organization that had any.
+pub async fn prune_past_retention(
+    store: &Store,
+    keep_seconds: i64,
+) -> domain::Result<Vec<(String, u64)>> {
+    let before = store.clock().now().saturating_sub(keep_seconds);
+    let pruned: Vec<(String, u64)> = store
+        .prune_audit_logs(None, before)
+        .await?
+        .into_iter()
+        .filter(|(_, count)| *count > 0)
+        .collect();
+    for (org, count) in &pruned {
+        tracing::info!(org, count, before, "pruned audit events past retention");
+    }
+    Ok(pruned)
 }

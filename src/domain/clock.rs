@@ -4,25 +4,67 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Clock {
     offset_seconds: Arc<AtomicI64>,
+    /// The time a frozen clock stands at; `RUNNING` while it follows the system's.
+    frozen_at: Arc<AtomicI64>,
+}
+
+const RUNNING: i64 = i64::MIN;
+
+impl Default for Clock {
+    fn default() -> Clock {
+        Clock {
+            offset_seconds: Arc::default(),
+            frozen_at: Arc::new(AtomicI64::new(RUNNING)),
+        }
+    }
 }
 
 impl Clock {
     pub fn now(&self) -> i64 {
-        system_seconds() + self.offset_seconds.load(Ordering::Relaxed)
+        match self.frozen_at.load(Ordering::Relaxed) {
+            RUNNING => system_seconds() + self.offset_seconds.load(Ordering::Relaxed),
+            frozen => frozen,
+        }
     }
 
     /// Moves this clock, and every clone of it, forward by `seconds`.
     pub fn advance(&self, seconds: i64) {
-        self.offset_seconds.fetch_add(seconds, Ordering::Relaxed);
+        let frozen = self
+            .frozen_at
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |at| {
+                (at != RUNNING).then(|| at + seconds)
+            });
+        if frozen.is_err() {
+            self.offset_seconds.fetch_add(seconds, Ordering::Relaxed);
+        }
     }
 
-    /// Sets this clock, and every clone of it, to `now`; it runs on from there.
+    /// Sets this clock, and every clone of it, to `now`; it runs on from there (or stays there,
+    /// if frozen).
     pub fn set(&self, now: i64) {
-        self.offset_seconds
-            .store(now - system_seconds(), Ordering::Relaxed);
+        let frozen = self
+            .frozen_at
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |at| {
+                (at != RUNNING).then_some(now)
+            });
+        if frozen.is_err() {
+            self.offset_seconds
+                .store(now - system_seconds(), Ordering::Relaxed);
+        }
+    }
+
+    /// Stops this clock, and every clone of it, where it stands: it moves only when advanced or
+    /// set, so that a test's arithmetic on seconds does not race the system's clock.
+    pub fn freeze(&self) {
+        let _ = self.frozen_at.compare_exchange(
+            RUNNING,
+            self.now(),
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        );
     }
 }
 
@@ -44,4 +86,31 @@ pub fn date_utc(unix_seconds: i64) -> String {
             .ok()
         })
         .unwrap_or_else(|| format!("{unix_seconds} (Unix time)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_frozen_clock_moves_only_when_told() {
+        let clock = Clock::default();
+        clock.set(1_000);
+        let moved = clock.clone();
+        clock.freeze();
+        std::thread::sleep(std::time::Duration::from_millis(1_100));
+        assert_eq!(moved.now(), 1_000, "a frozen clock ran on");
+        moved.advance(3_599);
+        assert_eq!(clock.now(), 4_599);
+        clock.set(10);
+        assert_eq!(moved.now(), 10);
+    }
+
+    #[test]
+    fn a_running_clock_keeps_its_offset_from_the_system() {
+        let clock = Clock::default();
+        clock.set(1_000);
+        clock.advance(5);
+        assert!((1_005..=1_006).contains(&clock.now()));
+    }
 }

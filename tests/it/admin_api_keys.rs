@@ -133,6 +133,7 @@ async fn delete_revokes_at_once() {
 #[tokio::test]
 async fn keys_expire_when_the_clock_passes() {
     let s = TestServer::start().await;
+    s.clock.freeze();
     let admin = s.admin();
     let created = admin
         .post(PATH, json!({"name": "hour", "expires_in_seconds": 3600}))

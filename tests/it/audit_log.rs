@@ -2,7 +2,6 @@
 //! nothing, retention by the clock, and the `roster audit` commands.
 
 use std::collections::BTreeSet;
-use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -151,6 +150,7 @@ async fn combined_filters_page_both_ways() {
 #[tokio::test]
 async fn time_filters_follow_the_clock() {
     let server = TestServer::start().await;
+    server.clock.freeze();
     let admin = server.admin();
     let before = server.clock.now();
     admin
@@ -223,12 +223,14 @@ async fn a_failed_request_leaves_no_event() {
         .post("/v1/organization/projects", json!({"name": ""}))
         .await
         .error(400, Some("name"));
-    assert_eq!(count().await, start);
+    assert_eq!(count().await, start, "an invalid name");
     admin
         .post("/v1/organization/projects/proj_nope", json!({"name": "x"}))
         .await
         .error(404, Some("project_id"));
+    assert_eq!(count().await, start, "an unknown project");
     admin.post("/v1/organization/invites", json!({"email": "a@example.com", "role": "owner", "projects": [{"id": "proj_nope", "role": "member"}]})).await.error(400, Some("projects[0].id"));
+    assert_eq!(count().await, start, "an invite to an unknown project");
     admin
         .delete(&format!(
             "/v1/organization/users/{}",
@@ -250,18 +252,16 @@ async fn a_failed_request_leaves_no_event() {
         .as_str()
         .unwrap()
         .to_owned();
-    assert_eq!(
-        admin
-            .delete(&format!("/v1/organization/users/{owner}"))
-            .await
-            .status,
-        400
-    );
+    admin
+        .delete(&format!("/v1/organization/users/{owner}"))
+        .await
+        .error_mentioning(400, None, "without an owner");
+    assert_eq!(count().await, after_delete, "the last owner's removal");
     admin
         .delete("/v1/organization/admin_api_keys/key_nope")
         .await
         .error(404, Some("key_id"));
-    assert_eq!(count().await, after_delete);
+    assert_eq!(count().await, after_delete, "an unknown admin key");
     server.stop().await;
 }
 
@@ -312,33 +312,23 @@ async fn retention_prunes_by_the_clock_and_says_so() {
         .await
         .ok();
     let old: BTreeSet<String> = walk(&admin, LOG, 100).await.into_iter().collect();
-    let retention = tokio::spawn(roster::enforce_audit_retention(
-        server.store.clone(),
-        3_600,
-        Duration::from_millis(20),
-    ));
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    assert_eq!(
-        walk(&admin, LOG, 100).await.len(),
-        old.len(),
-        "nothing is old yet"
-    );
+    let prune = || roster::prune_past_retention(&server.store, 3_600);
+    assert_eq!(prune().await.unwrap(), [], "nothing is old yet");
+    assert_eq!(walk(&admin, LOG, 100).await.len(), old.len());
+
     server.clock.advance(3_601);
-    let mut kept = Vec::new();
-    for _ in 0..100 {
-        kept = events(&admin, "").await;
-        if kept.iter().any(|e| e["type"] == "resource.deleted") {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    // Later ticks find nothing more to prune, and record nothing.
+    let pruned = prune().await.unwrap();
+    assert_eq!(pruned.len(), 1, "{pruned:?}");
+    assert_eq!(pruned[0].1, old.len() as u64);
+    let kept = events(&admin, "").await;
+    assert_eq!(types(&kept), ["resource.deleted"], "{kept:?}");
+
+    // A later round finds nothing more to prune, and records nothing.
     admin
         .post("/v1/organization/projects", json!({"name": "New"}))
         .await
         .ok();
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    retention.abort();
+    assert_eq!(prune().await.unwrap(), []);
     let kept_after = events(&admin, "").await;
     assert_eq!(
         types(&kept_after),

@@ -373,6 +373,7 @@ async fn revocations_are_refused_at_once_on_the_replica_that_made_them() {
 #[tokio::test]
 async fn a_keys_last_use_follows_its_checks() {
     let s = TestServer::start().await;
+    s.clock.freeze();
     let f = fixture(&s, "member").await;
     let key = format!(
         "/v1/organization/projects/{}/api_keys/{}",

@@ -52,6 +52,7 @@ async fn post_form(
 #[tokio::test]
 async fn the_email_names_everything_a_person_needs_in_both_parts() {
     let s = TestServer::start().await;
+    s.clock.freeze();
     let expires_at = s.clock.now() + roster::domain::invite::DEFAULT_LIFETIME_SECONDS;
     let (_, token) = invite(&s, "bob@example.com", "Web & <Mobile>").await;
     let (text, html) = outbox::parts_of_newest_to(s.outbox.path(), "bob@example.com");
