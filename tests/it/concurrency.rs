@@ -8,9 +8,9 @@ use roster::domain::organization::NewOrganization;
 use roster::store::{Store, StoreOptions};
 use serde_json::json;
 
-use crate::common::{TestDatabase, TestServer, walk};
+use crate::common::{Outside, Resp, TestDatabase, TestServer, walk};
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn pages_never_skip_or_repeat_while_writers_insert() {
     let s = TestServer::start().await;
     let admin = s.admin();
@@ -54,24 +54,141 @@ async fn pages_never_skip_or_repeat_while_writers_insert() {
     s.stop().await;
 }
 
-#[tokio::test]
-async fn simultaneous_archives_succeed_once() {
+/// Rounds each race runs: enough for the requests to interleave every way they can.
+pub const ROUNDS: usize = 50;
+
+/// Asserts that no attempt was answered 5xx, and returns the ones that succeeded.
+fn successes<'a>(responses: &'a [Resp], what: &str) -> Vec<&'a Resp> {
+    let statuses: Vec<u16> = responses.iter().map(|r| r.status).collect();
+    assert!(
+        statuses.iter().all(|&s| s < 500),
+        "{what}: a server error among {statuses:?}"
+    );
+    responses.iter().filter(|r| r.status == 200).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn simultaneous_archives_archive_once_with_one_event() {
     let s = TestServer::start().await;
     let admin = s.admin();
-    let id = s.add_project("contested").await;
-    let path = format!("/v1/organization/projects/{id}/archive");
-    let attempts = (0..12).map(|_| admin.post(&path, json!({})));
-    let statuses: Vec<u16> = join_all(attempts).await.iter().map(|r| r.status).collect();
-    assert_eq!(
-        statuses.iter().filter(|&&s| s == 200).count(),
-        1,
-        "{statuses:?}"
-    );
-    assert_eq!(
-        statuses.iter().filter(|&&s| s == 400).count(),
-        11,
-        "{statuses:?}"
-    );
+    for round in 0..ROUNDS {
+        let id = s.add_project(&format!("contested {round}")).await;
+        let path = format!("/v1/organization/projects/{id}/archive");
+        let attempts = join_all((0..8).map(|_| admin.post(&path, json!({})))).await;
+        assert_eq!(successes(&attempts, &path).len(), 1, "round {round}");
+        for refused in attempts.iter().filter(|r| r.status != 200) {
+            assert_eq!(
+                refused.error(400, None)["code"],
+                "project_archived",
+                "round {round}"
+            );
+        }
+        let events = admin
+            .get(&format!(
+                "/v1/organization/audit_logs?event_types[]=project.archived&resource_ids[]={id}"
+            ))
+            .await;
+        assert_eq!(
+            events.ok()["data"].as_array().unwrap().len(),
+            1,
+            "round {round}: {}",
+            events.body
+        );
+        let project = admin.get(&format!("/v1/organization/projects/{id}")).await;
+        assert_eq!(project.ok()["status"], "archived");
+    }
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn simultaneous_invites_of_one_address_leave_one_pending() {
+    let s = TestServer::start().await;
+    let admin = s.admin();
+    let outside = Outside::connect(&s.database_url).await;
+    for round in 0..ROUNDS {
+        let email = format!("twice{round}@example.com");
+        let attempts = join_all((0..6).map(|_| {
+            admin.post(
+                "/v1/organization/invites",
+                json!({"email": email, "role": "reader"}),
+            )
+        }))
+        .await;
+        assert_eq!(successes(&attempts, &email).len(), 1, "round {round}");
+        for refused in attempts.iter().filter(|r| r.status != 200) {
+            refused.error_mentioning(400, Some("email"), "already has a pending invite");
+        }
+        let stored = outside
+            .integers(&format!(
+                "SELECT COUNT(*) FROM invites WHERE email = '{email}' AND accepted_at IS NULL"
+            ))
+            .await;
+        assert_eq!(stored, [1], "round {round}: pending invites of {email}");
+    }
+    s.stop().await;
+}
+
+/// The organization's two owners demote each other at once, round after round: one change
+/// lands, one owner is kept, and she promotes the other back for the next round.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn owners_demoting_each_other_keep_one_owner() {
+    let s = TestServer::start().await;
+    let (ada, ada_key) = s.add_owner_with_key("ada@example.com", "Ada").await;
+    let owner = s
+        .admin()
+        .get("/v1/organization/users?emails=owner@example.com")
+        .await
+        .ok()["data"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let outside = Outside::connect(&s.database_url).await;
+    // Each owner demotes the other, with her own key.
+    let pairs = [(owner.clone(), s.with_key(&ada_key)), (ada.clone(), s.admin())];
+    for round in 0..ROUNDS {
+        let paths: Vec<String> = pairs
+            .iter()
+            .map(|(user, _)| format!("/v1/organization/users/{user}"))
+            .collect();
+        let demotions = join_all(
+            pairs
+                .iter()
+                .zip(&paths)
+                .map(|((_, caller), path)| caller.post(path, json!({"role": "reader"}))),
+        )
+        .await;
+        let landed = successes(&demotions, "demotions");
+        assert_eq!(landed.len(), 1, "round {round}");
+        for refused in demotions.iter().filter(|r| r.status != 200) {
+            // Refused by the rule, or because the caller's key stopped working when she was
+            // demoted first.
+            assert!(
+                [400, 401].contains(&refused.status),
+                "round {round}: {}",
+                refused.body
+            );
+        }
+        let owners = outside
+            .integers(&format!(
+                "SELECT COUNT(*) FROM users WHERE org_id = '{}' AND role = 'owner'",
+                s.org_id
+            ))
+            .await;
+        assert_eq!(owners, [1], "round {round}: owners kept");
+        let demoted = landed[0].body["id"].as_str().unwrap().to_owned();
+        let survivor = pairs
+            .iter()
+            .find(|(user, _)| *user == demoted)
+            .map(|(_, caller)| caller)
+            .unwrap();
+        survivor
+            .post(
+                &format!("/v1/organization/users/{demoted}"),
+                json!({"role": "owner"}),
+            )
+            .await
+            .ok();
+    }
     s.stop().await;
 }
 
@@ -112,7 +229,7 @@ async fn replicas_starting_together_migrate_and_bootstrap_once() {
 
 /// Assigning a user a predefined role is one transaction: of several requests giving her the
 /// role at once, one changes it (with its one event) and the others find she holds it already.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn simultaneous_predefined_role_assignments_succeed_once() {
     let s = TestServer::start().await;
     let admin = s.admin();
@@ -173,7 +290,7 @@ async fn simultaneous_predefined_role_assignments_succeed_once() {
 
 /// Transactions that commit together (SQLite's group commit) fail alone: of concurrent changes,
 /// those refused leave nothing behind and the others all land, each with its event.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_changes_that_fail_leave_the_others_whole() {
     let s = TestServer::start().await;
     let admin = s.admin();
