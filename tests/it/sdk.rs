@@ -7,6 +7,8 @@ use async_openai::Client;
 use async_openai::config::OpenAIConfig;
 use async_openai::error::OpenAIError;
 use async_openai::traits::RequestOptionsBuilder;
+use async_openai::types::admin::invites::ProjectMembership;
+use async_openai::types::admin::project_service_accounts::ProjectServiceAccountRole;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
@@ -208,10 +210,15 @@ async fn projects_admin_keys_invites_users_and_audit_logs() {
     let projects = admin.projects();
     let members = projects.users(&project.id);
     assert_eq!(members.retrieve(&ada).await.unwrap().id, ada);
-    members
+    let promoted = members
         .modify(&ada, body(json!({"role": "owner"})))
         .await
         .unwrap();
+    assert_eq!(promoted.role, ProjectMembership::Owner);
+    assert_eq!(
+        members.retrieve(&ada).await.unwrap().role,
+        ProjectMembership::Owner
+    );
     let bob = suite
         .server
         .add_user("bob@example.com", "reader", "Bob")
@@ -424,10 +431,15 @@ async fn service_accounts_and_project_api_keys() {
     let first_key = bot.api_key.as_ref().expect("a first key");
     assert!(first_key.value.starts_with("sk-svcacct-"));
     assert_eq!(accounts.retrieve(&bot.id).await.unwrap().name, "bot");
-    accounts
+    let promoted = accounts
         .update(&bot.id, body(json!({"role": "owner"})))
         .await
         .unwrap();
+    assert!(matches!(promoted.role, ProjectServiceAccountRole::Owner));
+    assert!(matches!(
+        accounts.retrieve(&bot.id).await.unwrap().role,
+        ProjectServiceAccountRole::Owner
+    ));
     assert_eq!(accounts.list().await.unwrap().data.len(), 1);
     let extra = accounts
         .create_api_key(
@@ -443,9 +455,26 @@ async fn service_accounts_and_project_api_keys() {
     assert_eq!(keys.list().await.unwrap().data.len(), 2);
     let (status, param) = refusal(keys.delete(&extra.id).await.unwrap_err());
     assert_eq!((status, param.as_deref()), (400, Some("api_key_id")));
-    keys.update(&extra.id, body(json!({"scopes": ["api.responses.write"]})))
+    suite.server.clock.freeze();
+    let updated = keys
+        .update(
+            &extra.id,
+            body(json!({"scopes": ["api.responses.write"], "expires_in_seconds": 60})),
+        )
         .await
         .unwrap();
+    assert_eq!(updated.id, extra.id);
+    // Neither the scopes nor the expiry is in the contract's key object; the gateway check
+    // shows both.
+    let checked = suite.server.gateway_check(&extra.value).await;
+    let checked = checked.expect("the key verifies");
+    assert_eq!(checked["permissions"], json!(["api.responses.write"]));
+    assert_eq!(checked["expires_at"], suite.server.clock.now() + 60);
+    suite.server.clock.advance(60);
+    assert!(
+        suite.server.gateway_check(&extra.value).await.is_none(),
+        "the key expired at its new expiry"
+    );
     assert!(accounts.delete(&bot.id).await.unwrap().deleted);
     assert_eq!(keys.list().await.unwrap().data.len(), 0);
     suite.finish().await;

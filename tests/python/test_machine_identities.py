@@ -56,6 +56,9 @@ def test_service_accounts_every_operation(roster, client):
     assert error_of(lambda: org.projects.api_keys.retrieve("key_nope", project_id=project.id)) == (404, "api_key_id")
     updated = org.projects.api_keys.update(extra.id, project_id=project.id, scopes=["api.model.read"])
     assert updated.id == extra.id
+    # The key object shows no scopes; the gateway check shows the new ones.
+    checked = httpx.post(roster.base_url + "/v1/gateway/check", json={"api_key": extra.value}).json()
+    assert checked["permissions"] == ["api.model.read"], checked
     deleted = accounts.delete(bare.id, project_id=project.id)
     assert (deleted.object, deleted.id, deleted.deleted) == ("organization.project.service_account.deleted", bare.id, True)
     assert error_of(lambda: org.projects.api_keys.retrieve(extra.id, project_id=project.id)) == (404, "api_key_id")
