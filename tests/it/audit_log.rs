@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use serde_json::{Value, json};
 
 use crate::cli::admin_key_in;
-use crate::common::process::{Served, roster};
+use crate::common::process::Site;
 use crate::common::{Caller, TestServer, walk};
 
 const LOG: &str = "/v1/organization/audit_logs";
@@ -347,8 +347,8 @@ async fn retention_prunes_by_the_clock_and_says_so() {
 #[tokio::test]
 async fn export_streams_the_api_shape_and_prune_leaves_an_event() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let served = Served::start(&data, |_| {});
+    let site = Site::new(&dir.path().join("data")).await;
+    let served = site.serve(|_| {});
     let key = admin_key_in(&served.stdout()).unwrap();
     for name in ["One", "Two", "Three"] {
         let (status, _) = served
@@ -360,7 +360,7 @@ async fn export_streams_the_api_shape_and_prune_leaves_an_event() {
     let mut listed = listed["data"].as_array().unwrap().clone();
     listed.reverse();
 
-    let output = roster(&data).args(["audit", "export"]).output().unwrap();
+    let output = site.roster().args(["audit", "export"]).output().unwrap();
     assert!(
         output.status.success(),
         "{}",
@@ -377,7 +377,7 @@ async fn export_streams_the_api_shape_and_prune_leaves_an_event() {
     );
 
     let since = listed[2]["effective_at"].as_i64().unwrap();
-    let output = roster(&data)
+    let output = site.roster()
         .args(["audit", "export", "--since", &since.to_string()])
         .output()
         .unwrap();
@@ -392,7 +392,7 @@ async fn export_streams_the_api_shape_and_prune_leaves_an_event() {
         .collect();
     assert_eq!(lines.iter().collect::<Vec<_>>(), expected);
 
-    let output = roster(&data)
+    let output = site.roster()
         .args([
             "org",
             "create",
@@ -404,12 +404,41 @@ async fn export_streams_the_api_shape_and_prune_leaves_an_event() {
         .output()
         .unwrap();
     assert!(output.status.success());
-    let output = roster(&data).args(["audit", "export"]).output().unwrap();
+    let other_key = admin_key_in(&String::from_utf8_lossy(&output.stdout)).unwrap();
+    let output = site.roster().args(["audit", "export"]).output().unwrap();
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("--org"));
 
+    // Pruning one organization leaves the other's log whole.
     let future = listed.last().unwrap()["effective_at"].as_i64().unwrap() + 1;
-    let output = roster(&data)
+    let listing = site.roster().args(["org", "list"]).output().unwrap();
+    let listing = String::from_utf8(listing.stdout).unwrap();
+    let other = listing
+        .lines()
+        .find(|l| l.contains("Other"))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or_else(|| panic!("{listing}"));
+    let (_, others) = served.get(&other_key, &format!("{LOG}?limit=100")).await;
+    let others = others["data"].as_array().unwrap().len();
+    assert!(others > 0);
+    let output = site
+        .roster()
+        .args(["audit", "prune", "--org", other, "--before"])
+        .arg((future + 3_600).to_string())
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{report}");
+    assert!(
+        report.contains(&format!("deleted {others} audit events")),
+        "{report}"
+    );
+    let (_, kept) = served.get(&key, &format!("{LOG}?limit=100")).await;
+    assert_eq!(kept["data"].as_array().unwrap().len(), listed.len());
+    let (_, pruned) = served.get(&other_key, LOG).await;
+    assert_eq!(types(pruned["data"].as_array().unwrap()), ["resource.deleted"]);
+
+    let output = site.roster()
         .args(["audit", "prune", "--before", &future.to_string()])
         .output()
         .unwrap();

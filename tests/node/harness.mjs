@@ -29,7 +29,7 @@ const OPERATIONS = Object.entries(SPEC.paths).flatMap(([template, item]) =>
       pattern: new RegExp('^/v1' + template.replace(/\{[^}]+\}/g, '[^/]+') + '$'),
     })),
 );
-/** Operations this suite exercised; `writeCoverage` records them for scripts/coverage.py. */
+/** Operations this suite got a 2xx from; `writeCoverage` records them for scripts/coverage.py. */
 const EXERCISED = new Set();
 
 export function writeCoverage() {
@@ -46,7 +46,8 @@ export function violation(method, urlPath, status, body) {
   if (matches.length === 0) return `${method} ${urlPath} is not an operation of the contract`;
   // A literal segment beats a parameter: prefer the template with the fewest parameters.
   const op = matches.reduce((a, b) => (b.params < a.params ? b : a));
-  EXERCISED.add(SPEC.paths[op.template][method.toLowerCase()].operationId);
+  // Counted once it succeeded: an operation that only ever refused has not shown that it works.
+  if (status >= 200 && status < 300) EXERCISED.add(SPEC.paths[op.template][method.toLowerCase()].operationId);
   const response = SPEC.paths[op.template][method.toLowerCase()].responses[String(status)];
   if (!response) return `${method} ${urlPath} answered ${status}, which the contract does not declare`;
   if (!response.content?.['application/json']?.schema) return null;

@@ -13,7 +13,9 @@ SPEC = yaml.safe_load(SPEC_PATH.read_text())
 _REGISTRY = Registry().with_resource("urn:roster", Resource.from_contents(SPEC, default_specification=DRAFT202012))
 _OPERATIONS = []
 for _path, _item in SPEC["paths"].items():
-    _pattern = re.compile("^/v1" + re.sub(r"\{[^}]+\}", "[^/]+", re.escape(_path).replace(r"\{", "{").replace(r"\}", "}")) + "$")
+    # A path with servers of its own (`/`) lives outside `/v1`.
+    _prefix = "" if "servers" in _item else "/v1"
+    _pattern = re.compile("^" + _prefix + re.sub(r"\{[^}]+\}", "[^/]+", re.escape(_path).replace(r"\{", "{").replace(r"\}", "}")) + "$")
     for _method, _operation in _item.items():
         if _method in ("get", "post", "put", "patch", "delete"):
             _OPERATIONS.append((_pattern, _method.upper(), _operation))
@@ -38,13 +40,14 @@ def operation_for(method, path):
     return min(matches, key=lambda m: m[0])[1] if matches else None
 
 
+# Operations this suite got a 2xx from: one that only ever refused has not shown that it works.
 EXERCISED = set()
 
 
 def validate(method, path, status, body):
     """Raises ContractViolation, naming the field's path, if `body` breaks the contract."""
     operation = operation_for(method, path)
-    if operation is not None:
+    if operation is not None and 200 <= status < 300:
         EXERCISED.add(operation["operationId"])
     if operation is None:
         raise ContractViolation(f"{method} {path} is not an operation of the contract")

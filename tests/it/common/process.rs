@@ -22,6 +22,54 @@ pub fn roster(data_dir: &Path) -> Command {
     command
 }
 
+/// Where `roster` commands keep their state: a data directory and the suite's backend. On
+/// SQLite the database is the data directory's file; on PostgreSQL
+/// (`ROSTER_TEST_BACKEND=postgres`) a database of the site's own, dropped with it.
+pub struct Site {
+    pub data: PathBuf,
+    /// `None` on SQLite.
+    pub database_url: Option<String>,
+    _database: super::TestDatabase,
+}
+
+impl Site {
+    pub async fn new(data: &Path) -> Site {
+        let (database, url) = super::TestDatabase::create().await;
+        let database_url = match database {
+            super::TestDatabase::Postgres { .. } => Some(url),
+            super::TestDatabase::Sqlite(_) => None,
+        };
+        Site {
+            data: data.to_owned(),
+            database_url,
+            _database: database,
+        }
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.database_url.is_none()
+    }
+
+    /// A `roster` command on this site.
+    pub fn roster(&self) -> Command {
+        let mut command = roster(&self.data);
+        if let Some(url) = &self.database_url {
+            command.env("ROSTER_DATABASE_URL", url);
+        }
+        command
+    }
+
+    /// `roster serve` on this site, with `configure`'s arguments and environment.
+    pub fn serve(&self, configure: impl FnOnce(&mut Command)) -> Served {
+        Served::start(&self.data, |command| {
+            if let Some(url) = &self.database_url {
+                command.env("ROSTER_DATABASE_URL", url);
+            }
+            configure(command);
+        })
+    }
+}
+
 /// A `roster serve` process on an ephemeral port.
 pub struct Served {
     pub base: String,
