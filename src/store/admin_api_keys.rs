@@ -42,7 +42,8 @@ impl Store {
         let found = self.lookup_key(digest).await?;
         // Only keys that authenticated are kept: an unknown key is looked up every time.
         if let Some(principal) = &found {
-            self.keys.put(digest, principal.clone(), KEY_CACHE_TTL, miss);
+            self.keys
+                .put(digest, principal.clone(), KEY_CACHE_TTL, miss);
         }
         Ok(found)
     }
@@ -71,8 +72,9 @@ impl Store {
             .bind(now)
             .bind(principal.key_id.clone());
         self.write_once(touch).await?;
-        self.keys
-            .update(&principal.key_digest, |cached| cached.last_used_at = Some(now));
+        self.keys.update(&principal.key_digest, |cached| {
+            cached.last_used_at = Some(now)
+        });
         Ok(())
     }
 

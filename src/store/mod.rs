@@ -60,8 +60,8 @@ macro_rules! transact {
 mod admin_api_keys;
 pub mod audit_logs;
 mod backend;
-mod cache;
 pub mod backup;
+mod cache;
 pub mod certificates;
 mod db;
 mod fixtures;

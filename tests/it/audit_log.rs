@@ -377,7 +377,8 @@ async fn export_streams_the_api_shape_and_prune_leaves_an_event() {
     );
 
     let since = listed[2]["effective_at"].as_i64().unwrap();
-    let output = site.roster()
+    let output = site
+        .roster()
         .args(["audit", "export", "--since", &since.to_string()])
         .output()
         .unwrap();
@@ -392,7 +393,8 @@ async fn export_streams_the_api_shape_and_prune_leaves_an_event() {
         .collect();
     assert_eq!(lines.iter().collect::<Vec<_>>(), expected);
 
-    let output = site.roster()
+    let output = site
+        .roster()
         .args([
             "org",
             "create",
@@ -436,9 +438,13 @@ async fn export_streams_the_api_shape_and_prune_leaves_an_event() {
     let (_, kept) = served.get(&key, &format!("{LOG}?limit=100")).await;
     assert_eq!(kept["data"].as_array().unwrap().len(), listed.len());
     let (_, pruned) = served.get(&other_key, LOG).await;
-    assert_eq!(types(pruned["data"].as_array().unwrap()), ["resource.deleted"]);
+    assert_eq!(
+        types(pruned["data"].as_array().unwrap()),
+        ["resource.deleted"]
+    );
 
-    let output = site.roster()
+    let output = site
+        .roster()
         .args(["audit", "prune", "--before", &future.to_string()])
         .output()
         .unwrap();

@@ -202,7 +202,9 @@ async fn init_org_and_key_commands() {
 #[tokio::test]
 async fn sqlite_commits_reach_the_disk_before_they_are_acknowledged_unless_told_otherwise() {
     if !crate::common::on_sqlite() {
-        eprintln!("a SQLite file's test; on PostgreSQL, pg_dump and its settings are the operator's");
+        eprintln!(
+            "a SQLite file's test; on PostgreSQL, pg_dump and its settings are the operator's"
+        );
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -281,7 +283,9 @@ async fn a_models_file_replaces_the_built_in_catalogue() {
 #[tokio::test]
 async fn a_backup_taken_while_serving_restores_every_object_and_key() {
     if !crate::common::on_sqlite() {
-        eprintln!("a SQLite file's test; on PostgreSQL, pg_dump and its settings are the operator's");
+        eprintln!(
+            "a SQLite file's test; on PostgreSQL, pg_dump and its settings are the operator's"
+        );
         return;
     }
     let dir = tempfile::tempdir().unwrap();

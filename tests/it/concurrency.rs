@@ -144,7 +144,10 @@ async fn owners_demoting_each_other_keep_one_owner() {
         .to_owned();
     let outside = Outside::connect(&s.database_url).await;
     // Each owner demotes the other, with her own key.
-    let pairs = [(owner.clone(), s.with_key(&ada_key)), (ada.clone(), s.admin())];
+    let pairs = [
+        (owner.clone(), s.with_key(&ada_key)),
+        (ada.clone(), s.admin()),
+    ];
     for round in 0..ROUNDS {
         let paths: Vec<String> = pairs
             .iter()

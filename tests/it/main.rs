@@ -23,3 +23,4 @@ mod projects;
 mod replicas;
 mod sdk;
 mod secrets;
+mod serve;

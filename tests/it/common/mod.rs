@@ -64,7 +64,10 @@ pub fn settings(outbox: &std::path::Path) -> roster::api::Settings {
 
 /// Whether this run is on SQLite (`ROSTER_TEST_BACKEND` unset or `sqlite`).
 pub fn on_sqlite() -> bool {
-    !matches!(std::env::var("ROSTER_TEST_BACKEND").as_deref(), Ok("postgres"))
+    !matches!(
+        std::env::var("ROSTER_TEST_BACKEND").as_deref(),
+        Ok("postgres")
+    )
 }
 
 pub enum TestDatabase {

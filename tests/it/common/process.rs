@@ -27,46 +27,50 @@ pub fn roster(data_dir: &Path) -> Command {
 /// (`ROSTER_TEST_BACKEND=postgres`) a database of the site's own, dropped with it.
 pub struct Site {
     pub data: PathBuf,
-    /// `None` on SQLite.
-    pub database_url: Option<String>,
-    _database: super::TestDatabase,
+    /// The database's URL, as `Outside::connect` takes it.
+    pub database_url: String,
+    database: super::TestDatabase,
 }
 
 impl Site {
     pub async fn new(data: &Path) -> Site {
         let (database, url) = super::TestDatabase::create().await;
         let database_url = match database {
-            super::TestDatabase::Postgres { .. } => Some(url),
-            super::TestDatabase::Sqlite(_) => None,
+            super::TestDatabase::Postgres { .. } => url,
+            super::TestDatabase::Sqlite(_) => {
+                format!("sqlite://{}", data.join("roster.db").display())
+            }
         };
         Site {
             data: data.to_owned(),
             database_url,
-            _database: database,
+            database,
         }
     }
 
     pub fn is_sqlite(&self) -> bool {
-        self.database_url.is_none()
+        matches!(self.database, super::TestDatabase::Sqlite(_))
     }
 
     /// A `roster` command on this site.
     pub fn roster(&self) -> Command {
         let mut command = roster(&self.data);
-        if let Some(url) = &self.database_url {
-            command.env("ROSTER_DATABASE_URL", url);
-        }
+        self.on_database(&mut command);
         command
     }
 
     /// `roster serve` on this site, with `configure`'s arguments and environment.
     pub fn serve(&self, configure: impl FnOnce(&mut Command)) -> Served {
         Served::start(&self.data, |command| {
-            if let Some(url) = &self.database_url {
-                command.env("ROSTER_DATABASE_URL", url);
-            }
+            self.on_database(command);
             configure(command);
         })
+    }
+
+    fn on_database(&self, command: &mut Command) {
+        if !self.is_sqlite() {
+            command.env("ROSTER_DATABASE_URL", &self.database_url);
+        }
     }
 }
 
@@ -198,12 +202,22 @@ impl Served {
     }
 
     /// Sends SIGTERM and returns whether the process exited with status 0.
-    pub fn terminate(mut self) -> bool {
-        let pid = self.child.id().to_string();
-        Command::new("kill")
-            .args(["-TERM", &pid])
+    pub fn terminate(self) -> bool {
+        self.signal("TERM");
+        self.exits()
+    }
+
+    /// Sends the signal `name` (`TERM`, `INT`, ...), and returns at once.
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .args([format!("-{name}"), self.child.id().to_string()])
             .status()
             .expect("kill runs");
+        assert!(status.success(), "kill -{name}");
+    }
+
+    /// Waits up to 15 s for the process to exit; whether it exited with status 0.
+    pub fn exits(mut self) -> bool {
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
