@@ -455,6 +455,30 @@ async fn service_accounts_and_project_api_keys() {
     assert_eq!(keys.list().await.unwrap().data.len(), 2);
     let (status, param) = refusal(keys.delete(&extra.id).await.unwrap_err());
     assert_eq!((status, param.as_deref()), (400, Some("api_key_id")));
+    // A member's key (made through Roster's addition) is deleted on its own.
+    let ada = suite
+        .server
+        .add_user("ada@example.com", "reader", "Ada")
+        .await;
+    suite.server.add_member(&project.id, &ada, "member").await;
+    let laptop = suite
+        .server
+        .admin()
+        .post(
+            &format!(
+                "/v1/organization/projects/{}/users/{ada}/api_keys",
+                project.id
+            ),
+            json!({"name": "laptop"}),
+        )
+        .await
+        .id();
+    let deleted = keys.delete(&laptop).await.unwrap();
+    assert_eq!(
+        (deleted.id.as_str(), deleted.deleted),
+        (laptop.as_str(), true)
+    );
+    assert!(refusal(keys.retrieve(&laptop).await.unwrap_err()).0 == 404);
     suite.server.clock.freeze();
     let updated = keys
         .update(
