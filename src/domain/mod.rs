@@ -20,6 +20,7 @@ pub mod project;
 pub mod project_key;
 pub mod project_user;
 pub mod role;
+pub mod scim;
 pub mod secret;
 pub mod user;
 

@@ -59,8 +59,9 @@ impl Store {
         let name = group::validate_name(name)?;
         transact!(self, author, |tx| {
             let current = tx.lock_group(&author.org_id, group_id).await?;
-            db::query("UPDATE org_groups SET name = $1 WHERE id = $2")
+            db::query("UPDATE org_groups SET name = $1, updated_at = $2, version = version + 1 WHERE id = $3")
                 .bind(name.clone())
+                .bind(tx.now)
                 .bind(current.id.clone())
                 .execute(&mut *tx.conn)
                 .await?;

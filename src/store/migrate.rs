@@ -37,6 +37,7 @@ embed!(
     "0009_resource_permissions",
     "0010_invitation",
     "0011_certificates",
+    "0012_scim",
 );
 
 /// The migrations of `backend`, in order.

@@ -151,7 +151,7 @@ impl Tx<'_> {
     /// Inserts a user of the organization; an email already there is refused in the real
     /// service's words.
     pub async fn insert_user(&mut self, org_id: &str, user: &User) -> Result<()> {
-        db::query("INSERT INTO users (id, org_id, email, name, role, added_at) VALUES ($1, $2, $3, $4, $5, $6)")
+        db::query("INSERT INTO users (id, org_id, email, name, role, added_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)")
             .bind(user.id.clone())
             .bind(org_id.to_owned())
             .bind(user.email.clone())
@@ -221,7 +221,7 @@ impl Tx<'_> {
     }
 
     pub async fn insert_group(&mut self, org_id: &str, group: &Group) -> Result<()> {
-        db::query("INSERT INTO org_groups (id, org_id, name, created_at) VALUES ($1, $2, $3, $4)")
+        db::query("INSERT INTO org_groups (id, org_id, name, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)")
             .bind(group.id.clone())
             .bind(org_id.to_owned())
             .bind(group.name.clone())

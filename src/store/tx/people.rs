@@ -106,8 +106,9 @@ impl Tx<'_> {
 
     /// Writes `current`'s new role, with its event.
     pub async fn write_user_role(&mut self, current: User, role: OrgRole) -> Result<User> {
-        db::query("UPDATE users SET role = $1 WHERE org_id = $2 AND id = $3")
+        db::query("UPDATE users SET role = $1, updated_at = $2, version = version + 1 WHERE org_id = $3 AND id = $4")
             .bind(role)
+            .bind(self.now)
             .bind(self.org_id()?)
             .bind(current.id.clone())
             .execute(&mut *self.conn)

@@ -1,0 +1,40 @@
+-- SCIM 2.0: an organization's identity provider keeps its users and groups in step.
+
+-- Bearer tokens of an organization's identity provider: shown once, stored as a digest.
+CREATE TABLE scim_tokens (
+    id TEXT PRIMARY KEY NOT NULL,
+    org_id TEXT NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+    digest TEXT NOT NULL UNIQUE,
+    name TEXT,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX scim_tokens_org ON scim_tokens (org_id, id);
+
+-- What SCIM keeps of a user beside the contract's fields. `scim_managed` users were made by the
+-- identity provider and are changed only through it; `active` = 0 suspends one (her keys stop).
+-- `user_name` is SCIM's userName, unique per organization whatever its case; `version` counts
+-- changes (the ETag) and `updated_at` is meta.lastModified.
+ALTER TABLE users ADD COLUMN scim_managed INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE users ADD COLUMN active INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE users ADD COLUMN user_name TEXT;
+ALTER TABLE users ADD COLUMN external_id TEXT;
+-- The identity provider's `name` and `emails`, as it sent them (JSON); `email` holds the
+-- primary address.
+ALTER TABLE users ADD COLUMN scim_name TEXT;
+ALTER TABLE users ADD COLUMN scim_emails TEXT;
+ALTER TABLE users ADD COLUMN updated_at BIGINT NOT NULL DEFAULT 0;
+UPDATE users SET updated_at = added_at;
+ALTER TABLE users ADD COLUMN version BIGINT NOT NULL DEFAULT 1;
+-- The filters identity providers send, each served by an index.
+CREATE UNIQUE INDEX users_user_name ON users (org_id, lower(user_name));
+CREATE INDEX users_external_id ON users (org_id, external_id);
+CREATE INDEX users_name ON users (org_id, name);
+CREATE INDEX users_updated_at ON users (org_id, updated_at, id);
+
+ALTER TABLE org_groups ADD COLUMN scim_managed INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE org_groups ADD COLUMN external_id TEXT;
+ALTER TABLE org_groups ADD COLUMN updated_at BIGINT NOT NULL DEFAULT 0;
+UPDATE org_groups SET updated_at = created_at;
+ALTER TABLE org_groups ADD COLUMN version BIGINT NOT NULL DEFAULT 1;
+CREATE INDEX org_groups_external_id ON org_groups (org_id, external_id);
+CREATE INDEX org_groups_updated_at ON org_groups (org_id, updated_at, id);

@@ -1,0 +1,981 @@
+//! SCIM 2.0 (RFC 7643, RFC 7644): what an identity provider sends, read into Roster's users and
+//! groups; filters turned into conditions the store serves from its indexes; PATCH operations
+//! applied to a resource. No I/O.
+//!
+//! Attribute names are case-insensitive (RFC 7643 §2.1): Entra ID and Okta spell them
+//! differently, so every read goes through `attr`.
+
+use scim_v2::filter::{AttrExp, AttrPath, CompValue, CompareOp, Filter, PatchPath, ValFilter};
+use serde_json::{Map, Value, json};
+
+use super::user::{self, OrgRole};
+
+pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+/// Roster's extension of the User: the organization role.
+pub const ROSTER_USER_SCHEMA: &str = "urn:roster:params:scim:schemas:extension:roster:2.0:User";
+pub const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
+pub const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
+pub const PATCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+
+/// Results a list answers at most, whatever `count` asks (ServiceProviderConfig says so).
+pub const MAX_COUNT: i64 = 200;
+
+/// A refusal in SCIM's terms (RFC 7644 §3.12): the status and, for a 400, its `scimType`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScimError {
+    pub status: u16,
+    pub scim_type: Option<&'static str>,
+    pub detail: String,
+}
+
+impl ScimError {
+    pub fn bad(scim_type: &'static str, detail: impl Into<String>) -> ScimError {
+        ScimError {
+            status: 400,
+            scim_type: Some(scim_type),
+            detail: detail.into(),
+        }
+    }
+
+    pub fn not_found(what: &str, id: &str) -> ScimError {
+        ScimError {
+            status: 404,
+            scim_type: None,
+            detail: format!("No {what} with id '{id}'."),
+        }
+    }
+
+    pub fn body(&self) -> Value {
+        let mut body = json!({
+            "schemas": [ERROR_SCHEMA],
+            "status": self.status.to_string(),
+            "detail": self.detail,
+        });
+        if let Some(scim_type) = self.scim_type {
+            body["scimType"] = json!(scim_type);
+        }
+        body
+    }
+}
+
+pub type ScimResult<T> = std::result::Result<T, ScimError>;
+
+/// The attribute of `object` named `name`, whatever its case.
+pub fn attr<'a>(object: &'a Value, name: &str) -> Option<&'a Value> {
+    object
+        .as_object()?
+        .iter()
+        .find(|(key, _)| key.eq_ignore_ascii_case(name))
+        .map(|(_, value)| value)
+        .filter(|value| !value.is_null())
+}
+
+fn string_attr(object: &Value, name: &str) -> ScimResult<Option<String>> {
+    match attr(object, name) {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(ScimError::bad(
+            "invalidValue",
+            format!("'{name}' must be a string."),
+        )),
+    }
+}
+
+/// A boolean, also as the strings "True" and "False" that Entra ID sends in PATCH.
+fn boolean(value: &Value, name: &str) -> ScimResult<bool> {
+    match value {
+        Value::Bool(b) => Ok(*b),
+        Value::String(s) if s.eq_ignore_ascii_case("true") => Ok(true),
+        Value::String(s) if s.eq_ignore_ascii_case("false") => Ok(false),
+        _ => Err(ScimError::bad(
+            "invalidValue",
+            format!("'{name}' must be true or false."),
+        )),
+    }
+}
+
+/// A user as the identity provider describes her.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScimUser {
+    pub user_name: String,
+    /// The primary (or first) address of `emails`, else `userName` when it is one; normalised.
+    pub email: String,
+    /// `displayName`, else `name.formatted`, else given and family names, else `userName`.
+    pub display_name: String,
+    pub name: Option<Value>,
+    pub emails: Option<Value>,
+    pub active: bool,
+    pub external_id: Option<String>,
+    pub role: OrgRole,
+}
+
+impl ScimUser {
+    /// Reads a User resource (a POST or PUT body, or a resource after PATCH).
+    pub fn from_resource(resource: &Value) -> ScimResult<ScimUser> {
+        if !resource.is_object() {
+            return Err(ScimError::bad(
+                "invalidSyntax",
+                "The body must be a JSON object.",
+            ));
+        }
+        let user_name = string_attr(resource, "userName")?
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| ScimError::bad("invalidValue", "'userName' is required."))?;
+        let emails = attr(resource, "emails").cloned();
+        let listed = match &emails {
+            None => Vec::new(),
+            Some(Value::Array(items)) => items.clone(),
+            Some(_) => {
+                return Err(ScimError::bad(
+                    "invalidValue",
+                    "'emails' must be a list of {\"value\": ...} objects.",
+                ));
+            }
+        };
+        let primary = listed
+            .iter()
+            .find(|e| attr(e, "primary").is_some_and(|p| boolean(p, "primary").unwrap_or(false)))
+            .or(listed.first());
+        let address = match primary {
+            Some(entry) => string_attr(entry, "value")?.ok_or_else(|| {
+                ScimError::bad("invalidValue", "Each of 'emails' needs a 'value'.")
+            })?,
+            None => user_name.clone(),
+        };
+        let email = user::validate_email(&address, "email").map_err(|_| {
+            ScimError::bad(
+                "invalidValue",
+                format!("'{address}' is not an email address Roster can send to: give one in 'emails' or as 'userName'."),
+            )
+        })?;
+        let name = attr(resource, "name").cloned();
+        if name.as_ref().is_some_and(|n| !n.is_object()) {
+            return Err(ScimError::bad("invalidValue", "'name' must be an object."));
+        }
+        let display_name = display_name(resource, name.as_ref(), &user_name)?;
+        let active = attr(resource, "active")
+            .map(|a| boolean(a, "active"))
+            .transpose()?
+            .unwrap_or(true);
+        let external_id = string_attr(resource, "externalId")?;
+        let role = match attr(resource, ROSTER_USER_SCHEMA).map(|ext| string_attr(ext, "role")) {
+            None | Some(Ok(None)) => OrgRole::Reader,
+            Some(Ok(Some(role))) => role.parse().map_err(|_| {
+                ScimError::bad(
+                    "invalidValue",
+                    format!("'role' must be 'owner' or 'reader', not '{role}'."),
+                )
+            })?,
+            Some(Err(e)) => return Err(e),
+        };
+        Ok(ScimUser {
+            user_name,
+            email,
+            display_name,
+            name,
+            emails,
+            active,
+            external_id,
+            role,
+        })
+    }
+}
+
+fn display_name(resource: &Value, name: Option<&Value>, user_name: &str) -> ScimResult<String> {
+    if let Some(display) = string_attr(resource, "displayName")?.filter(|d| !d.trim().is_empty()) {
+        return Ok(display.trim().to_owned());
+    }
+    if let Some(name) = name {
+        if let Some(formatted) = string_attr(name, "formatted")?.filter(|f| !f.trim().is_empty()) {
+            return Ok(formatted.trim().to_owned());
+        }
+        let parts: Vec<String> = ["givenName", "familyName"]
+            .iter()
+            .filter_map(|part| string_attr(name, part).ok().flatten())
+            .filter(|p| !p.trim().is_empty())
+            .collect();
+        if !parts.is_empty() {
+            return Ok(parts.join(" "));
+        }
+    }
+    Ok(user_name.to_owned())
+}
+
+/// A group as the identity provider describes it: its name and members' user ids.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScimGroup {
+    pub display_name: String,
+    pub external_id: Option<String>,
+    pub members: Vec<String>,
+}
+
+impl ScimGroup {
+    pub fn from_resource(resource: &Value) -> ScimResult<ScimGroup> {
+        if !resource.is_object() {
+            return Err(ScimError::bad(
+                "invalidSyntax",
+                "The body must be a JSON object.",
+            ));
+        }
+        let display_name = string_attr(resource, "displayName")?
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| ScimError::bad("invalidValue", "'displayName' is required."))?;
+        let external_id = string_attr(resource, "externalId")?;
+        let members = match attr(resource, "members") {
+            None => Vec::new(),
+            Some(Value::Array(items)) => {
+                let mut ids = Vec::with_capacity(items.len());
+                for item in items {
+                    let id = string_attr(item, "value")?.ok_or_else(|| {
+                        ScimError::bad("invalidValue", "Each of 'members' needs a 'value'.")
+                    })?;
+                    if !ids.contains(&id) {
+                        ids.push(id);
+                    }
+                }
+                ids
+            }
+            Some(_) => {
+                return Err(ScimError::bad(
+                    "invalidValue",
+                    "'members' must be a list of {\"value\": ...} objects.",
+                ));
+            }
+        };
+        Ok(ScimGroup {
+            display_name,
+            external_id,
+            members,
+        })
+    }
+}
+
+/// A column a filter may name; the store maps each to an indexed one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Column {
+    Id,
+    UserName,
+    ExternalId,
+    Email,
+    DisplayName,
+    Active,
+    Created,
+    LastModified,
+}
+
+impl Column {
+    /// Whether comparisons ignore case (RFC 7643's `caseExact: false`).
+    pub fn ignores_case(self) -> bool {
+        matches!(self, Column::UserName | Column::Email | Column::DisplayName)
+    }
+}
+
+/// A value a condition compares with, already in the column's form.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Operand {
+    Text(String),
+    Integer(i64),
+}
+
+/// A comparison operator of the filter grammar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Eq,
+    Ne,
+    Co,
+    Sw,
+    Ew,
+    Gt,
+    Ge,
+    Lt,
+    Le,
+}
+
+impl From<&CompareOp> for Op {
+    fn from(op: &CompareOp) -> Op {
+        match op {
+            CompareOp::Eq => Op::Eq,
+            CompareOp::Ne => Op::Ne,
+            CompareOp::Co => Op::Co,
+            CompareOp::Sw => Op::Sw,
+            CompareOp::Ew => Op::Ew,
+            CompareOp::Gt => Op::Gt,
+            CompareOp::Ge => Op::Ge,
+            CompareOp::Lt => Op::Lt,
+            CompareOp::Le => Op::Le,
+        }
+    }
+}
+
+/// A filter, as conditions on columns.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Condition {
+    Compare(Column, Op, Operand),
+    Present(Column),
+    And(Vec<Condition>),
+    Or(Vec<Condition>),
+    Not(Box<Condition>),
+}
+
+/// Which resource a filter is for: the attributes it may name differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resource {
+    User,
+    Group,
+}
+
+/// Parses `filter` by SCIM's grammar and maps its attributes to columns.
+pub fn parse_filter(filter: &str, resource: Resource) -> ScimResult<Condition> {
+    let parsed: Filter = filter
+        .parse()
+        .map_err(|e| ScimError::bad("invalidFilter", format!("The filter cannot be read: {e}")))?;
+    condition(&parsed, resource)
+}
+
+fn condition(filter: &Filter, resource: Resource) -> ScimResult<Condition> {
+    match filter {
+        Filter::Attr(exp) => attr_condition(exp, resource, None),
+        Filter::ValuePath(path) => val_condition(&path.filter, resource, &path.attr),
+        Filter::Not(inner) => Ok(Condition::Not(Box::new(condition(inner, resource)?))),
+        Filter::And(items) => Ok(Condition::And(
+            items
+                .iter()
+                .map(|f| condition(f, resource))
+                .collect::<ScimResult<_>>()?,
+        )),
+        Filter::Or(items) => Ok(Condition::Or(
+            items
+                .iter()
+                .map(|f| condition(f, resource))
+                .collect::<ScimResult<_>>()?,
+        )),
+    }
+}
+
+/// `emails[type eq "work" and value co "@example.com"]`: the conditions inside, on the parent.
+fn val_condition(
+    filter: &ValFilter,
+    resource: Resource,
+    parent: &AttrPath,
+) -> ScimResult<Condition> {
+    match filter {
+        ValFilter::Attr(exp) => attr_condition(exp, resource, Some(parent)),
+        ValFilter::Not(inner) => Ok(Condition::Not(Box::new(val_condition(
+            inner, resource, parent,
+        )?))),
+        ValFilter::And(items) => Ok(Condition::And(
+            items
+                .iter()
+                .map(|f| val_condition(f, resource, parent))
+                .collect::<ScimResult<_>>()?,
+        )),
+        ValFilter::Or(items) => Ok(Condition::Or(
+            items
+                .iter()
+                .map(|f| val_condition(f, resource, parent))
+                .collect::<ScimResult<_>>()?,
+        )),
+    }
+}
+
+fn attr_condition(
+    exp: &AttrExp,
+    resource: Resource,
+    parent: Option<&AttrPath>,
+) -> ScimResult<Condition> {
+    let path = match exp {
+        AttrExp::Present(path) | AttrExp::Comparison(path, _, _) => path,
+    };
+    let column = column(path, resource, parent)?;
+    match exp {
+        AttrExp::Present(_) => Ok(Condition::Present(column)),
+        AttrExp::Comparison(_, op, value) => {
+            let op = Op::from(op);
+            Ok(Condition::Compare(column, op, operand(column, op, value)?))
+        }
+    }
+}
+
+fn column(path: &AttrPath, resource: Resource, parent: Option<&AttrPath>) -> ScimResult<Column> {
+    let (name, sub) = match parent {
+        Some(parent) => (parent.name.as_str(), Some(path.name.as_str())),
+        None => (path.name.as_str(), path.sub_attr.as_deref()),
+    };
+    let is = |a: &str, b: &str| a.eq_ignore_ascii_case(b);
+    let found = match (resource, name, sub) {
+        (_, n, None) if is(n, "id") => Some(Column::Id),
+        (_, n, None) if is(n, "externalId") => Some(Column::ExternalId),
+        (_, n, None) if is(n, "displayName") => Some(Column::DisplayName),
+        (_, n, Some(s)) if is(n, "meta") && is(s, "lastModified") => Some(Column::LastModified),
+        (_, n, Some(s)) if is(n, "meta") && is(s, "created") => Some(Column::Created),
+        (Resource::User, n, None) if is(n, "userName") => Some(Column::UserName),
+        (Resource::User, n, None) if is(n, "active") => Some(Column::Active),
+        (Resource::User, n, None) if is(n, "emails") => Some(Column::Email),
+        (Resource::User, n, Some(s)) if is(n, "emails") && is(s, "value") => Some(Column::Email),
+        _ => None,
+    };
+    found.ok_or_else(|| {
+        let named = match sub {
+            Some(sub) => format!("{name}.{sub}"),
+            None => name.to_owned(),
+        };
+        ScimError::bad(
+            "invalidFilter",
+            format!("Roster cannot filter on '{named}'."),
+        )
+    })
+}
+
+fn operand(column: Column, op: Op, value: &CompValue) -> ScimResult<Operand> {
+    let wrong = |what: &str| {
+        ScimError::bad(
+            "invalidFilter",
+            format!("{column:?} is compared with {what}."),
+        )
+    };
+    match column {
+        Column::Active => match (value, op) {
+            (CompValue::True, Op::Eq | Op::Ne) => Ok(Operand::Integer(1)),
+            (CompValue::False, Op::Eq | Op::Ne) => Ok(Operand::Integer(0)),
+            _ => Err(wrong("true or false, by eq or ne")),
+        },
+        Column::Created | Column::LastModified => match value {
+            CompValue::Str(text) => parse_date_time(text)
+                .map(Operand::Integer)
+                .ok_or_else(|| wrong("a date and time such as 2026-11-30T12:00:00Z")),
+            _ => Err(wrong("a date and time such as 2026-11-30T12:00:00Z")),
+        },
+        _ => match value {
+            CompValue::Str(text) if column.ignores_case() => Ok(Operand::Text(text.to_lowercase())),
+            CompValue::Str(text) => Ok(Operand::Text(text.clone())),
+            _ => Err(wrong("a string")),
+        },
+    }
+}
+
+/// Unix seconds as SCIM's `dateTime` (RFC 3339, UTC).
+pub fn date_time(unix_seconds: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix_seconds)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| unix_seconds.to_string())
+}
+
+fn parse_date_time(text: &str) -> Option<i64> {
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .map(|t| t.unix_timestamp())
+}
+
+/// A PATCH request's operations (RFC 7644 §3.5.2), read from its body.
+pub fn patch_operations(body: &Value) -> ScimResult<Vec<PatchOperation>> {
+    let operations = attr(body, "Operations")
+        .and_then(Value::as_array)
+        .filter(|ops| !ops.is_empty())
+        .ok_or_else(|| {
+            ScimError::bad(
+                "invalidSyntax",
+                "A PATCH needs 'Operations': a list of operations.",
+            )
+        })?;
+    operations.iter().map(PatchOperation::read).collect()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PatchOp {
+    Add,
+    Replace,
+    Remove,
+}
+
+#[derive(Debug, Clone)]
+pub struct PatchOperation {
+    pub op: PatchOp,
+    pub path: Option<PatchPath>,
+    pub value: Option<Value>,
+}
+
+impl PatchOperation {
+    fn read(operation: &Value) -> ScimResult<PatchOperation> {
+        // Entra ID capitalises the op: "Add", "Replace", "Remove".
+        let op = match string_attr(operation, "op")?
+            .map(|op| op.to_ascii_lowercase())
+            .as_deref()
+        {
+            Some("add") => PatchOp::Add,
+            Some("replace") => PatchOp::Replace,
+            Some("remove") => PatchOp::Remove,
+            other => {
+                return Err(ScimError::bad(
+                    "invalidSyntax",
+                    format!("'op' must be add, replace or remove, not {other:?}."),
+                ));
+            }
+        };
+        let path = string_attr(operation, "path")?
+            .filter(|p| !p.trim().is_empty())
+            .map(|p| {
+                p.parse::<PatchPath>().map_err(|e| {
+                    ScimError::bad("invalidPath", format!("The path '{p}' cannot be read: {e}"))
+                })
+            })
+            .transpose()?;
+        let value = attr(operation, "value").cloned();
+        if op != PatchOp::Remove && value.is_none() {
+            return Err(ScimError::bad(
+                "invalidValue",
+                "An add or replace needs a 'value'.",
+            ));
+        }
+        if op == PatchOp::Remove && path.is_none() {
+            return Err(ScimError::bad("noTarget", "A remove needs a 'path'."));
+        }
+        Ok(PatchOperation { op, path, value })
+    }
+}
+
+/// Applies `operations` to `resource` (a rendered resource, JSON), as RFC 7644 §3.5.2 says.
+pub fn apply_patch(resource: &mut Value, operations: &[PatchOperation]) -> ScimResult<()> {
+    for operation in operations {
+        let Some(object) = resource.as_object_mut() else {
+            return Err(ScimError::bad(
+                "invalidSyntax",
+                "The resource is not an object.",
+            ));
+        };
+        match &operation.path {
+            None => {
+                // No path: the value is an object of attributes to add or replace.
+                let Some(Value::Object(values)) = &operation.value else {
+                    return Err(ScimError::bad(
+                        "invalidValue",
+                        "Without a 'path', the value must be an object of attributes.",
+                    ));
+                };
+                for (name, value) in values {
+                    // Entra ID names sub-attributes here too: {"name.givenName": "Ada"}.
+                    let (name, sub) = match name.split_once('.') {
+                        Some((name, sub)) if !name.starts_with("urn:") => (name, Some(sub)),
+                        _ => (name.as_str(), None),
+                    };
+                    set_attribute(object, name, sub, value.clone(), operation.op)?;
+                }
+            }
+            Some(PatchPath::Attr(path)) => {
+                let name = qualified_name(path);
+                match operation.op {
+                    PatchOp::Remove => remove_attribute(object, &name, path.sub_attr.as_deref()),
+                    op => set_attribute(
+                        object,
+                        &name,
+                        path.sub_attr.as_deref(),
+                        operation.value.clone().unwrap_or(Value::Null),
+                        op,
+                    )?,
+                }
+            }
+            Some(PatchPath::Value(path)) => {
+                let name = qualified_name(&path.attr);
+                let Some(Value::Array(items)) =
+                    key_of(object, &name).and_then(|k| object.get_mut(&k))
+                else {
+                    if operation.op == PatchOp::Remove {
+                        continue;
+                    }
+                    return Err(ScimError::bad(
+                        "noTarget",
+                        format!("'{name}' has no values to match."),
+                    ));
+                };
+                let matching: Vec<usize> = items
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, item)| val_matches(&path.filter, item))
+                    .map(|(i, _)| i)
+                    .collect();
+                match (operation.op, path.sub_attr.as_deref()) {
+                    (PatchOp::Remove, None) => {
+                        for i in matching.into_iter().rev() {
+                            items.remove(i);
+                        }
+                    }
+                    (PatchOp::Remove, Some(sub)) => {
+                        for i in matching {
+                            if let Some(item) = items[i].as_object_mut() {
+                                if let Some(key) = key_of(item, sub) {
+                                    item.remove(&key);
+                                }
+                            }
+                        }
+                    }
+                    (_, sub) => {
+                        if matching.is_empty() {
+                            return Err(ScimError::bad(
+                                "noTarget",
+                                format!("No value of '{name}' matches the path's filter."),
+                            ));
+                        }
+                        let value = operation.value.clone().unwrap_or(Value::Null);
+                        for i in matching {
+                            match sub {
+                                Some(sub) => {
+                                    if let Some(item) = items[i].as_object_mut() {
+                                        let key =
+                                            key_of(item, sub).unwrap_or_else(|| sub.to_owned());
+                                        item.insert(key, value.clone());
+                                    }
+                                }
+                                None => match (&mut items[i], &value) {
+                                    (Value::Object(item), Value::Object(new)) => {
+                                        for (k, v) in new {
+                                            let key = key_of(item, k).unwrap_or_else(|| k.clone());
+                                            item.insert(key, v.clone());
+                                        }
+                                    }
+                                    (slot, _) => *slot = value.clone(),
+                                },
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// An attribute's name with its schema, when the path gives one (`urn:...:User:role` reads as
+/// the extension's `role`, kept under the extension's key).
+fn qualified_name(path: &AttrPath) -> String {
+    match &path.uri {
+        Some(uri)
+            if !uri.eq_ignore_ascii_case(USER_SCHEMA)
+                && !uri.eq_ignore_ascii_case(GROUP_SCHEMA) =>
+        {
+            format!("{uri}:{}", path.name)
+        }
+        _ => path.name.clone(),
+    }
+}
+
+/// `urn:...:User:role` as the extension's schema and its attribute; `None` for a plain
+/// attribute, or an extension named whole (`urn:...:User`).
+fn extension_attribute(name: &str) -> Option<(&str, &str)> {
+    if !name.starts_with("urn:") || EXTENSIONS.iter().any(|e| e.eq_ignore_ascii_case(name)) {
+        return None;
+    }
+    name.rsplit_once(':')
+}
+
+/// The extension schemas a User may carry.
+const EXTENSIONS: [&str; 2] = [ROSTER_USER_SCHEMA, ENTERPRISE_USER_SCHEMA];
+pub const ENTERPRISE_USER_SCHEMA: &str =
+    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+
+fn key_of(object: &Map<String, Value>, name: &str) -> Option<String> {
+    object
+        .keys()
+        .find(|k| k.eq_ignore_ascii_case(name))
+        .cloned()
+}
+
+fn set_attribute(
+    object: &mut Map<String, Value>,
+    name: &str,
+    sub: Option<&str>,
+    value: Value,
+    op: PatchOp,
+) -> ScimResult<()> {
+    // An extension's attribute, named with its schema: `urn:...:User:role`.
+    if let Some((schema, attribute)) = extension_attribute(name) {
+        let key = key_of(object, schema).unwrap_or_else(|| schema.to_owned());
+        let extension = object.entry(key).or_insert_with(|| json!({}));
+        let Some(extension) = extension.as_object_mut() else {
+            return Err(ScimError::bad(
+                "invalidValue",
+                format!("'{schema}' must be an object."),
+            ));
+        };
+        return set_attribute(extension, attribute, sub, value, op);
+    }
+    let key = key_of(object, name).unwrap_or_else(|| name.to_owned());
+    match sub {
+        Some(sub) => {
+            let parent = object.entry(key).or_insert_with(|| json!({}));
+            if parent.is_null() {
+                *parent = json!({});
+            }
+            let Some(parent) = parent.as_object_mut() else {
+                return Err(ScimError::bad(
+                    "invalidPath",
+                    format!("'{name}' has no sub-attributes."),
+                ));
+            };
+            let sub_key = key_of(parent, sub).unwrap_or_else(|| sub.to_owned());
+            parent.insert(sub_key, value);
+        }
+        None => match (op, object.get_mut(&key), value) {
+            // Adding to a multi-valued attribute appends (without repeating a value).
+            (PatchOp::Add, Some(Value::Array(items)), Value::Array(new)) => {
+                for item in new {
+                    if !items.contains(&item) {
+                        items.push(item);
+                    }
+                }
+            }
+            // Adding to a complex attribute merges its sub-attributes.
+            (PatchOp::Add, Some(Value::Object(current)), Value::Object(new)) => {
+                for (k, v) in new {
+                    let sub_key = key_of(current, &k).unwrap_or(k);
+                    current.insert(sub_key, v);
+                }
+            }
+            (_, _, value) => {
+                object.insert(key, value);
+            }
+        },
+    }
+    Ok(())
+}
+
+fn remove_attribute(object: &mut Map<String, Value>, name: &str, sub: Option<&str>) {
+    if let Some((schema, attribute)) = extension_attribute(name) {
+        if let Some(extension) = key_of(object, schema)
+            .and_then(|k| object.get_mut(&k))
+            .and_then(Value::as_object_mut)
+        {
+            remove_attribute(extension, attribute, sub);
+        }
+        return;
+    }
+    let Some(key) = key_of(object, name) else {
+        return;
+    };
+    match sub {
+        Some(sub) => {
+            if let Some(parent) = object.get_mut(&key).and_then(Value::as_object_mut) {
+                if let Some(sub_key) = key_of(parent, sub) {
+                    parent.remove(&sub_key);
+                }
+            }
+        }
+        None => {
+            object.remove(&key);
+        }
+    }
+}
+
+/// Whether one value of a multi-valued attribute matches a path's filter.
+fn val_matches(filter: &ValFilter, item: &Value) -> bool {
+    match filter {
+        ValFilter::Attr(AttrExp::Present(path)) => attr(item, &path.name).is_some(),
+        ValFilter::Attr(AttrExp::Comparison(path, op, expected)) => {
+            attr(item, &path.name).is_some_and(|actual| compares(actual, op.into(), expected))
+        }
+        ValFilter::Not(inner) => !val_matches(inner, item),
+        ValFilter::And(items) => items.iter().all(|f| val_matches(f, item)),
+        ValFilter::Or(items) => items.iter().any(|f| val_matches(f, item)),
+    }
+}
+
+fn compares(actual: &Value, op: Op, expected: &CompValue) -> bool {
+    match (actual, expected) {
+        (Value::String(a), CompValue::Str(e)) => {
+            let (a, e) = (a.to_lowercase(), e.to_lowercase());
+            match op {
+                Op::Eq => a == e,
+                Op::Ne => a != e,
+                Op::Co => a.contains(&e),
+                Op::Sw => a.starts_with(&e),
+                Op::Ew => a.ends_with(&e),
+                Op::Gt => a > e,
+                Op::Ge => a >= e,
+                Op::Lt => a < e,
+                Op::Le => a <= e,
+            }
+        }
+        (Value::Bool(a), CompValue::True) => matches!(op, Op::Eq) == *a,
+        (Value::Bool(a), CompValue::False) => matches!(op, Op::Eq) != *a,
+        (Value::Number(a), CompValue::Number(e)) => match (a.as_f64(), e.as_f64()) {
+            (Some(a), Some(e)) => match op {
+                Op::Eq => a == e,
+                Op::Ne => a != e,
+                Op::Gt => a > e,
+                Op::Ge => a >= e,
+                Op::Lt => a < e,
+                Op::Le => a <= e,
+                _ => false,
+            },
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(json: Value) -> ScimResult<ScimUser> {
+        ScimUser::from_resource(&json)
+    }
+
+    #[test]
+    fn a_user_reads_whatever_the_case_of_its_attributes() {
+        let ada = user(json!({
+            "schemas": [USER_SCHEMA],
+            "UserName": "ada@example.com",
+            "NAME": {"givenName": "Ada", "familyName": "Lovelace"},
+            "Active": "False",
+            "externalID": "00u1",
+        }))
+        .unwrap();
+        assert_eq!(ada.email, "ada@example.com");
+        assert_eq!(ada.display_name, "Ada Lovelace");
+        assert!(!ada.active);
+        assert_eq!(ada.external_id.as_deref(), Some("00u1"));
+        assert_eq!(ada.role, OrgRole::Reader);
+    }
+
+    #[test]
+    fn the_email_is_the_primary_one_else_the_user_name() {
+        let bob = user(json!({
+            "userName": "bob",
+            "emails": [{"value": "b@home.test"}, {"value": "Bob@Work.test", "primary": true}],
+            urn_role(): {"role": "owner"},
+        }))
+        .unwrap();
+        assert_eq!(
+            (bob.email.as_str(), bob.role),
+            ("bob@work.test", OrgRole::Owner)
+        );
+        let refused = user(json!({"userName": "no-address"})).unwrap_err();
+        assert_eq!(refused.scim_type, Some("invalidValue"));
+        assert!(
+            user(json!({"displayName": "x"})).is_err(),
+            "userName is required"
+        );
+    }
+
+    fn urn_role() -> &'static str {
+        ROSTER_USER_SCHEMA
+    }
+
+    #[test]
+    fn filters_map_to_columns_by_the_grammar() {
+        let parsed = parse_filter(
+            r#"userName eq "Ada@Example.com" and (active eq true or not (externalId pr))"#,
+            Resource::User,
+        )
+        .unwrap();
+        assert_eq!(
+            parsed,
+            Condition::And(vec![
+                Condition::Compare(
+                    Column::UserName,
+                    Op::Eq,
+                    Operand::Text("ada@example.com".into())
+                ),
+                Condition::Or(vec![
+                    Condition::Compare(Column::Active, Op::Eq, Operand::Integer(1)),
+                    Condition::Not(Box::new(Condition::Present(Column::ExternalId))),
+                ]),
+            ])
+        );
+        assert_eq!(
+            parse_filter(r#"emails[value ew "@example.com"]"#, Resource::User).unwrap(),
+            Condition::Compare(Column::Email, Op::Ew, Operand::Text("@example.com".into()))
+        );
+        assert_eq!(
+            parse_filter(
+                r#"meta.lastModified gt "2026-11-30T00:00:00Z""#,
+                Resource::User
+            )
+            .unwrap(),
+            Condition::Compare(
+                Column::LastModified,
+                Op::Gt,
+                Operand::Integer(1_795_996_800)
+            )
+        );
+        for (bad, why) in [
+            ("userName eq", "no value"),
+            (r#"userName eq "a" and"#, "dangling and"),
+            (r#"title eq "x""#, "an attribute Roster does not keep"),
+            (r#"active gt true"#, "active is compared by eq"),
+            (r#"userName eq "a""#, "userName is a User's"),
+        ] {
+            let resource = if why.contains("User's") {
+                Resource::Group
+            } else {
+                Resource::User
+            };
+            let error = parse_filter(bad, resource).unwrap_err();
+            assert_eq!(error.scim_type, Some("invalidFilter"), "{bad}: {why}");
+        }
+    }
+
+    #[test]
+    fn patches_apply_with_and_without_paths_in_either_case() {
+        let mut resource = json!({
+            "userName": "ada@example.com",
+            "active": true,
+            "name": {"givenName": "Ada"},
+            "emails": [{"value": "ada@example.com", "type": "work", "primary": true}],
+        });
+        let ops = patch_operations(&json!({"Operations": [
+            {"op": "Replace", "path": "active", "value": "False"},
+            {"op": "add", "value": {"displayName": "Countess", "name.familyName": "ignored"}},
+            {"op": "replace", "path": "name.familyName", "value": "Lovelace"},
+            {"op": "add", "path": "emails", "value": [{"value": "ada@home.test", "type": "home"}]},
+            {"op": "remove", "path": "emails[type eq \"home\"]"},
+            {"op": "replace", "path": "emails[type eq \"work\"].value", "value": "countess@example.com"},
+            {"op": "Add", "path": format!("{ROSTER_USER_SCHEMA}:role"), "value": "owner"},
+        ]}))
+        .unwrap();
+        apply_patch(&mut resource, &ops).unwrap();
+        let ada = ScimUser::from_resource(&resource).unwrap();
+        assert!(!ada.active);
+        assert_eq!(ada.display_name, "Countess");
+        assert_eq!(ada.name.as_ref().unwrap()["familyName"], "Lovelace");
+        assert_eq!(ada.email, "countess@example.com");
+        assert_eq!(ada.emails.as_ref().unwrap().as_array().unwrap().len(), 1);
+        assert_eq!(ada.role, OrgRole::Owner);
+
+        assert_eq!(
+            patch_operations(&json!({"Operations": [{"op": "remove"}]}))
+                .unwrap_err()
+                .scim_type,
+            Some("noTarget")
+        );
+        assert_eq!(
+            patch_operations(&json!({"Operations": [{"op": "move", "path": "x"}]}))
+                .unwrap_err()
+                .scim_type,
+            Some("invalidSyntax")
+        );
+        assert_eq!(
+            patch_operations(&json!({"Operations": [{"op": "remove", "path": "emails[value eq"}]}))
+                .unwrap_err()
+                .scim_type,
+            Some("invalidPath")
+        );
+    }
+
+    #[test]
+    fn a_group_reads_its_members_once_each() {
+        let group = ScimGroup::from_resource(&json!({
+            "displayName": "Eng",
+            "members": [{"value": "user-1"}, {"value": "user-2"}, {"value": "user-1"}],
+        }))
+        .unwrap();
+        assert_eq!(group.members, ["user-1", "user-2"]);
+        assert!(ScimGroup::from_resource(&json!({"members": []})).is_err());
+    }
+}
