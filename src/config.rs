@@ -119,6 +119,9 @@ pub enum Command {
     /// Prune or export the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// SCIM 2.0 for an organization's identity provider.
+    #[command(subcommand)]
+    Scim(ScimCommand),
     /// Apply or inspect database migrations (the server also applies them at start).
     Migrate {
         #[command(subcommand)]
@@ -318,6 +321,36 @@ pub enum KeyCommand {
         org: String,
         #[arg(long, default_value = "CLI key")]
         name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScimCommand {
+    /// The bearer tokens identity providers call `/scim/v2` with.
+    #[command(subcommand)]
+    Token(ScimTokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScimTokenCommand {
+    /// Make a token for an organization; prints it once.
+    Create {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Revoke a token: the identity provider's next request with it is refused.
+    Revoke {
+        #[arg(long)]
+        org: String,
+        /// The token's id (`scim_token_...`), as `create` and `list` print it.
+        id: String,
+    },
+    /// List an organization's tokens (their ids and names; never their values).
+    List {
+        #[arg(long)]
+        org: String,
     },
 }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use roster::config::{
     AuditCommand, BootstrapArgs, Cli, Command, ExportFormat, GlobalArgs, KeyCommand, LogFormat,
-    MigrateCommand, OrgCommand,
+    MigrateCommand, OrgCommand, ScimCommand, ScimTokenCommand,
 };
 use roster::domain::organization::NewOrganization;
 use roster::domain::{Clock, Error, secret};
@@ -140,6 +140,12 @@ async fn run(cli: Cli) -> Result<(), String> {
             println!("New admin API key for {org} (shown once; store it now):\n\n    {key}\n");
             store.close().await;
             Ok(())
+        }
+        Command::Scim(ScimCommand::Token(command)) => {
+            let store = open(&global).await?;
+            let done = scim_token(&store, command).await;
+            store.close().await;
+            done
         }
         Command::Audit(AuditCommand::Prune { before, org }) => {
             let store = open(&global).await?;
@@ -395,4 +401,50 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     async {
         let _ = tokio::signal::ctrl_c().await;
     }
+}
+
+/// `roster scim token ...`: changes made through the CLI have no actor.
+async fn scim_token(store: &Store, command: ScimTokenCommand) -> Result<(), String> {
+    let author = |org: &str| {
+        let store = store.clone();
+        let org = org.to_owned();
+        async move {
+            let organization = store.get_organization(&org).await.map_err(describe)?;
+            Ok::<_, String>(roster::store::Author {
+                org_id: organization.id,
+                actor: None,
+                default_project_id: Some(organization.default_project_id),
+            })
+        }
+    };
+    match command {
+        ScimTokenCommand::Create { org, name } => {
+            let (token, value) = store
+                .create_scim_token(&author(&org).await?, name.as_deref())
+                .await
+                .map_err(describe)?;
+            println!(
+                "New SCIM token {} for {org} (shown once; give it to the identity provider now):\n\n    {value}\n",
+                token.id
+            );
+        }
+        ScimTokenCommand::Revoke { org, id } => {
+            store
+                .revoke_scim_token(&author(&org).await?, &id)
+                .await
+                .map_err(describe)?;
+            println!("Revoked SCIM token {id} of {org}.");
+        }
+        ScimTokenCommand::List { org } => {
+            for token in store.list_scim_tokens(&org).await.map_err(describe)? {
+                println!(
+                    "{}\t{}\t{}",
+                    token.id,
+                    token.name.as_deref().unwrap_or("-"),
+                    token.created_at
+                );
+            }
+        }
+    }
+    Ok(())
 }

@@ -12,11 +12,13 @@ CREATE INDEX scim_tokens_org ON scim_tokens (org_id, id);
 
 -- What SCIM keeps of a user beside the contract's fields. `scim_managed` users were made by the
 -- identity provider and are changed only through it; `active` = 0 suspends one (her keys stop).
--- `user_name` is SCIM's userName, unique per organization whatever its case; `version` counts
+-- `user_name` is SCIM's userName (the email, for users SCIM did not make), unique per
+-- organization whatever its case; `version` counts
 -- changes (the ETag) and `updated_at` is meta.lastModified.
 ALTER TABLE users ADD COLUMN scim_managed INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE users ADD COLUMN active INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE users ADD COLUMN user_name TEXT;
+UPDATE users SET user_name = email;
 ALTER TABLE users ADD COLUMN external_id TEXT;
 -- The identity provider's `name` and `emails`, as it sent them (JSON); `email` holds the
 -- primary address.

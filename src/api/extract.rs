@@ -38,7 +38,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
 /// The path of the first string (or object key) in `value` that holds a NUL character, which no
 /// text column can store (PostgreSQL refuses it outright). Built only when one is found: this
 /// runs on every body.
-fn nul_in(value: &serde_json::Value) -> Option<String> {
+pub(super) fn nul_in(value: &serde_json::Value) -> Option<String> {
     use serde_json::Value;
     match value {
         Value::String(s) => s.contains('\0').then(String::new),

@@ -20,6 +20,7 @@ mod project_users;
 mod projects;
 mod role_assignments;
 mod roles;
+mod scim;
 mod service_accounts;
 mod users;
 
@@ -129,6 +130,7 @@ pub fn router(state: AppState) -> Router {
     };
     let routes = Router::new()
         .nest("/v1", v1)
+        .nest("/scim/v2", scim::routes())
         .merge(health::routes())
         .merge(accept::page_routes());
     let routes = if state.settings.metrics_listen.is_none() {

@@ -21,6 +21,7 @@ pub const INVITE: &str = "invite-";
 pub const OUTGOING_MAIL: &str = "mail_";
 pub const ROLE: &str = "role_";
 pub const CERTIFICATE: &str = "cert_";
+pub const SCIM_TOKEN: &str = "scim_token_";
 pub const GROUP: &str = "group_";
 pub const SERVICE_ACCOUNT: &str = "svc_acct_";
 /// A role assignment; never shown.

@@ -253,6 +253,276 @@ impl ScimGroup {
     }
 }
 
+fn attribute(name: &str, kind: &str, extra: Value) -> Value {
+    let mut attribute = json!({
+        "name": name,
+        "type": kind,
+        "multiValued": false,
+        "required": false,
+        "caseExact": false,
+        "mutability": "readWrite",
+        "returned": "default",
+        "uniqueness": "none",
+    });
+    if let (Some(attribute), Value::Object(extra)) = (attribute.as_object_mut(), extra) {
+        attribute.extend(extra);
+    }
+    attribute
+}
+
+/// The schemas Roster serves (RFC 7643 §7): what it keeps of Users and Groups, and its extension.
+pub fn schemas(base: &str) -> Vec<Value> {
+    let schema = |id: &str, name: &str, description: &str, attributes: Vec<Value>| {
+        json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Schema"],
+            "id": id,
+            "name": name,
+            "description": description,
+            "attributes": attributes,
+            "meta": {"resourceType": "Schema", "location": format!("{base}/Schemas/{id}")},
+        })
+    };
+    let user = vec![
+        attribute(
+            "userName",
+            "string",
+            json!({"required": true, "uniqueness": "server"}),
+        ),
+        attribute(
+            "name",
+            "complex",
+            json!({"subAttributes": [
+                attribute("formatted", "string", json!({})),
+                attribute("familyName", "string", json!({})),
+                attribute("givenName", "string", json!({})),
+            ]}),
+        ),
+        attribute("displayName", "string", json!({})),
+        attribute(
+            "emails",
+            "complex",
+            json!({"multiValued": true, "subAttributes": [
+                attribute("value", "string", json!({})),
+                attribute("type", "string", json!({"canonicalValues": ["work", "home", "other"]})),
+                attribute("primary", "boolean", json!({})),
+            ]}),
+        ),
+        attribute("active", "boolean", json!({})),
+    ];
+    let group = vec![
+        attribute("displayName", "string", json!({"required": true})),
+        attribute(
+            "members",
+            "complex",
+            json!({"multiValued": true, "subAttributes": [
+                attribute("value", "string", json!({"mutability": "immutable"})),
+                attribute("$ref", "reference", json!({"mutability": "immutable", "referenceTypes": ["User"]})),
+                attribute("display", "string", json!({"mutability": "readOnly"})),
+                attribute("type", "string", json!({"mutability": "immutable", "canonicalValues": ["User"]})),
+            ]}),
+        ),
+    ];
+    let roster = vec![attribute(
+        "role",
+        "string",
+        json!({"canonicalValues": ["owner", "reader"], "description": "The organization role; reader unless given."}),
+    )];
+    vec![
+        schema(USER_SCHEMA, "User", "A user of the organization", user),
+        schema(
+            GROUP_SCHEMA,
+            "Group",
+            "A group of the organization's users",
+            group,
+        ),
+        schema(
+            ROSTER_USER_SCHEMA,
+            "Roster User",
+            "What Roster adds to a user",
+            roster,
+        ),
+    ]
+}
+
+/// A user as the store keeps her, with what SCIM adds.
+#[derive(Debug, Clone)]
+pub struct StoredUser {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub role: OrgRole,
+    pub added_at: i64,
+    pub scim_managed: bool,
+    pub active: bool,
+    pub user_name: String,
+    pub external_id: Option<String>,
+    pub scim_name: Option<String>,
+    pub scim_emails: Option<String>,
+    pub updated_at: i64,
+    pub version: i64,
+}
+
+/// `W/"3"`: a resource's version as its ETag.
+pub fn etag(version: i64) -> String {
+    format!("W/\"{version}\"")
+}
+
+/// The version an `If-Match` header names: `W/"3"`, `"3"` or `*` (any).
+pub fn if_match(header: &str) -> ScimResult<Option<i64>> {
+    let header = header.trim();
+    if header == "*" {
+        return Ok(None);
+    }
+    header
+        .trim_start_matches("W/")
+        .trim_matches('"')
+        .parse()
+        .map(Some)
+        .map_err(|_| {
+            ScimError::bad(
+                "invalidValue",
+                format!("If-Match '{header}' is not an ETag of Roster's."),
+            )
+        })
+}
+
+fn meta(resource_type: &str, location: String, created: i64, modified: i64, version: i64) -> Value {
+    json!({
+        "resourceType": resource_type,
+        "created": date_time(created),
+        "lastModified": date_time(modified),
+        "location": location,
+        "version": etag(version),
+    })
+}
+
+impl StoredUser {
+    /// The User resource; `base` is the SCIM base URL (`https://roster.example/scim/v2`).
+    pub fn resource(&self, base: &str) -> Value {
+        let parse = |text: &Option<String>| {
+            text.as_deref()
+                .and_then(|t| serde_json::from_str::<Value>(t).ok())
+        };
+        let emails = parse(&self.scim_emails)
+            .unwrap_or_else(|| json!([{"value": self.email, "primary": true}]));
+        let mut resource = json!({
+            "schemas": [USER_SCHEMA, ROSTER_USER_SCHEMA],
+            "id": self.id,
+            "userName": self.user_name,
+            "displayName": self.name,
+            "emails": emails,
+            "active": self.active,
+            ROSTER_USER_SCHEMA: {"role": self.role.as_str()},
+            "meta": meta("User", format!("{base}/Users/{}", self.id), self.added_at, self.updated_at, self.version),
+        });
+        if let Some(name) = parse(&self.scim_name) {
+            resource["name"] = name;
+        }
+        if let Some(external_id) = &self.external_id {
+            resource["externalId"] = json!(external_id);
+        }
+        resource
+    }
+}
+
+/// A group as the store keeps it, with its members' ids and emails.
+#[derive(Debug, Clone)]
+pub struct StoredGroup {
+    pub id: String,
+    pub name: String,
+    pub created_at: i64,
+    pub scim_managed: bool,
+    pub external_id: Option<String>,
+    pub updated_at: i64,
+    pub version: i64,
+}
+
+impl StoredGroup {
+    pub fn resource(&self, base: &str, members: &[(String, String)]) -> Value {
+        let members: Vec<Value> = members
+            .iter()
+            .map(|(id, display)| json!({"value": id, "display": display, "$ref": format!("{base}/Users/{id}"), "type": "User"}))
+            .collect();
+        let mut resource = json!({
+            "schemas": [GROUP_SCHEMA],
+            "id": self.id,
+            "displayName": self.name,
+            "members": members,
+            "meta": meta("Group", format!("{base}/Groups/{}", self.id), self.created_at, self.updated_at, self.version),
+        });
+        if let Some(external_id) = &self.external_id {
+            resource["externalId"] = json!(external_id);
+        }
+        resource
+    }
+}
+
+/// The domain's refusals in SCIM's terms: a `code` that is a SCIM type keeps it; a taken
+/// name is 409 `uniqueness`.
+impl From<super::Error> for ScimError {
+    fn from(error: super::Error) -> ScimError {
+        use super::Error;
+        let status = |status: u16, detail: String| ScimError {
+            status,
+            scim_type: None,
+            detail,
+        };
+        match error {
+            Error::Invalid {
+                message,
+                code: Some("uniqueness"),
+                ..
+            } => ScimError {
+                status: 409,
+                scim_type: Some("uniqueness"),
+                detail: message.into_owned(),
+            },
+            Error::Invalid { message, code, .. } => ScimError::bad(
+                code.filter(|c| SCIM_TYPES.contains(c))
+                    .unwrap_or("invalidValue"),
+                message.into_owned(),
+            ),
+            Error::NotFound { message, .. } => status(404, message),
+            Error::Unauthenticated { message } => status(401, message),
+            Error::Contention(_) | Error::Unavailable(_) | Error::TimedOut(_) => status(
+                503,
+                "The database could not answer in time; try again.".to_owned(),
+            ),
+            Error::Internal(_) => status(500, "Roster could not complete the request.".to_owned()),
+        }
+    }
+}
+
+/// RFC 7644 §3.12's `scimType`s.
+const SCIM_TYPES: [&str; 9] = [
+    "invalidFilter",
+    "tooMany",
+    "uniqueness",
+    "mutability",
+    "invalidSyntax",
+    "invalidPath",
+    "noTarget",
+    "invalidValue",
+    "invalidVers",
+];
+
+/// A SCIM refusal met inside a store transaction, carried as the domain's error.
+impl From<ScimError> for super::Error {
+    fn from(error: ScimError) -> super::Error {
+        match error.status {
+            404 => super::Error::NotFound {
+                message: error.detail,
+                param: None,
+            },
+            _ => super::Error::Invalid {
+                message: error.detail.into(),
+                param: None,
+                code: error.scim_type.or(Some("invalidValue")),
+            },
+        }
+    }
+}
+
 /// A column a filter may name; the store maps each to an indexed one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Column {
@@ -607,10 +877,10 @@ pub fn apply_patch(resource: &mut Value, operations: &[PatchOperation]) -> ScimR
                     }
                     (PatchOp::Remove, Some(sub)) => {
                         for i in matching {
-                            if let Some(item) = items[i].as_object_mut() {
-                                if let Some(key) = key_of(item, sub) {
-                                    item.remove(&key);
-                                }
+                            if let Some(item) = items[i].as_object_mut()
+                                && let Some(key) = key_of(item, sub)
+                            {
+                                item.remove(&key);
                             }
                         }
                     }
@@ -759,10 +1029,10 @@ fn remove_attribute(object: &mut Map<String, Value>, name: &str, sub: Option<&st
     };
     match sub {
         Some(sub) => {
-            if let Some(parent) = object.get_mut(&key).and_then(Value::as_object_mut) {
-                if let Some(sub_key) = key_of(parent, sub) {
-                    parent.remove(&sub_key);
-                }
+            if let Some(parent) = object.get_mut(&key).and_then(Value::as_object_mut)
+                && let Some(sub_key) = key_of(parent, sub)
+            {
+                parent.remove(&sub_key);
             }
         }
         None => {

@@ -78,6 +78,7 @@ mod projects;
 pub mod role_assignments;
 pub mod roles;
 mod rows;
+pub mod scim;
 mod service_accounts;
 mod sql;
 mod tx;
@@ -150,6 +151,8 @@ pub struct Store {
     mail: Arc<tokio::sync::Notify>,
     /// What gateway checks loaded recently (`gateway.rs`), cleared by every commit.
     decisions: Arc<cache::Cache<Option<Arc<KeyFacts>>>>,
+    /// Where SCIM list walks left off (`scim.rs`), shared by the clones.
+    scim_pages: Arc<scim::PageStarts>,
     /// Project keys used since their `last_used_at` was last written, by id: the time of use.
     key_uses: Arc<std::sync::Mutex<std::collections::HashMap<String, i64>>>,
 }
@@ -184,6 +187,7 @@ impl Store {
             keys: Arc::new(cache::Cache::new(admin_api_keys::KEY_CACHE_CAPACITY)),
             mail: Arc::default(),
             decisions: Arc::new(cache::Cache::new(gateway::DECISION_CACHE_CAPACITY)),
+            scim_pages: Arc::default(),
             key_uses: Arc::default(),
         })
     }

@@ -140,6 +140,29 @@ from_row!(Role {
     updated_at,
     created_by
 });
+from_row!(crate::domain::scim::StoredUser {
+    id,
+    email,
+    name,
+    role,
+    added_at,
+    scim_managed,
+    active,
+    user_name,
+    external_id,
+    scim_name,
+    scim_emails,
+    updated_at,
+    version
+});
+from_row!(crate::store::scim::ScimToken {
+    id,
+    org_id,
+    name,
+    created_at,
+    digest,
+    default_project_id
+});
 from_row!(User {
     id,
     email,

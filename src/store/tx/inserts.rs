@@ -151,7 +151,7 @@ impl Tx<'_> {
     /// Inserts a user of the organization; an email already there is refused in the real
     /// service's words.
     pub async fn insert_user(&mut self, org_id: &str, user: &User) -> Result<()> {
-        db::query("INSERT INTO users (id, org_id, email, name, role, added_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)")
+        db::query("INSERT INTO users (id, org_id, email, name, role, added_at, updated_at, user_name) VALUES ($1, $2, $3, $4, $5, $6, $6, $3)")
             .bind(user.id.clone())
             .bind(org_id.to_owned())
             .bind(user.email.clone())

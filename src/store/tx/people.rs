@@ -81,11 +81,12 @@ impl Tx<'_> {
             .await?
             .ok_or_else(|| Error::not_found("user", user_id, "user_id"))?;
         if current.is_owner() && loses_ownership {
-            let (owners,): (i64,) =
-                db::query("SELECT COUNT(*) FROM users WHERE org_id = $1 AND role = 'owner'")
-                    .bind(org_id)
-                    .fetch_one(&mut *self.conn)
-                    .await?;
+            let (owners,): (i64,) = db::query(
+                "SELECT COUNT(*) FROM users WHERE org_id = $1 AND role = 'owner' AND active = 1",
+            )
+            .bind(org_id)
+            .fetch_one(&mut *self.conn)
+            .await?;
             user::check_keeps_an_owner(owners - 1, doing)?;
         }
         Ok(current)

@@ -1,0 +1,428 @@
+//! `/scim/v2`: SCIM 2.0 (RFC 7644) for an organization's identity provider. Discovery at the
+//! base, Users and Groups; `application/scim+json` and SCIM's error bodies throughout. The
+//! rules live in `domain/scim.rs`, the SQL in `store/scim.rs`.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{FromRequestParts, Path, RawQuery, State};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, ETAG, IF_MATCH, LOCATION};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::AppState;
+use crate::domain::ids::UserId;
+use crate::domain::scim::{
+    self, GROUP_SCHEMA, LIST_SCHEMA, MAX_COUNT, ROSTER_USER_SCHEMA, Resource, ScimError,
+    ScimResult, ScimUser, USER_SCHEMA,
+};
+use crate::domain::secret;
+use crate::store::scim::{PRECONDITION_FAILED, ScimToken, TOKEN_PREFIX};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/ServiceProviderConfig", get(service_provider_config))
+        .route("/ResourceTypes", get(resource_types))
+        .route("/ResourceTypes/{name}", get(resource_type))
+        .route("/Schemas", get(schemas))
+        .route("/Schemas/{id}", get(schema))
+        .route("/Users", get(list_users).post(create_user))
+        .route(
+            "/Users/{id}",
+            get(retrieve_user)
+                .put(replace_user)
+                .patch(patch_user)
+                .delete(delete_user),
+        )
+        .fallback(unknown)
+}
+
+/// A SCIM answer: `application/scim+json`, with the resource's ETag when it has one.
+struct Scim {
+    status: StatusCode,
+    body: Value,
+}
+
+impl Scim {
+    fn ok(body: Value) -> Scim {
+        Scim {
+            status: StatusCode::OK,
+            body,
+        }
+    }
+}
+
+impl IntoResponse for Scim {
+    fn into_response(self) -> Response {
+        let version = self.body["meta"]["version"].as_str().map(str::to_owned);
+        let location = (self.status == StatusCode::CREATED)
+            .then(|| self.body["meta"]["location"].as_str().map(str::to_owned))
+            .flatten();
+        let mut response = (self.status, self.body.to_string()).into_response();
+        let headers = response.headers_mut();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
+        for (name, value) in [(ETAG, version), (LOCATION, location)] {
+            if let Some(value) = value.and_then(|v| HeaderValue::from_str(&v).ok()) {
+                headers.insert(name, value);
+            }
+        }
+        response
+    }
+}
+
+const SCIM_JSON: &str = "application/scim+json";
+
+/// A refusal as SCIM's error body.
+struct Refusal(ScimError);
+
+impl From<ScimError> for Refusal {
+    fn from(error: ScimError) -> Refusal {
+        Refusal(error)
+    }
+}
+
+impl From<crate::domain::Error> for Refusal {
+    fn from(error: crate::domain::Error) -> Refusal {
+        if let crate::domain::Error::Internal(cause) = &error {
+            tracing::error!(%cause, "a SCIM request failed");
+        }
+        if let crate::domain::Error::Invalid {
+            message,
+            code: Some(PRECONDITION_FAILED),
+            ..
+        } = &error
+        {
+            return Refusal(ScimError {
+                status: 412,
+                scim_type: None,
+                detail: message.to_string(),
+            });
+        }
+        Refusal(error.into())
+    }
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::BAD_REQUEST);
+        let mut response = (status, self.0.body().to_string()).into_response();
+        response
+            .headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"roster-scim\""),
+            );
+        }
+        response
+    }
+}
+
+type Answer = Result<Scim, Refusal>;
+
+/// The identity provider, by its bearer token: one indexed lookup, compared in constant time.
+struct Provider(ScimToken);
+
+impl FromRequestParts<AppState> for Provider {
+    type Rejection = Refusal;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Refusal> {
+        let refused = |detail: &str| {
+            Refusal(ScimError {
+                status: 401,
+                scim_type: None,
+                detail: detail.to_owned(),
+            })
+        };
+        let presented = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|h| h.trim().split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim())
+            .ok_or_else(|| refused("Give the organization's SCIM token as a bearer token."))?;
+        if !presented.starts_with(TOKEN_PREFIX) || presented.len() > 256 {
+            return Err(refused("The SCIM token is not valid."));
+        }
+        let digest = secret::digest(presented);
+        let token = state
+            .store
+            .authenticate_scim(&digest)
+            .await?
+            .filter(|t| secret::digests_match(&t.digest, &digest))
+            .ok_or_else(|| refused("The SCIM token is not valid."))?;
+        Ok(Provider(token))
+    }
+}
+
+/// A SCIM body: JSON, as `application/scim+json` or `application/json`.
+struct Body(Value);
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for Body {
+    type Rejection = Refusal;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Refusal> {
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            Refusal(ScimError {
+                status: e.status().as_u16(),
+                scim_type: None,
+                detail: e.body_text(),
+            })
+        })?;
+        let value: Value = serde_json::from_slice(&bytes)
+            .map_err(|e| ScimError::bad("invalidSyntax", format!("The body is not JSON: {e}")))?;
+        if super::extract::nul_in(&value).is_some() {
+            return Err(
+                ScimError::bad("invalidValue", "Text may not contain NUL characters.").into(),
+            );
+        }
+        Ok(Body(value))
+    }
+}
+
+/// The SCIM base URL, for `location` and `$ref`.
+fn base(state: &AppState) -> String {
+    format!(
+        "{}/scim/v2",
+        state.settings.public_url.trim_end_matches('/')
+    )
+}
+
+async fn unknown() -> Refusal {
+    Refusal(ScimError {
+        status: 404,
+        scim_type: None,
+        detail: "No such SCIM endpoint.".to_owned(),
+    })
+}
+
+async fn service_provider_config(State(state): State<AppState>, _: Provider) -> Scim {
+    Scim::ok(json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
+        "documentationUri": "https://github.com/roster-iam/roster#scim",
+        "patch": {"supported": true},
+        "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
+        "filter": {"supported": true, "maxResults": MAX_COUNT},
+        "changePassword": {"supported": false},
+        "sort": {"supported": false},
+        "etag": {"supported": true},
+        "authenticationSchemes": [{
+            "type": "oauthbearertoken",
+            "name": "Bearer token",
+            "description": "The organization's SCIM token, made with `roster scim token create`.",
+            "primary": true,
+        }],
+        "meta": {
+            "resourceType": "ServiceProviderConfig",
+            "location": format!("{}/ServiceProviderConfig", base(&state)),
+        },
+    }))
+}
+
+fn resource_type_list(state: &AppState) -> Vec<Value> {
+    let base = base(state);
+    vec![
+        json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ResourceType"],
+            "id": "User",
+            "name": "User",
+            "endpoint": "/Users",
+            "description": "A user of the organization",
+            "schema": USER_SCHEMA,
+            "schemaExtensions": [{"schema": ROSTER_USER_SCHEMA, "required": false}],
+            "meta": {"resourceType": "ResourceType", "location": format!("{base}/ResourceTypes/User")},
+        }),
+        json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ResourceType"],
+            "id": "Group",
+            "name": "Group",
+            "endpoint": "/Groups",
+            "description": "A group of the organization's users",
+            "schema": GROUP_SCHEMA,
+            "meta": {"resourceType": "ResourceType", "location": format!("{base}/ResourceTypes/Group")},
+        }),
+    ]
+}
+
+fn list_response(resources: Vec<Value>, total: i64, start_index: i64) -> Value {
+    json!({
+        "schemas": [LIST_SCHEMA],
+        "totalResults": total,
+        "startIndex": start_index,
+        "itemsPerPage": resources.len(),
+        "Resources": resources,
+    })
+}
+
+async fn resource_types(State(state): State<AppState>, _: Provider) -> Scim {
+    let types = resource_type_list(&state);
+    let total = types.len() as i64;
+    Scim::ok(list_response(types, total, 1))
+}
+
+async fn resource_type(
+    State(state): State<AppState>,
+    _: Provider,
+    Path(name): Path<String>,
+) -> Answer {
+    resource_type_list(&state)
+        .into_iter()
+        .find(|t| t["id"] == name.as_str())
+        .map(Scim::ok)
+        .ok_or_else(|| ScimError::not_found("resource type", &name).into())
+}
+
+async fn schemas(State(state): State<AppState>, _: Provider) -> Scim {
+    let all = scim::schemas(&base(&state));
+    let total = all.len() as i64;
+    Scim::ok(list_response(all, total, 1))
+}
+
+async fn schema(State(state): State<AppState>, _: Provider, Path(id): Path<String>) -> Answer {
+    scim::schemas(&base(&state))
+        .into_iter()
+        .find(|s| s["id"] == id.as_str())
+        .map(Scim::ok)
+        .ok_or_else(|| ScimError::not_found("schema", &id).into())
+}
+
+/// A list's query: `filter`, 1-based `startIndex`, `count`.
+#[derive(Debug, Deserialize)]
+struct ListQuery {
+    filter: Option<String>,
+    #[serde(rename = "startIndex")]
+    start_index: Option<String>,
+    count: Option<String>,
+}
+
+impl ListQuery {
+    /// RFC 7644 §3.4.2.4: a `startIndex` under 1 is 1; a negative `count` is 0.
+    fn window(&self) -> ScimResult<(i64, i64)> {
+        let number = |text: &Option<String>, name: &str| -> ScimResult<Option<i64>> {
+            text.as_deref()
+                .map(|t| {
+                    t.trim().parse::<i64>().map_err(|_| {
+                        ScimError::bad("invalidValue", format!("'{name}' must be an integer."))
+                    })
+                })
+                .transpose()
+        };
+        let start = number(&self.start_index, "startIndex")?.unwrap_or(1).max(1);
+        let count = number(&self.count, "count")?
+            .unwrap_or(100)
+            .clamp(0, MAX_COUNT);
+        Ok((start, count))
+    }
+}
+
+async fn list_users(
+    State(state): State<AppState>,
+    Provider(token): Provider,
+    RawQuery(query): RawQuery,
+) -> Answer {
+    let query: ListQuery = serde_html_form::from_str(query.as_deref().unwrap_or_default())
+        .map_err(|e| ScimError::bad("invalidValue", format!("The query cannot be read: {e}")))?;
+    let (start, count) = query.window()?;
+    let filter = query
+        .filter
+        .as_deref()
+        .filter(|f| !f.trim().is_empty())
+        .map(|f| scim::parse_filter(f, Resource::User))
+        .transpose()?;
+    let (total, users) = state
+        .store
+        .list_scim_users(&token.org_id, filter.as_ref(), start, count)
+        .await?;
+    let base = base(&state);
+    let resources = users.iter().map(|u| u.resource(&base)).collect();
+    Ok(Scim::ok(list_response(resources, total, start)))
+}
+
+async fn retrieve_user(
+    State(state): State<AppState>,
+    Provider(token): Provider,
+    Path(id): Path<String>,
+) -> Answer {
+    let user = state.store.get_scim_user(&token.org_id, &id).await?;
+    Ok(Scim::ok(user.resource(&base(&state))))
+}
+
+async fn create_user(
+    State(state): State<AppState>,
+    Provider(token): Provider,
+    Body(body): Body,
+) -> Answer {
+    let user = ScimUser::from_resource(&body)?;
+    let created = state.store.create_scim_user(&token.author(), &user).await?;
+    Ok(Scim {
+        status: StatusCode::CREATED,
+        body: created.resource(&base(&state)),
+    })
+}
+
+/// The version `If-Match` asks for, if any.
+fn expected_version(headers: &HeaderMap) -> ScimResult<Option<i64>> {
+    headers
+        .get(IF_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .map(scim::if_match)
+        .transpose()
+        .map(Option::flatten)
+}
+
+async fn replace_user(
+    State(state): State<AppState>,
+    Provider(token): Provider,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Body(body): Body,
+) -> Answer {
+    let user = ScimUser::from_resource(&body)?;
+    let replaced = state
+        .store
+        .change_scim_user(&token.author(), &id, expected_version(&headers)?, |_| {
+            Ok(user.clone())
+        })
+        .await?;
+    Ok(Scim::ok(replaced.resource(&base(&state))))
+}
+
+async fn patch_user(
+    State(state): State<AppState>,
+    Provider(token): Provider,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Body(body): Body,
+) -> Answer {
+    let operations = scim::patch_operations(&body)?;
+    let base = base(&state);
+    let patched = state
+        .store
+        .change_scim_user(
+            &token.author(),
+            &id,
+            expected_version(&headers)?,
+            |current| {
+                let mut resource = current.resource(&base);
+                scim::apply_patch(&mut resource, &operations)?;
+                Ok(ScimUser::from_resource(&resource)?)
+            },
+        )
+        .await?;
+    Ok(Scim::ok(patched.resource(&base)))
+}
+
+async fn delete_user(
+    State(state): State<AppState>,
+    Provider(token): Provider,
+    Path(id): Path<String>,
+) -> Result<StatusCode, Refusal> {
+    let user_id = UserId::parse(id.clone()).map_err(|_| ScimError::not_found("user", &id))?;
+    state.store.delete_user(&token.author(), &user_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
