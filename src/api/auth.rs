@@ -59,6 +59,12 @@ impl FromRequestParts<AppState> for Principal {
                 shown(presented)
             )));
         }
+        if !principal.user_active {
+            return Err(unauthenticated(&format!(
+                "The API key {} belongs to a user whose account is suspended by the organization's identity provider.",
+                shown(presented)
+            )));
+        }
         if !principal.owner_is_owner() {
             return Err(unauthenticated(&format!(
                 "The API key {} belongs to a user who is no longer an owner of this organization; \

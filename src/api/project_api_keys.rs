@@ -99,6 +99,7 @@ impl From<ProjectApiKey> for ProjectApiKeyObject {
                 name,
                 added_at,
                 member_role,
+                ..
             } => KeyOwnerObject {
                 owner_type: "user",
                 user: Some(OwnerUser {

@@ -423,6 +423,9 @@ async fn delete_user(
     Path(id): Path<String>,
 ) -> Result<StatusCode, Refusal> {
     let user_id = UserId::parse(id.clone()).map_err(|_| ScimError::not_found("user", &id))?;
-    state.store.delete_user(&token.author(), &user_id).await?;
+    state
+        .store
+        .delete_user(&token.author(), &user_id, true)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -117,7 +117,7 @@ async fn delete(
 ) -> ApiResult<axum::Json<Deleted>> {
     state
         .store
-        .delete_user(&(&principal).into(), &user_id)
+        .delete_user(&(&principal).into(), &user_id, false)
         .await?;
     Ok(Deleted::new("organization.user.deleted", user_id))
 }

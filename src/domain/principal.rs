@@ -13,6 +13,9 @@ pub struct Principal {
     pub user_email: String,
     /// The key owner's organization role now: admin keys act only while it is `owner`.
     pub user_role: super::user::OrgRole,
+    /// Whether the owner is active: one her identity provider suspended (SCIM `active: false`)
+    /// acts through no key.
+    pub user_active: bool,
 }
 
 impl Principal {
@@ -23,6 +26,6 @@ impl Principal {
     /// Admin keys belong to organization owners (as in the real service): a key whose owner
     /// was demoted stops working with the demotion.
     pub fn owner_is_owner(&self) -> bool {
-        self.user_role == super::user::OrgRole::Owner
+        self.user_role == super::user::OrgRole::Owner && self.user_active
     }
 }

@@ -77,17 +77,23 @@ pub enum KeyHolder {
         name: String,
         added_at: i64,
         member_role: Option<super::project_user::ProjectRole>,
+        /// Not suspended by the organization's identity provider (SCIM).
+        active: bool,
     },
     ServiceAccount(ServiceAccount),
 }
 
 impl ProjectApiKey {
-    /// Whether the owner has access to the key's project now: a member, or a service account
-    /// with a role.
+    /// Whether the owner has access to the key's project now: a member not suspended, or a
+    /// service account with a role (as `OWNER_HAS_ACCESS` says in SQL).
     pub fn owner_has_access(&self) -> bool {
         match &self.owner {
             KeyHolder::ServiceAccount(account) => account.role != ServiceAccountRole::None,
-            KeyHolder::User { member_role, .. } => member_role.is_some(),
+            KeyHolder::User {
+                member_role,
+                active,
+                ..
+            } => member_role.is_some() && *active,
         }
     }
 }

@@ -80,6 +80,14 @@ pub fn check_keeps_an_owner(owners_after: i64, what: &str) -> Result<()> {
     Ok(())
 }
 
+/// The refusal of a change through the Admin API to a user or group that the organization's
+/// identity provider manages through SCIM.
+pub fn managed_by_scim(what: &str, id: &str) -> Error {
+    Error::rule(format!(
+        "{what} '{id}' is managed by SCIM: change it through the organization's identity provider."
+    ))
+}
+
 /// Checks an email address and returns it normalised (trimmed, lowercase): one person, one
 /// address, however it was typed. An address is accepted only if the mailer can send to it: it
 /// is read by the parser the mailer reads recipients with (lettre's), and must come out of it

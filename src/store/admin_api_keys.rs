@@ -51,7 +51,7 @@ impl Store {
     async fn lookup_key(&self, digest: &str) -> Result<Option<Principal>> {
         db::query(
             "SELECT k.org_id, o.default_project_id, k.id AS key_id, k.digest AS key_digest, k.expires_at, k.last_used_at, \
-             u.id AS user_id, u.email AS user_email, u.role AS user_role \
+             u.id AS user_id, u.email AS user_email, u.role AS user_role, u.active AS user_active \
              FROM admin_api_keys k JOIN users u ON u.id = k.owner_user_id JOIN organizations o ON o.id = k.org_id \
              WHERE k.digest = $1",
         )

@@ -12,7 +12,7 @@ use crate::domain::project_key::{CreatedKey, KeyOwner, NewKey, OwnerAccess, Proj
 use crate::domain::{Error, Result};
 
 const SELECT_KEY: &str = "SELECT k.id, k.project_id, k.name, k.redacted_value, k.created_at, k.last_used_at, k.expires_at, \
-    k.user_id, u.email AS user_email, u.name AS user_name, u.added_at AS user_added_at, pu.role AS member_role, \
+    k.user_id, u.email AS user_email, u.name AS user_name, u.added_at AS user_added_at, u.active AS user_active, pu.role AS member_role, \
     k.service_account_id, s.name AS service_account_name, s.role AS service_account_role, s.created_at AS service_account_created_at \
     FROM project_api_keys k LEFT JOIN users u ON u.id = k.user_id \
     LEFT JOIN project_users pu ON pu.project_id = k.project_id AND pu.user_id = k.user_id \

@@ -74,7 +74,8 @@ from_row!(Principal {
     last_used_at,
     user_id,
     user_email,
-    user_role
+    user_role,
+    user_active
 });
 from_row!(Project {
     id,
@@ -94,6 +95,7 @@ impl FromRow for ProjectApiKey {
                 name: row.get("user_name")?,
                 added_at: row.get("user_added_at")?,
                 member_role: row.get("member_role")?,
+                active: row.get("user_active")?,
             },
             None => KeyHolder::ServiceAccount(ServiceAccount {
                 id: row.get("service_account_id")?,

@@ -49,10 +49,10 @@ impl Sql {
 }
 
 /// Whether a project key's owner has access to its project now (over the joins of a key with
-/// `users u`, `project_users pu` and `service_accounts s`): a member, or a service account with a
-/// role. Never NULL, so that `NOT` works too.
-pub const OWNER_HAS_ACCESS: &str =
-    "(COALESCE(s.role, 'none') IN ('owner', 'member') OR pu.user_id IS NOT NULL)";
+/// `users u`, `project_users pu` and `service_accounts s`): a member not suspended (by SCIM),
+/// or a service account with a role. Never NULL, so that `NOT` works too.
+pub const OWNER_HAS_ACCESS: &str = "(COALESCE(s.role, 'none') IN ('owner', 'member') \
+     OR (pu.user_id IS NOT NULL AND u.active = 1))";
 
 /// How a keyset page compares to its cursor, and which way it sorts.
 pub fn keyset_order(order: Order) -> (&'static str, &'static str) {

@@ -50,16 +50,28 @@ impl Store {
         user_id: &UserId,
         role: OrgRole,
     ) -> Result<User> {
-        let modified = transact!(self, author, |tx| { tx.set_user_role(user_id, role).await });
+        let modified = transact!(self, author, |tx| {
+            tx.refuse_scim_managed_user(user_id).await?;
+            tx.set_user_role(user_id, role).await
+        });
         // A demoted owner's admin keys stop working: forget the cached ones (after the commit, as
         // for a deleted key).
         self.keys.clear();
         modified
     }
 
-    /// Deletes a user with her project memberships and the admin keys she owns, in one transaction.
-    pub async fn delete_user(&self, author: &Author, user_id: &UserId) -> Result<()> {
+    /// Deletes a user with her project memberships and the admin keys she owns, in one
+    /// transaction; through the Admin API (`through_scim` false) not one SCIM manages.
+    pub async fn delete_user(
+        &self,
+        author: &Author,
+        user_id: &UserId,
+        through_scim: bool,
+    ) -> Result<()> {
         let deleted = transact!(self, author, |tx| {
+            if !through_scim {
+                tx.refuse_scim_managed_user(user_id).await?;
+            }
             tx.user_losing_ownership(user_id, true, "Deleting this user")
                 .await?;
             // Memberships and admin keys go by ON DELETE CASCADE, in this same transaction.

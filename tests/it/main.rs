@@ -21,6 +21,7 @@ mod metrics;
 mod project_policies;
 mod projects;
 mod replicas;
+mod scim;
 mod sdk;
 mod secrets;
 mod serve;

@@ -65,6 +65,20 @@ impl Tx<'_> {
         .await
     }
 
+    /// Refuses a change through the Admin API to a user her identity provider manages (SCIM).
+    pub async fn refuse_scim_managed_user(&mut self, user_id: &str) -> Result<()> {
+        let managed: Option<(bool,)> =
+            db::query("SELECT scim_managed FROM users WHERE org_id = $1 AND id = $2")
+                .bind(self.org_id()?)
+                .bind(user_id.to_owned())
+                .fetch_optional(&mut *self.conn)
+                .await?;
+        match managed {
+            Some((true,)) => Err(user::managed_by_scim("User", user_id)),
+            _ => Ok(()),
+        }
+    }
+
     /// In a change to one user of the organization: finds her, and refuses the change if it
     /// takes away (`loses_ownership`) the organization's last owner; `doing` names the change
     /// in that refusal. The organization is locked, so such changes count owners in turn.
@@ -81,13 +95,15 @@ impl Tx<'_> {
             .await?
             .ok_or_else(|| Error::not_found("user", user_id, "user_id"))?;
         if current.is_owner() && loses_ownership {
-            let (owners,): (i64,) = db::query(
-                "SELECT COUNT(*) FROM users WHERE org_id = $1 AND role = 'owner' AND active = 1",
+            // The owners left acting: active ones (SCIM can suspend an owner), but her.
+            let (others,): (i64,) = db::query(
+                "SELECT COUNT(*) FROM users WHERE org_id = $1 AND role = 'owner' AND active = 1 AND id <> $2",
             )
             .bind(org_id)
+            .bind(user_id.to_owned())
             .fetch_one(&mut *self.conn)
             .await?;
-            user::check_keeps_an_owner(owners - 1, doing)?;
+            user::check_keeps_an_owner(others, doing)?;
         }
         Ok(current)
     }

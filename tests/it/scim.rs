@@ -1,0 +1,720 @@
+//! SCIM 2.0 as identity providers drive it, on both backends: discovery, Okta's and Entra ID's
+//! request sequences, every filter operator, PATCH forms, suspension cutting off keys, isolation
+//! between organizations, and pagination with no gap or duplicate.
+
+use std::collections::BTreeSet;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::common::{Caller, Resp, TestServer};
+
+const USERS: &str = "/scim/v2/Users";
+const ROLE_EXTENSION: &str = "urn:roster:params:scim:schemas:extension:roster:2.0:User";
+
+/// A SCIM token for the bootstrap organization.
+async fn token(s: &TestServer) -> String {
+    s.store
+        .create_scim_token(&s.cli_author(), Some("test"))
+        .await
+        .expect("a SCIM token")
+        .1
+}
+
+async fn call(caller: &Caller<'_>, method: Method, path: &str, body: Option<Value>) -> Resp {
+    caller.request(method, path, body).await
+}
+
+/// Asserts a SCIM error body with `status` (and `scim_type`, if given).
+#[track_caller]
+fn refused(response: &Resp, status: u16, scim_type: Option<&str>) {
+    assert_eq!(response.status, status, "{}", response.body);
+    assert_eq!(
+        response.body["schemas"],
+        json!(["urn:ietf:params:scim:api:messages:2.0:Error"]),
+        "{}",
+        response.body
+    );
+    assert_eq!(response.body["status"], status.to_string());
+    assert_eq!(
+        response.body["scimType"].as_str(),
+        scim_type,
+        "{}",
+        response.body
+    );
+    assert_eq!(
+        response.headers["content-type"], "application/scim+json",
+        "{}",
+        response.body
+    );
+}
+
+fn user(user_name: &str, external_id: &str, display: &str) -> Value {
+    json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": user_name,
+        "externalId": external_id,
+        "displayName": display,
+        "name": {"givenName": display, "familyName": "Tester"},
+        "emails": [{"value": user_name, "type": "work", "primary": true}],
+        "active": true,
+    })
+}
+
+async fn create(scim: &Caller<'_>, body: Value) -> Value {
+    let created = call(scim, Method::POST, USERS, Some(body)).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    created.body
+}
+
+fn ids(list: &Value) -> BTreeSet<String> {
+    list["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["userName"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn discovery_answers_at_the_base_and_only_to_a_token() {
+    let s = TestServer::start().await;
+    let token = token(&s).await;
+    let scim = s.with_key(&token);
+    let config = call(&scim, Method::GET, "/scim/v2/ServiceProviderConfig", None).await;
+    assert_eq!(config.status, 200, "{}", config.body);
+    assert_eq!(config.headers["content-type"], "application/scim+json");
+    assert_eq!(config.body["patch"]["supported"], true);
+    assert_eq!(config.body["filter"]["supported"], true);
+    assert_eq!(config.body["etag"]["supported"], true);
+    let types = call(&scim, Method::GET, "/scim/v2/ResourceTypes", None).await;
+    let names: Vec<&str> = types.body["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["User", "Group"]);
+    let schemas = call(&scim, Method::GET, "/scim/v2/Schemas", None).await;
+    assert_eq!(schemas.body["totalResults"], 3, "{}", schemas.body);
+    let user_schema = call(
+        &scim,
+        Method::GET,
+        "/scim/v2/Schemas/urn:ietf:params:scim:schemas:core:2.0:User",
+        None,
+    )
+    .await;
+    assert_eq!(user_schema.body["attributes"][0]["name"], "userName");
+    refused(
+        &call(&scim, Method::GET, "/scim/v2/Schemas/urn:nope", None).await,
+        404,
+        None,
+    );
+
+    for key in [
+        None,
+        Some("scim-not-a-token-at-all-0000000000"),
+        Some(s.key.as_str()),
+    ] {
+        let caller = match key {
+            Some(key) => s.with_key(key),
+            None => s.anonymous(),
+        };
+        let response = call(&caller, Method::GET, USERS, None).await;
+        refused(&response, 401, None);
+        assert!(response.headers.contains_key("www-authenticate"));
+    }
+    s.stop().await;
+}
+
+/// Okta's first requests: a probe of the list, then a lookup by userName before each create.
+#[tokio::test]
+async fn okta_provisions_updates_deactivates_and_deletes() {
+    let s = TestServer::start().await;
+    let token = token(&s).await;
+    let scim = s.with_key(&token);
+    let probe = call(
+        &scim,
+        Method::GET,
+        "/scim/v2/Users?startIndex=1&count=2",
+        None,
+    )
+    .await;
+    assert_eq!(probe.status, 200, "{}", probe.body);
+    assert_eq!(probe.body["totalResults"], 1, "the owner");
+    assert_eq!(probe.body["startIndex"], 1);
+    let lookup = call(
+        &scim,
+        Method::GET,
+        "/scim/v2/Users?filter=userName%20eq%20%22ada%40example.com%22&startIndex=1&count=100",
+        None,
+    )
+    .await;
+    assert_eq!(
+        (
+            lookup.body["totalResults"].as_i64(),
+            lookup.body["Resources"].as_array().map(Vec::len)
+        ),
+        (Some(0), Some(0))
+    );
+
+    // Created with application/scim+json, as Okta sends it.
+    let created = reqwest::Client::new()
+        .post(format!("{}{USERS}", s.root))
+        .bearer_auth(&token)
+        .header("content-type", "application/scim+json; charset=utf-8")
+        .body(user("ada@example.com", "00u1", "Ada").to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status().as_u16(), 201);
+    let etag = created.headers()["etag"].to_str().unwrap().to_owned();
+    let location = created.headers()["location"].to_str().unwrap().to_owned();
+    let ada: Value = created.json().await.unwrap();
+    let id = ada["id"].as_str().unwrap().to_owned();
+    assert!(id.starts_with("user-"), "{ada}");
+    assert_eq!(etag, "W/\"1\"");
+    assert!(
+        location.ends_with(&format!("/scim/v2/Users/{id}")),
+        "{location}"
+    );
+    assert_eq!(ada["meta"]["version"], etag);
+    assert_eq!(ada[ROLE_EXTENSION]["role"], "reader");
+
+    // In the Admin API: an organization user, with no invitation sent.
+    let admin = s.admin();
+    let listed = admin.get(&format!("/v1/organization/users/{id}")).await;
+    assert_eq!(listed.ok()["email"], "ada@example.com");
+    assert_eq!(listed.ok()["name"], "Ada");
+    assert!(
+        s.invite_token("ada@example.com").await.is_none(),
+        "no invitation"
+    );
+
+    // Okta's profile push: PUT the whole user.
+    let mut renamed = user("ada@example.com", "00u1", "Ada Lovelace");
+    renamed[ROLE_EXTENSION] = json!({"role": "owner"});
+    let put = call(&scim, Method::PUT, &format!("{USERS}/{id}"), Some(renamed)).await;
+    assert_eq!(put.status, 200, "{}", put.body);
+    assert_eq!(put.body["displayName"], "Ada Lovelace");
+    assert_eq!(put.body["meta"]["version"], "W/\"2\"");
+    assert_eq!(
+        admin
+            .get(&format!("/v1/organization/users/{id}"))
+            .await
+            .ok()["role"],
+        "owner"
+    );
+    // A stale If-Match is refused, and changes nothing.
+    let stale = reqwest::Client::new()
+        .put(format!("{}{USERS}/{id}", s.root))
+        .bearer_auth(&token)
+        .header("if-match", "W/\"1\"")
+        .json(&user("ada@example.com", "x", "Stale"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stale.status().as_u16(), 412);
+
+    // Deactivation: Okta's PATCH without a path.
+    let deactivated = call(
+        &scim,
+        Method::PATCH,
+        &format!("{USERS}/{id}"),
+        Some(json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "replace", "value": {"active": false}}],
+        })),
+    )
+    .await;
+    assert_eq!(deactivated.status, 200, "{}", deactivated.body);
+    assert_eq!(deactivated.body["active"], false);
+    assert_eq!(deactivated.body["displayName"], "Ada Lovelace");
+
+    let deleted = call(&scim, Method::DELETE, &format!("{USERS}/{id}"), None).await;
+    assert_eq!(deleted.status, 204);
+    refused(
+        &call(&scim, Method::GET, &format!("{USERS}/{id}"), None).await,
+        404,
+        None,
+    );
+    admin
+        .get(&format!("/v1/organization/users/{id}"))
+        .await
+        .error(404, Some("user_id"));
+
+    // Each change is in the audit log, by the SCIM token.
+    let log = admin
+        .get(&format!(
+            "/v1/organization/audit_logs?resource_ids[]={id}&limit=100"
+        ))
+        .await;
+    let events = log.ok()["data"].as_array().unwrap().clone();
+    let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        types,
+        ["user.deleted", "user.updated", "user.updated", "user.added"],
+        "{events:?}"
+    );
+    for event in &events {
+        let key = &event["actor"]["api_key"];
+        assert!(
+            key["id"].as_str().unwrap().starts_with("scim_token_"),
+            "{event}"
+        );
+    }
+    s.stop().await;
+}
+
+/// Entra ID capitalises its ops, sends booleans as strings and names sub-attributes in values.
+#[tokio::test]
+async fn entra_capitalised_ops_and_string_booleans() {
+    let s = TestServer::start().await;
+    let token = token(&s).await;
+    let scim = s.with_key(&token);
+    let created = create(&scim, user("grace@example.com", "e-1", "Grace")).await;
+    let id = created["id"].as_str().unwrap();
+    let lookup = call(
+        &scim,
+        Method::GET,
+        "/scim/v2/Users?filter=externalId%20eq%20%22e-1%22",
+        None,
+    )
+    .await;
+    assert_eq!(lookup.body["Resources"][0]["id"], id);
+    let patched = call(
+        &scim,
+        Method::PATCH,
+        &format!("{USERS}/{id}"),
+        Some(json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [
+                {"op": "Replace", "path": "active", "value": "False"},
+                {"op": "Add", "value": {"name.familyName": "Hopper", "displayName": "Grace Hopper"}},
+                {"op": "Replace", "path": "emails[type eq \"work\"].value", "value": "hopper@example.com"},
+                {"op": "Add", "path": "emails", "value": [{"value": "grace@home.test", "type": "home"}]},
+                {"op": "Remove", "path": "emails[type eq \"home\"]"},
+            ],
+        })),
+    )
+    .await;
+    assert_eq!(patched.status, 200, "{}", patched.body);
+    assert_eq!(patched.body["active"], false);
+    assert_eq!(patched.body["name"]["familyName"], "Hopper");
+    assert_eq!(patched.body["displayName"], "Grace Hopper");
+    assert_eq!(
+        patched.body["emails"],
+        json!([{"value": "hopper@example.com", "type": "work", "primary": true}])
+    );
+    assert_eq!(
+        s.admin()
+            .get(&format!("/v1/organization/users/{id}"))
+            .await
+            .ok()["email"],
+        "hopper@example.com"
+    );
+    let reactivated = call(
+        &scim,
+        Method::PATCH,
+        &format!("{USERS}/{id}"),
+        Some(json!({"Operations": [{"op": "Replace", "path": "active", "value": "True"}]})),
+    )
+    .await;
+    assert_eq!(reactivated.body["active"], true);
+
+    for (body, scim_type) in [
+        (
+            json!({"Operations": [{"op": "Move", "path": "active"}]}),
+            "invalidSyntax",
+        ),
+        (json!({"Operations": [{"op": "Remove"}]}), "noTarget"),
+        (
+            json!({"Operations": [{"op": "Replace", "path": "emails[", "value": 1}]}),
+            "invalidPath",
+        ),
+        (json!({"Operations": []}), "invalidSyntax"),
+        (
+            json!({"Operations": [{"op": "Replace", "path": "active", "value": "maybe"}]}),
+            "invalidValue",
+        ),
+    ] {
+        let response = call(&scim, Method::PATCH, &format!("{USERS}/{id}"), Some(body)).await;
+        refused(&response, 400, Some(scim_type));
+    }
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn every_filter_operator_selects_what_it_says() {
+    let s = TestServer::start().await;
+    let token = token(&s).await;
+    let scim = s.with_key(&token);
+    create(&scim, user("ada@example.com", "x-ada", "Ada")).await;
+    create(&scim, user("bob@example.org", "x-bob", "Bob")).await;
+    let mut carol = user("carol@example.com", "x-carol", "Carol");
+    carol["active"] = json!(false);
+    create(&scim, carol).await;
+    let mut dave = user("dave@example.net", "", "Dave");
+    dave.as_object_mut().unwrap().remove("externalId");
+    create(&scim, dave).await;
+
+    let matching = |filter: &'static str| {
+        let scim = &scim;
+        async move {
+            let query: String = form_urlencoded::byte_serialize(filter.as_bytes()).collect();
+            let list = call(scim, Method::GET, &format!("{USERS}?filter={query}"), None).await;
+            assert_eq!(list.status, 200, "{filter}: {}", list.body);
+            let found = ids(&list.body);
+            assert_eq!(list.body["totalResults"], found.len(), "{filter}");
+            found
+                .into_iter()
+                .map(|n| n.split('@').next().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    for (filter, expected) in [
+        (r#"userName eq "ADA@example.com""#, vec!["ada"]),
+        (
+            r#"userName ne "ada@example.com""#,
+            vec!["bob", "carol", "dave", "owner"],
+        ),
+        (r#"userName co "example.co""#, vec!["ada", "carol", "owner"]),
+        (r#"userName sw "B""#, vec!["bob"]),
+        (r#"userName ew ".net""#, vec!["dave"]),
+        (r#"externalId pr"#, vec!["ada", "bob", "carol"]),
+        (r#"externalId eq "x-bob""#, vec!["bob"]),
+        (r#"emails.value eq "carol@example.com""#, vec!["carol"]),
+        (r#"emails[value co "example.org"]"#, vec!["bob"]),
+        (r#"displayName eq "dave""#, vec!["dave"]),
+        (r#"active eq false"#, vec!["carol"]),
+        (
+            r#"userName gt "bob@example.org""#,
+            vec!["carol", "dave", "owner"],
+        ),
+        (
+            r#"userName ge "bob@example.org""#,
+            vec!["bob", "carol", "dave", "owner"],
+        ),
+        (r#"userName lt "bob""#, vec!["ada"]),
+        (r#"userName le "ada@example.com""#, vec!["ada"]),
+        (r#"userName sw "a" and active eq true"#, vec!["ada"]),
+        (
+            r#"userName eq "bob@example.org" or userName eq "dave@example.net""#,
+            vec!["bob", "dave"],
+        ),
+        (r#"not (userName co "example.com")"#, vec!["bob", "dave"]),
+        (
+            r#"(userName sw "c" or userName sw "d") and not (active eq false)"#,
+            vec!["dave"],
+        ),
+        (
+            r#"meta.lastModified ge "2000-01-01T00:00:00Z""#,
+            vec!["ada", "bob", "carol", "dave", "owner"],
+        ),
+        (r#"meta.lastModified gt "2999-01-01T00:00:00Z""#, vec![]),
+    ] {
+        assert_eq!(matching(filter).await, expected, "{filter}");
+    }
+    for bad in [
+        r#"userName eq"#,
+        r#"title eq "x""#,
+        r#"active gt true"#,
+        r#"userName eq "a" and"#,
+    ] {
+        let query: String = form_urlencoded::byte_serialize(bad.as_bytes()).collect();
+        refused(
+            &call(&scim, Method::GET, &format!("{USERS}?filter={query}"), None).await,
+            400,
+            Some("invalidFilter"),
+        );
+    }
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn suspension_stops_her_keys_at_once_and_reactivation_restores_them() {
+    let s = TestServer::start().await;
+    let token = token(&s).await;
+    let scim = s.with_key(&token);
+    let mut owner = user("eve@example.com", "x-eve", "Eve");
+    owner[ROLE_EXTENSION] = json!({"role": "owner"});
+    let eve = create(&scim, owner).await;
+    let id = eve["id"].as_str().unwrap().to_owned();
+    let (_, admin_key) = s
+        .store
+        .create_admin_key(&s.cli_author(), &id, Some("eve"), None)
+        .await
+        .unwrap();
+    let project = s.add_project("P").await;
+    s.add_member(&project, &id, "member").await;
+    let project_key = s
+        .admin()
+        .post(
+            &format!("/v1/organization/projects/{project}/users/{id}/api_keys"),
+            json!({"name": "laptop"}),
+        )
+        .await
+        .ok()["value"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let works = |key: String| {
+        let s = &s;
+        async move {
+            s.with_key(&key)
+                .get("/v1/organization/projects")
+                .await
+                .status
+                == 200
+        }
+    };
+    assert!(works(admin_key.clone()).await);
+    assert!(s.gateway_check(&project_key).await.is_some());
+
+    let active = |value: bool| {
+        let scim = &scim;
+        let path = format!("{USERS}/{id}");
+        async move {
+            let patched = call(
+                scim,
+                Method::PATCH,
+                &path,
+                Some(json!({"Operations": [{"op": "replace", "path": "active", "value": value}]})),
+            )
+            .await;
+            assert_eq!(patched.status, 200, "{}", patched.body);
+        }
+    };
+    active(false).await;
+    let refused_key = s
+        .with_key(&admin_key)
+        .get("/v1/organization/projects")
+        .await;
+    assert!(
+        refused_key.error(401, None)["message"]
+            .as_str()
+            .unwrap()
+            .contains("suspended"),
+        "{}",
+        refused_key.body
+    );
+    assert!(
+        s.gateway_check(&project_key).await.is_none(),
+        "the gateway refuses her key"
+    );
+    let key_object = s
+        .admin()
+        .get(&format!("/v1/organization/projects/{project}/api_keys"))
+        .await;
+    assert_eq!(
+        key_object.ok()["data"][0]["owner_project_access"],
+        "inactive"
+    );
+
+    active(true).await;
+    assert!(works(admin_key).await, "her admin key works again");
+    assert!(s.gateway_check(&project_key).await.is_some());
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn what_scim_manages_the_admin_api_does_not_change() {
+    let s = TestServer::start().await;
+    let token = token(&s).await;
+    let scim = s.with_key(&token);
+    let frank = create(&scim, user("frank@example.com", "x-frank", "Frank")).await;
+    let id = frank["id"].as_str().unwrap();
+    let admin = s.admin();
+    let path = format!("/v1/organization/users/{id}");
+    admin
+        .post(&path, json!({"role": "owner"}))
+        .await
+        .error_mentioning(400, None, "managed by SCIM");
+    admin
+        .delete(&path)
+        .await
+        .error_mentioning(400, None, "managed by SCIM");
+    assert_eq!(admin.get(&path).await.ok()["role"], "reader");
+
+    // userName and email are unique whatever their case: 409 uniqueness.
+    refused(
+        &call(
+            &scim,
+            Method::POST,
+            USERS,
+            Some(user("FRANK@example.com", "y", "F")),
+        )
+        .await,
+        409,
+        Some("uniqueness"),
+    );
+    refused(
+        &call(
+            &scim,
+            Method::POST,
+            USERS,
+            Some(json!({"userName": "no-address"})),
+        )
+        .await,
+        400,
+        Some("invalidValue"),
+    );
+    refused(
+        &call(&scim, Method::GET, &format!("{USERS}/user-nope"), None).await,
+        404,
+        None,
+    );
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_token_reaches_its_own_organization_only_and_stops_when_revoked() {
+    let s = TestServer::start().await;
+    let ours = token(&s).await;
+    let other_key = s.second_organization().await;
+    let other_org = s
+        .with_key(&other_key)
+        .get("/v1/organization/users")
+        .await
+        .ok()["data"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let theirs_org = s.store.list_organizations().await.unwrap();
+    let theirs_id = theirs_org
+        .iter()
+        .find(|o| o.id != s.org_id)
+        .unwrap()
+        .id
+        .clone();
+    let theirs = s
+        .store
+        .create_scim_token(
+            &roster::store::Author {
+                org_id: theirs_id,
+                actor: None,
+                default_project_id: None,
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    let created = create(
+        &s.with_key(&theirs.1),
+        user("gina@example.com", "g", "Gina"),
+    )
+    .await;
+    let gina = created["id"].as_str().unwrap();
+
+    let scim = s.with_key(&ours);
+    refused(
+        &call(&scim, Method::GET, &format!("{USERS}/{gina}"), None).await,
+        404,
+        None,
+    );
+    refused(
+        &call(&scim, Method::GET, &format!("{USERS}/{other_org}"), None).await,
+        404,
+        None,
+    );
+    refused(
+        &call(&scim, Method::DELETE, &format!("{USERS}/{gina}"), None).await,
+        404,
+        None,
+    );
+    let listed = call(&scim, Method::GET, USERS, None).await;
+    assert_eq!(
+        ids(&listed.body),
+        BTreeSet::from(["owner@example.com".to_owned()])
+    );
+
+    s.store
+        .revoke_scim_token(
+            &roster::store::Author {
+                org_id: theirs.0.org_id.clone(),
+                actor: None,
+                default_project_id: None,
+            },
+            &theirs.0.id,
+        )
+        .await
+        .unwrap();
+    refused(
+        &call(&s.with_key(&theirs.1), Method::GET, USERS, None).await,
+        401,
+        None,
+    );
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn pages_of_250_users_have_no_gap_or_duplicate() {
+    let s = TestServer::start().await;
+    let token = token(&s).await;
+    let scim = s.with_key(&token);
+    for i in 0..250 {
+        create(
+            &scim,
+            user(&format!("u{i:03}@example.com"), &format!("x{i}"), "U"),
+        )
+        .await;
+    }
+    let mut seen = Vec::new();
+    let mut start = 1;
+    loop {
+        let page = call(
+            &scim,
+            Method::GET,
+            &format!("{USERS}?startIndex={start}&count=40"),
+            None,
+        )
+        .await;
+        assert_eq!(page.body["totalResults"], 251);
+        assert_eq!(page.body["startIndex"], start);
+        let names: Vec<String> = page.body["Resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["userName"].as_str().unwrap().to_owned())
+            .collect();
+        if names.is_empty() {
+            break;
+        }
+        assert_eq!(page.body["itemsPerPage"], names.len());
+        start += names.len() as i64;
+        seen.extend(names);
+    }
+    assert_eq!(seen.len(), 251);
+    assert_eq!(
+        seen.iter().collect::<BTreeSet<_>>().len(),
+        251,
+        "no duplicate"
+    );
+    // A page asked out of turn is the same page.
+    let again = call(
+        &scim,
+        Method::GET,
+        &format!("{USERS}?startIndex=121&count=40"),
+        None,
+    )
+    .await;
+    let names: Vec<&str> = again.body["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["userName"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        seen[120..160]
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+    );
+    // Past the end, an empty page; a count over the most is the most.
+    let past = call(&scim, Method::GET, &format!("{USERS}?startIndex=300"), None).await;
+    assert_eq!(past.body["Resources"], json!([]));
+    let capped = call(&scim, Method::GET, &format!("{USERS}?count=1000"), None).await;
+    assert_eq!(capped.body["itemsPerPage"], 200);
+    s.stop().await;
+}
