@@ -50,7 +50,7 @@ const PROJECT_GROUP_LIMITS: Limits = Limits {
     default: 20,
 };
 
-/// The contract's `GroupResponse`. Roster's groups are its own, never SCIM-managed.
+/// The contract's `GroupResponse`.
 #[derive(Debug, Serialize)]
 pub struct GroupObject {
     pub id: String,
@@ -66,7 +66,7 @@ impl From<Group> for GroupObject {
             id: g.id,
             name: g.name,
             created_at: g.created_at,
-            is_scim_managed: false,
+            is_scim_managed: g.scim_managed,
             group_type: "group",
         }
     }
@@ -104,7 +104,7 @@ impl From<Group> for GroupRef {
             id: g.id,
             name: g.name,
             created_at: g.created_at,
-            scim_managed: false,
+            scim_managed: g.scim_managed,
         }
     }
 }
@@ -254,7 +254,7 @@ async fn rename(
         id: group.id,
         name: group.name,
         created_at: group.created_at,
-        is_scim_managed: false,
+        is_scim_managed: group.scim_managed,
     }))
 }
 

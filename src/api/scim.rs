@@ -16,11 +16,11 @@ use serde_json::{Value, json};
 use super::AppState;
 use crate::domain::ids::UserId;
 use crate::domain::scim::{
-    self, GROUP_SCHEMA, LIST_SCHEMA, MAX_COUNT, ROSTER_USER_SCHEMA, Resource, ScimError,
+    self, GROUP_SCHEMA, LIST_SCHEMA, MAX_COUNT, ROSTER_USER_SCHEMA, Resource, ScimError, ScimGroup,
     ScimResult, ScimUser, USER_SCHEMA,
 };
 use crate::domain::secret;
-use crate::store::scim::{PRECONDITION_FAILED, ScimToken, TOKEN_PREFIX};
+use crate::store::scim::{GroupWithMembers, PRECONDITION_FAILED, ScimToken, TOKEN_PREFIX};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -36,6 +36,14 @@ pub fn routes() -> Router<AppState> {
                 .put(replace_user)
                 .patch(patch_user)
                 .delete(delete_user),
+        )
+        .route("/Groups", get(list_groups).post(create_group))
+        .route(
+            "/Groups/{id}",
+            get(retrieve_group)
+                .put(replace_group)
+                .patch(patch_group)
+                .delete(delete_group),
         )
         .fallback(unknown)
 }
@@ -320,20 +328,29 @@ impl ListQuery {
     }
 }
 
-async fn list_users(
-    State(state): State<AppState>,
-    Provider(token): Provider,
-    RawQuery(query): RawQuery,
-) -> Answer {
-    let query: ListQuery = serde_html_form::from_str(query.as_deref().unwrap_or_default())
+/// A list's query, read into its window and filter for `resource`.
+fn list_query(
+    query: Option<&str>,
+    resource: Resource,
+) -> ScimResult<(i64, i64, Option<scim::Condition>)> {
+    let query: ListQuery = serde_html_form::from_str(query.unwrap_or_default())
         .map_err(|e| ScimError::bad("invalidValue", format!("The query cannot be read: {e}")))?;
     let (start, count) = query.window()?;
     let filter = query
         .filter
         .as_deref()
         .filter(|f| !f.trim().is_empty())
-        .map(|f| scim::parse_filter(f, Resource::User))
+        .map(|f| scim::parse_filter(f, resource))
         .transpose()?;
+    Ok((start, count, filter))
+}
+
+async fn list_users(
+    State(state): State<AppState>,
+    Provider(token): Provider,
+    RawQuery(query): RawQuery,
+) -> Answer {
+    let (start, count, filter) = list_query(query.as_deref(), Resource::User)?;
     let (total, users) = state
         .store
         .list_scim_users(&token.org_id, filter.as_ref(), start, count)
@@ -427,5 +444,100 @@ async fn delete_user(
         .store
         .delete_user(&token.author(), &user_id, true)
         .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn group_resource(state: &AppState, (group, members): &GroupWithMembers) -> Value {
+    group.resource(&base(state), members)
+}
+
+async fn list_groups(
+    State(state): State<AppState>,
+    Provider(token): Provider,
+    RawQuery(query): RawQuery,
+) -> Answer {
+    let (start, count, filter) = list_query(query.as_deref(), Resource::Group)?;
+    let (total, groups) = state
+        .store
+        .list_scim_groups(&token.org_id, filter.as_ref(), start, count)
+        .await?;
+    let resources = groups.iter().map(|g| group_resource(&state, g)).collect();
+    Ok(Scim::ok(list_response(resources, total, start)))
+}
+
+async fn retrieve_group(
+    State(state): State<AppState>,
+    Provider(token): Provider,
+    Path(id): Path<String>,
+) -> Answer {
+    let group = state.store.get_scim_group(&token.org_id, &id).await?;
+    Ok(Scim::ok(group_resource(&state, &group)))
+}
+
+async fn create_group(
+    State(state): State<AppState>,
+    Provider(token): Provider,
+    Body(body): Body,
+) -> Answer {
+    let group = ScimGroup::from_resource(&body)?;
+    let id = state
+        .store
+        .create_scim_group(&token.author(), &group)
+        .await?;
+    let created = state.store.get_scim_group(&token.org_id, &id).await?;
+    Ok(Scim {
+        status: StatusCode::CREATED,
+        body: group_resource(&state, &created),
+    })
+}
+
+async fn replace_group(
+    State(state): State<AppState>,
+    Provider(token): Provider,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Body(body): Body,
+) -> Answer {
+    let group = ScimGroup::from_resource(&body)?;
+    state
+        .store
+        .change_scim_group(&token.author(), &id, expected_version(&headers)?, |_, _| {
+            Ok(group.clone())
+        })
+        .await?;
+    retrieve_group(State(state), Provider(token), Path(id)).await
+}
+
+async fn patch_group(
+    State(state): State<AppState>,
+    Provider(token): Provider,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Body(body): Body,
+) -> Answer {
+    let operations = scim::patch_operations(&body)?;
+    let base = base(&state);
+    state
+        .store
+        .change_scim_group(
+            &token.author(),
+            &id,
+            expected_version(&headers)?,
+            |current, members| {
+                let mut resource = current.resource(&base, members);
+                scim::apply_patch(&mut resource, &operations)?;
+                Ok(ScimGroup::from_resource(&resource)?)
+            },
+        )
+        .await?;
+    retrieve_group(State(state), Provider(token), Path(id)).await
+}
+
+async fn delete_group(
+    State(state): State<AppState>,
+    Provider(token): Provider,
+    Path(id): Path<String>,
+) -> Result<StatusCode, Refusal> {
+    state.store.delete_scim_group(&token.author(), &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

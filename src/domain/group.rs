@@ -7,6 +7,18 @@ pub struct Group {
     pub id: String,
     pub name: String,
     pub created_at: i64,
+    /// Made by the organization's identity provider, and changed only through it (SCIM).
+    pub scim_managed: bool,
+}
+
+impl Group {
+    /// Refuses a change through the Admin API to a group SCIM manages.
+    pub fn check_not_scim_managed(&self) -> super::Result<()> {
+        if self.scim_managed {
+            return Err(super::user::managed_by_scim("Group", &self.id));
+        }
+        Ok(())
+    }
 }
 
 /// A user in a group.

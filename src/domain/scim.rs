@@ -840,6 +840,11 @@ pub fn apply_patch(resource: &mut Value, operations: &[PatchOperation]) -> ScimR
             Some(PatchPath::Attr(path)) => {
                 let name = qualified_name(path);
                 match operation.op {
+                    // Entra ID removes members by naming them in the value:
+                    // {"op": "Remove", "path": "members", "value": [{"value": "user-..."}]}.
+                    PatchOp::Remove if path.sub_attr.is_none() && operation.value.is_some() => {
+                        remove_values(object, &name, operation.value.as_ref());
+                    }
                     PatchOp::Remove => remove_attribute(object, &name, path.sub_attr.as_deref()),
                     op => set_attribute(
                         object,
@@ -1038,6 +1043,19 @@ fn remove_attribute(object: &mut Map<String, Value>, name: &str, sub: Option<&st
         None => {
             object.remove(&key);
         }
+    }
+}
+
+/// Removes from the multi-valued attribute `name` the items whose `value` one of `values`
+/// names.
+fn remove_values(object: &mut Map<String, Value>, name: &str, values: Option<&Value>) {
+    let named: Vec<&Value> = match values {
+        Some(Value::Array(items)) => items.iter().filter_map(|i| attr(i, "value")).collect(),
+        Some(item) => attr(item, "value").into_iter().collect(),
+        None => Vec::new(),
+    };
+    if let Some(Value::Array(items)) = key_of(object, name).and_then(|k| object.get_mut(&k)) {
+        items.retain(|item| attr(item, "value").is_none_or(|v| !named.contains(&v)));
     }
 }
 

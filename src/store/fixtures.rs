@@ -158,6 +158,7 @@ async fn load_organization(
             id: fixed_or_new::<GroupKind>(&fixture.id, &path)?,
             name: group::validate_name(&fixture.name).map_err(|e| at(&path, e))?,
             created_at: tx.now,
+            scim_managed: false,
         };
         tx.insert_group(&org_id, &created)
             .await

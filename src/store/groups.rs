@@ -41,6 +41,7 @@ impl Store {
                 id: ids::new_id(ids::GROUP),
                 name: name.clone(),
                 created_at: tx.now,
+                scim_managed: false,
             };
             tx.insert_group(&author.org_id, &created).await?;
             let details = json!({"id": created.id, "data": {"group_name": created.name}});
@@ -59,6 +60,7 @@ impl Store {
         let name = group::validate_name(name)?;
         transact!(self, author, |tx| {
             let current = tx.lock_group(&author.org_id, group_id).await?;
+            current.check_not_scim_managed()?;
             db::query("UPDATE org_groups SET name = $1, updated_at = $2, version = version + 1 WHERE id = $3")
                 .bind(name.clone())
                 .bind(tx.now)
@@ -80,6 +82,7 @@ impl Store {
     pub async fn delete_group(&self, author: &Author, group_id: &GroupId) -> Result<()> {
         transact!(self, author, |tx| {
             let current = tx.lock_group(&author.org_id, group_id).await?;
+            current.check_not_scim_managed()?;
             db::query("DELETE FROM org_groups WHERE id = $1")
                 .bind(current.id.clone())
                 .execute(&mut *tx.conn)
@@ -134,6 +137,7 @@ impl Store {
     ) -> Result<()> {
         transact!(self, author, |tx| {
             let group = tx.lock_group(&author.org_id, group_id).await?;
+            group.check_not_scim_managed()?;
             let user = tx
                 .find_user(&author.org_id, user_id)
                 .await?
@@ -159,6 +163,7 @@ impl Store {
     ) -> Result<()> {
         transact!(self, author, |tx| {
             let group = tx.lock_group(&author.org_id, group_id).await?;
+            group.check_not_scim_managed()?;
             let removed = db::query("DELETE FROM group_users WHERE group_id = $1 AND user_id = $2")
                 .bind(group.id.clone())
                 .bind(user_id.to_owned())

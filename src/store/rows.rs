@@ -40,7 +40,8 @@ from_row!(Certificate {
 from_row!(Group {
     id,
     name,
-    created_at
+    created_at,
+    scim_managed
 });
 from_row!(GroupMember { id, name, email });
 from_row!(ProjectGroup {
@@ -154,6 +155,15 @@ from_row!(crate::domain::scim::StoredUser {
     external_id,
     scim_name,
     scim_emails,
+    updated_at,
+    version
+});
+from_row!(crate::domain::scim::StoredGroup {
+    id,
+    name,
+    created_at,
+    scim_managed,
+    external_id,
     updated_at,
     version
 });

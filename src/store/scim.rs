@@ -11,7 +11,9 @@ use super::sql::Sql;
 use super::{Author, Store};
 use crate::domain::audit::{Actor, Event};
 use crate::domain::ids;
-use crate::domain::scim::{Column, Condition, Op, Operand, ScimUser, StoredUser};
+use crate::domain::scim::{
+    Column, Condition, Op, Operand, ScimGroup, ScimUser, StoredGroup, StoredUser,
+};
 use crate::domain::user::OrgRole;
 use crate::domain::{Error, Result, secret};
 
@@ -139,47 +141,73 @@ impl Store {
         start_index: i64,
         count: i64,
     ) -> Result<(i64, Vec<StoredUser>)> {
+        let list = ScimList {
+            select: SELECT_SCIM_USER,
+            from: "users u",
+            alias: "u",
+            column: user_column,
+        };
+        self.scim_page(&list, org_id, filter, start_index, count)
+            .await
+    }
+
+    /// A page of `list` in `org_id`: counted, then read after the id where the walk left off.
+    async fn scim_page<T: db::FromRow + HasId>(
+        &self,
+        list: &ScimList,
+        org_id: &str,
+        filter: Option<&Condition>,
+        start_index: i64,
+        count: i64,
+    ) -> Result<(i64, Vec<T>)> {
+        let alias = list.alias;
         let matching = |select: &str| {
             let mut sql = Sql::new(select);
-            sql.push(" WHERE u.org_id = ").bind(org_id.to_owned());
+            sql.push(&format!(" WHERE {alias}.org_id = "))
+                .bind(org_id.to_owned());
             if let Some(filter) = filter {
                 sql.push(" AND ");
-                push_condition(&mut sql, filter, user_column);
+                push_condition(&mut sql, filter, list.column);
             }
             sql
         };
-        let (total,): (i64,) = matching("SELECT COUNT(*) FROM users u")
+        let (total,): (i64,) = matching(&format!("SELECT COUNT(*) FROM {}", list.from))
             .build()
             .fetch_one(&self.db)
             .await?;
         if count == 0 || start_index > total {
             return Ok((total, Vec::new()));
         }
-        let walk = format!("{org_id} {filter:?}");
+        let walk = format!("{} {org_id} {filter:?}", list.from);
         let after = match start_index {
             1 => None,
             _ => match self.scim_pages.get(&walk, start_index) {
                 Some(after) => Some(after),
                 None => {
                     // Out of turn: the id just before the start, read from the index.
-                    let mut skip = matching("SELECT u.id FROM users u");
-                    skip.push(" ORDER BY u.id LIMIT ").bind(start_index - 1);
+                    let mut skip = matching(&format!("SELECT {alias}.id FROM {}", list.from));
+                    skip.push(&format!(" ORDER BY {alias}.id LIMIT "))
+                        .bind(start_index - 1);
                     let skipped: Vec<(String,)> = skip.build().fetch_all(&self.db).await?;
                     skipped.last().map(|(id,)| id.clone())
                 }
             },
         };
-        let mut page = matching(SELECT_SCIM_USER);
+        let mut page = matching(list.select);
         if let Some(after) = after {
-            page.push(" AND u.id > ").bind(after);
+            page.push(&format!(" AND {alias}.id > ")).bind(after);
         }
-        page.push(" ORDER BY u.id LIMIT ").bind(count);
-        let users: Vec<StoredUser> = page.build().fetch_all(&self.db).await?;
-        if let Some(last) = users.last() {
-            self.scim_pages
-                .put(&walk, start_index + users.len() as i64, last.id.clone());
+        page.push(&format!(" ORDER BY {alias}.id LIMIT "))
+            .bind(count);
+        let found: Vec<T> = page.build().fetch_all(&self.db).await?;
+        if let Some(last) = found.last() {
+            self.scim_pages.put(
+                &walk,
+                start_index + found.len() as i64,
+                last.id().to_owned(),
+            );
         }
-        Ok((total, users))
+        Ok((total, found))
     }
 
     pub async fn get_scim_user(&self, org_id: &str, user_id: &str) -> Result<StoredUser> {
@@ -252,15 +280,7 @@ impl Store {
             .await?
             .ok_or_else(|| no_such_user(user_id))?;
             if expected_version.is_some_and(|v| v != current.version) {
-                return Err(Error::Invalid {
-                    message: format!(
-                        "User '{user_id}' has changed since (its version is {}); read it again.",
-                        crate::domain::scim::etag(current.version)
-                    )
-                    .into(),
-                    param: None,
-                    code: Some(PRECONDITION_FAILED),
-                });
+                return Err(changed_since("User", user_id, current.version));
             }
             let user = change(&current)?;
             let loses_ownership = current.role == OrgRole::Owner
@@ -301,6 +321,276 @@ impl Store {
         // A suspended or demoted user's admin keys stop now (the commit cleared the gateway's).
         self.keys.clear();
         changed
+    }
+}
+
+const SELECT_SCIM_GROUP: &str = "SELECT g.id, g.name, g.created_at, g.scim_managed, g.external_id, \
+     g.updated_at, g.version FROM org_groups g";
+
+/// A group with its members: (user id, name) each.
+pub type GroupWithMembers = (StoredGroup, Vec<(String, String)>);
+
+impl Store {
+    /// A page of the organization's groups matching `filter`, with their members (read in one
+    /// query for the page), and how many match in all.
+    pub async fn list_scim_groups(
+        &self,
+        org_id: &str,
+        filter: Option<&Condition>,
+        start_index: i64,
+        count: i64,
+    ) -> Result<(i64, Vec<GroupWithMembers>)> {
+        let list = ScimList {
+            select: SELECT_SCIM_GROUP,
+            from: "org_groups g",
+            alias: "g",
+            column: group_column,
+        };
+        let (total, groups): (i64, Vec<StoredGroup>) = self
+            .scim_page(&list, org_id, filter, start_index, count)
+            .await?;
+        let ids: Vec<&str> = groups.iter().map(|g| g.id.as_str()).collect();
+        let mut members = members_of(&self.db, self.backend, &ids).await?;
+        let with_members = groups
+            .into_iter()
+            .map(|g| {
+                let of_group = members.remove(&g.id).unwrap_or_default();
+                (g, of_group)
+            })
+            .collect();
+        Ok((total, with_members))
+    }
+
+    pub async fn get_scim_group(&self, org_id: &str, group_id: &str) -> Result<GroupWithMembers> {
+        let group: StoredGroup = db::query(format!(
+            "{SELECT_SCIM_GROUP} WHERE g.org_id = $1 AND g.id = $2"
+        ))
+        .bind(org_id.to_owned())
+        .bind(group_id.to_owned())
+        .fetch_optional(&self.db)
+        .await?
+        .ok_or_else(|| no_such_group(group_id))?;
+        let members = members_of(&self.db, self.backend, &[group.id.as_str()])
+            .await?
+            .remove(&group.id)
+            .unwrap_or_default();
+        Ok((group, members))
+    }
+
+    /// Creates a group as the identity provider describes it, with its members: managed by SCIM.
+    pub async fn create_scim_group(&self, author: &Author, group: &ScimGroup) -> Result<String> {
+        let id = ids::new_id(ids::GROUP);
+        transact!(self, author, |tx| {
+            db::query(
+                "INSERT INTO org_groups (id, org_id, name, created_at, updated_at, scim_managed, external_id, version) \
+                 VALUES ($1, $2, $3, $4, $4, 1, $5, 1)",
+            )
+            .bind(id.clone())
+            .bind(author.org_id.clone())
+            .bind(group.display_name.clone())
+            .bind(tx.now)
+            .bind(group.external_id.clone())
+            .execute(&mut *tx.conn)
+            .await?;
+            let details = json!({"id": id, "data": {"group_name": group.display_name}});
+            tx.record(Event::new("group.created", &id, details)).await?;
+            set_members(tx, &id, &[], &group.members).await?;
+            Ok(id.clone())
+        })
+    }
+
+    /// Changes a group as `change` says, given it and its members' ids: a PUT's replacement or
+    /// a PATCH's result. Its members become exactly those `change` names.
+    pub async fn change_scim_group(
+        &self,
+        author: &Author,
+        group_id: &str,
+        expected_version: Option<i64>,
+        change: impl Fn(&StoredGroup, &[(String, String)]) -> Result<ScimGroup>,
+    ) -> Result<()> {
+        transact!(self, author, |tx| {
+            let current: StoredGroup = db::query(format!(
+                "{SELECT_SCIM_GROUP} WHERE g.org_id = $1 AND g.id = $2{}",
+                tx.backend.for_update_of("g")
+            ))
+            .bind(author.org_id.clone())
+            .bind(group_id.to_owned())
+            .fetch_optional(&mut *tx.conn)
+            .await?
+            .ok_or_else(|| no_such_group(group_id))?;
+            if expected_version.is_some_and(|v| v != current.version) {
+                return Err(changed_since("Group", group_id, current.version));
+            }
+            let members = members_of(&mut *tx.conn, tx.backend, &[group_id])
+                .await?
+                .remove(group_id)
+                .unwrap_or_default();
+            let group = change(&current, &members)?;
+            db::query(
+                "UPDATE org_groups SET name = $1, external_id = $2, scim_managed = 1, updated_at = $3, \
+                 version = version + 1 WHERE id = $4",
+            )
+            .bind(group.display_name.clone())
+            .bind(group.external_id.clone())
+            .bind(tx.now)
+            .bind(group_id.to_owned())
+            .execute(&mut *tx.conn)
+            .await?;
+            let details =
+                json!({"id": group_id, "changes_requested": {"group_name": group.display_name}});
+            tx.record(Event::new("group.updated", group_id, details))
+                .await?;
+            let current_ids: Vec<String> = members.into_iter().map(|(id, _)| id).collect();
+            set_members(tx, group_id, &current_ids, &group.members).await
+        })
+    }
+
+    /// Deletes a group SCIM manages (or any group: the identity provider may take one over).
+    pub async fn delete_scim_group(&self, author: &Author, group_id: &str) -> Result<()> {
+        transact!(self, author, |tx| {
+            let deleted = db::query("DELETE FROM org_groups WHERE org_id = $1 AND id = $2")
+                .bind(author.org_id.clone())
+                .bind(group_id.to_owned())
+                .execute(&mut *tx.conn)
+                .await?;
+            if deleted == 0 {
+                return Err(no_such_group(group_id));
+            }
+            tx.record(Event::new(
+                "group.deleted",
+                group_id,
+                json!({"id": group_id}),
+            ))
+            .await
+        })
+    }
+}
+
+/// The members of each of `group_ids`, in one query: (user id, name), by user id.
+async fn members_of<'e>(
+    executor: impl Into<db::Executor<'e>>,
+    backend: super::backend::Backend,
+    group_ids: &[&str],
+) -> Result<HashMap<String, Vec<(String, String)>>> {
+    if group_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(String, String, String)> = db::query(format!(
+        "SELECT gu.group_id, u.id, u.name FROM group_users gu JOIN users u ON u.id = gu.user_id \
+         WHERE gu.group_id IN ({}) ORDER BY gu.group_id, u.id",
+        backend.json_strings("$1")
+    ))
+    .bind(serde_json::to_string(group_ids).unwrap_or_else(|_| "[]".into()))
+    .fetch_all(executor)
+    .await?;
+    let mut by_group: HashMap<String, Vec<(String, String)>> = HashMap::new();
+    for (group_id, user_id, name) in rows {
+        by_group.entry(group_id).or_default().push((user_id, name));
+    }
+    Ok(by_group)
+}
+
+/// Makes `wanted` the group's members (it has `current`): each user must be of the
+/// organization; one event names who was added and who removed.
+async fn set_members(
+    tx: &mut super::tx::Tx<'_>,
+    group_id: &str,
+    current: &[String],
+    wanted: &[String],
+) -> Result<()> {
+    let added: Vec<&String> = wanted.iter().filter(|id| !current.contains(id)).collect();
+    let removed: Vec<&String> = current.iter().filter(|id| !wanted.contains(id)).collect();
+    if !added.is_empty() {
+        let org_id = tx.org_id()?;
+        let known: Vec<(String,)> = db::query(format!(
+            "SELECT id FROM users WHERE org_id = $1 AND id IN ({})",
+            tx.backend.json_strings("$2")
+        ))
+        .bind(org_id)
+        .bind(serde_json::to_string(&added).unwrap_or_else(|_| "[]".into()))
+        .fetch_all(&mut *tx.conn)
+        .await?;
+        if let Some(unknown) = added.iter().find(|id| !known.iter().any(|(k,)| k == **id)) {
+            return Err(Error::Invalid {
+                message: format!("No user with id '{unknown}' in this organization.").into(),
+                param: None,
+                code: Some("invalidValue"),
+            });
+        }
+        for user_id in &added {
+            tx.insert_group_user(group_id, user_id).await?;
+        }
+    }
+    for user_id in &removed {
+        db::query("DELETE FROM group_users WHERE group_id = $1 AND user_id = $2")
+            .bind(group_id.to_owned())
+            .bind((*user_id).clone())
+            .execute(&mut *tx.conn)
+            .await?;
+    }
+    if !added.is_empty() || !removed.is_empty() {
+        let details = json!({"id": group_id, "changes_requested": {"users_added": added, "users_removed": removed}});
+        tx.record(Event::new("group.updated", group_id, details))
+            .await?;
+    }
+    Ok(())
+}
+
+fn no_such_group(group_id: &str) -> Error {
+    Error::NotFound {
+        message: format!("No group with id '{group_id}'."),
+        param: None,
+    }
+}
+
+/// The refusal of a change whose `If-Match` names a version the resource has left behind.
+fn changed_since(what: &str, id: &str, version: i64) -> Error {
+    Error::Invalid {
+        message: format!(
+            "{what} '{id}' has changed since (its version is {}); read it again.",
+            crate::domain::scim::etag(version)
+        )
+        .into(),
+        param: None,
+        code: Some(PRECONDITION_FAILED),
+    }
+}
+
+/// The SQL a filter's column stands for, over `org_groups g`.
+fn group_column(column: Column) -> &'static str {
+    match column {
+        Column::Id => "g.id",
+        Column::ExternalId => "g.external_id",
+        Column::DisplayName => "lower(g.name)",
+        Column::Created => "g.created_at",
+        Column::LastModified => "g.updated_at",
+        // The domain lets no group filter name these.
+        Column::UserName | Column::Email | Column::Active => "NULL",
+    }
+}
+
+/// What a SCIM list reads: its SELECT, its table (aliased) and how filters name its columns.
+struct ScimList {
+    select: &'static str,
+    from: &'static str,
+    alias: &'static str,
+    column: fn(Column) -> &'static str,
+}
+
+/// A listed row's id, where the next page starts after.
+trait HasId {
+    fn id(&self) -> &str;
+}
+
+impl HasId for StoredUser {
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+impl HasId for StoredGroup {
+    fn id(&self) -> &str {
+        &self.id
     }
 }
 

@@ -718,3 +718,135 @@ async fn pages_of_250_users_have_no_gap_or_duplicate() {
     assert_eq!(capped.body["itemsPerPage"], 200);
     s.stop().await;
 }
+
+const GROUPS: &str = "/scim/v2/Groups";
+
+#[tokio::test]
+async fn groups_keep_their_members_through_every_patch_form() {
+    let s = TestServer::start().await;
+    let token = token(&s).await;
+    let scim = s.with_key(&token);
+    let mut people = Vec::new();
+    for name in ["ann", "ben", "cat"] {
+        let created = create(&scim, user(&format!("{name}@example.com"), name, name)).await;
+        people.push(created["id"].as_str().unwrap().to_owned());
+    }
+    let [ann, ben, cat] = <[String; 3]>::try_from(people).unwrap();
+    let created = call(
+        &scim,
+        Method::POST,
+        GROUPS,
+        Some(json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+            "displayName": "Engineering",
+            "externalId": "g-eng",
+            "members": [{"value": ann}],
+        })),
+    )
+    .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    let members = |body: &Value| -> Vec<String> {
+        body["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["value"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(members(&created.body), [ann.as_str()]);
+    let found = call(
+        &scim,
+        Method::GET,
+        "/scim/v2/Groups?filter=displayName%20eq%20%22engineering%22",
+        None,
+    )
+    .await;
+    assert_eq!(found.body["Resources"][0]["id"], id.as_str());
+
+    let patch = |operations: Value| {
+        let (scim, path) = (&scim, format!("{GROUPS}/{id}"));
+        async move {
+            let patched = call(
+                scim,
+                Method::PATCH,
+                &path,
+                Some(json!({"Operations": operations})),
+            )
+            .await;
+            assert_eq!(patched.status, 200, "{}", patched.body);
+            patched.body
+        }
+    };
+    // Okta adds with a path; Entra removes by value; a value filter removes one.
+    let body =
+        patch(json!([{"op": "add", "path": "members", "value": [{"value": ben}, {"value": cat}]}]))
+            .await;
+    assert_eq!(members(&body), [ann.clone(), ben.clone(), cat.clone()]);
+    let body = patch(json!([{"op": "Remove", "path": "members", "value": [{"value": ann}]}])).await;
+    assert_eq!(members(&body), [ben.clone(), cat.clone()]);
+    let body =
+        patch(json!([{"op": "remove", "path": format!("members[value eq \"{ben}\"]")}])).await;
+    assert_eq!(members(&body), [cat.as_str()]);
+    let body = patch(json!([
+        {"op": "replace", "path": "displayName", "value": "Platform"},
+        {"op": "replace", "path": "members", "value": [{"value": ann}]},
+    ]))
+    .await;
+    assert_eq!(
+        (body["displayName"].as_str(), members(&body)),
+        (Some("Platform"), vec![ann.clone()])
+    );
+    let body = patch(json!([{"op": "remove", "path": "members"}])).await;
+    assert!(members(&body).is_empty());
+    let unknown = call(
+        &scim,
+        Method::PATCH,
+        &format!("{GROUPS}/{id}"),
+        Some(json!({"Operations": [{"op": "add", "path": "members", "value": [{"value": "user-nope"}]}]})),
+    )
+    .await;
+    refused(&unknown, 400, Some("invalidValue"));
+
+    // The Admin API shows it as SCIM-managed and leaves it alone.
+    let admin = s.admin();
+    let group = admin.get(&format!("/v1/organization/groups/{id}")).await;
+    assert_eq!(group.ok()["is_scim_managed"], true);
+    assert_eq!(group.ok()["name"], "Platform");
+    admin
+        .post(
+            &format!("/v1/organization/groups/{id}"),
+            json!({"name": "Mine"}),
+        )
+        .await
+        .error_mentioning(400, None, "managed by SCIM");
+    admin
+        .post(
+            &format!("/v1/organization/groups/{id}/users"),
+            json!({"user_id": ann}),
+        )
+        .await
+        .error_mentioning(400, None, "managed by SCIM");
+
+    let deleted = call(&scim, Method::DELETE, &format!("{GROUPS}/{id}"), None).await;
+    assert_eq!(deleted.status, 204);
+    refused(
+        &call(&scim, Method::GET, &format!("{GROUPS}/{id}"), None).await,
+        404,
+        None,
+    );
+    let log = admin
+        .get(&format!(
+            "/v1/organization/audit_logs?resource_ids[]={id}&limit=100"
+        ))
+        .await;
+    let types: Vec<String> = log.ok()["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(types.first().map(String::as_str), Some("group.deleted"));
+    assert_eq!(types.last().map(String::as_str), Some("group.created"));
+    s.stop().await;
+}

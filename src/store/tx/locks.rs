@@ -11,7 +11,8 @@ use crate::store::db;
 
 pub const SELECT_PROJECT: &str = "SELECT p.id, p.name, p.created_at, p.archived_at, p.external_key_id, p.residency, \
      o.default_project_id FROM projects p JOIN organizations o ON o.id = p.org_id";
-pub const SELECT_GROUP: &str = "SELECT g.id, g.name, g.created_at FROM org_groups g";
+pub const SELECT_GROUP: &str =
+    "SELECT g.id, g.name, g.created_at, g.scim_managed FROM org_groups g";
 pub const SELECT_ACCOUNT: &str =
     "SELECT s.id, s.name, s.role, s.created_at FROM service_accounts s";
 pub const SELECT_ROLE: &str = "SELECT r.id, r.org_id, r.resource_id, r.resource_type, r.name, r.description, r.permissions, r.predefined, r.created_at, r.updated_at, r.created_by FROM roles r";
