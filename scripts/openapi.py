@@ -31,8 +31,32 @@ def error(description):
     return {"description": description, **copy.deepcopy(ERROR)}
 
 
+SCIM_ERROR = {"content": {"application/scim+json": {"schema": {"$ref": "#/components/schemas/RosterScimError"}}}}
+
+
+def scim_error(description):
+    return {"description": description, **copy.deepcopy(SCIM_ERROR)}
+
+
+def declare_scim_errors(path, operation):
+    """SCIM answers its refusals with its own error body (RFC 7644 §3.12)."""
+    responses = operation.setdefault("responses", {})
+    responses.setdefault("400", scim_error("Invalid: `scimType` says how (`invalidFilter`, `invalidValue`, `invalidSyntax`, `invalidPath`, `noTarget`)."))
+    responses.setdefault("401", scim_error("The SCIM token is missing, malformed, unknown or revoked."))
+    if "{" in path:
+        responses.setdefault("404", scim_error("No such resource in the token's organization."))
+    if "requestBody" in operation:
+        responses.setdefault("409", scim_error("`uniqueness`: the `userName` or email is taken."))
+        responses.setdefault("412", scim_error("`If-Match` names a version the resource has left behind."))
+        # The body limit is enforced before routing, with the API's envelope.
+        responses.setdefault("413", error("The request body is larger than 1 MiB."))
+
+
 def declare_errors(path, method, operation):
     """The 4xx answers Roster gives, so that clients and fuzzers know them."""
+    if path.startswith("/scim/"):
+        declare_scim_errors(path, operation)
+        return
     responses = operation.setdefault("responses", {})
     if operation.get("security") == []:
         return
@@ -69,10 +93,11 @@ def build():
             if key in existing:
                 sys.exit(f"additions.yaml redefines the contract's {key} {path}")
             existing[key] = value
-    for name, schema in additions["components"]["schemas"].items():
-        if name in contract["components"]["schemas"]:
-            sys.exit(f"additions.yaml redefines the contract's schema {name}")
-        contract["components"]["schemas"][name] = schema
+    for kind in ("schemas", "securitySchemes"):
+        for name, item in additions["components"].get(kind, {}).items():
+            if name in contract["components"].setdefault(kind, {}):
+                sys.exit(f"additions.yaml redefines the contract's {kind} {name}")
+            contract["components"][kind][name] = item
     for path, item in contract["paths"].items():
         for method in METHODS:
             if method in item:

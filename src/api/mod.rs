@@ -21,6 +21,7 @@ mod projects;
 mod role_assignments;
 mod roles;
 mod scim;
+mod scim_tokens;
 mod service_accounts;
 mod users;
 
@@ -115,6 +116,7 @@ pub fn router(state: AppState) -> Router {
         .merge(project_users::routes())
         .merge(users::routes())
         .merge(invites::routes())
+        .merge(scim_tokens::routes())
         .merge(accept::api_routes())
         .merge(health::openapi_routes());
     let v1 = if state.settings.emulator.is_some() {

@@ -153,6 +153,7 @@ kinds! {
     /// A project API key; the same prefix as an admin key, as in the real service.
     ProjectApiKeyKind, ProjectApiKeyId: [ADMIN_API_KEY], "API key", "api_key_id";
     CertificateKind, CertificateId: [CERTIFICATE], "certificate", "certificate_id";
+    ScimTokenKind, ScimTokenId: [SCIM_TOKEN], "SCIM token", "token_id";
 }
 
 static GENERATOR: Mutex<Option<Generator>> = Mutex::new(None);

@@ -21,8 +21,9 @@ from test_access import add_users
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
 # Operations served outside /v1 (probes, metrics, the invitation page and its stylesheet),
-# fuzzed against the root.
+# fuzzed against the root; SCIM's, also at the root, with a SCIM token.
 ROOT_PATHS = "^/(healthz|readyz|metrics|invite/|static/)"
+SCIM_PATHS = "^/scim/"
 MAX_EXAMPLES = os.environ.get("ROSTER_FUZZ_EXAMPLES", "25")
 
 
@@ -76,7 +77,7 @@ def succeeded(har):
     return found
 
 
-def run_schemathesis(roster, tmp_path, base_url, path_filter, parameters):
+def run_schemathesis(roster, tmp_path, base_url, path_filter, parameters, key=None):
     config = tmp_path / f"schemathesis-{path_filter[0]}.toml"
     lines = ["[parameters]"] + [f'"path.{name}" = "{value}"' for name, value in parameters.items()]
     config.write_text("\n".join(lines) + "\n")
@@ -84,7 +85,7 @@ def run_schemathesis(roster, tmp_path, base_url, path_filter, parameters):
     command = [
         str(st), "--config-file", str(config), "run", roster.base_url + "/v1/openapi.yaml",
         "--url", base_url,
-        "-H", f"Authorization: Bearer {roster.key}",
+        "-H", f"Authorization: Bearer {key or roster.key}",
         "--checks", CHECKS,
         "--phases", "examples,coverage,fuzzing",
         "--max-examples", MAX_EXAMPLES,
@@ -94,7 +95,7 @@ def run_schemathesis(roster, tmp_path, base_url, path_filter, parameters):
         "--workers", "1",
         "--request-timeout", "10",
         "--report", "har", "--report-har-path", str(har_path(tmp_path, path_filter)),
-        path_filter[1], ROOT_PATHS,
+        *path_filter[1:],
     ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=900)
     # The findings come before the warnings; show them first.
@@ -105,14 +106,21 @@ def run_schemathesis(roster, tmp_path, base_url, path_filter, parameters):
 
 def test_every_operation_holds_up_under_fuzzing(roster, client, tmp_path):
     parameters = seed(roster, client)
-    api = run_schemathesis(roster, tmp_path, roster.base_url + "/v1", ("api", "--exclude-path-regex"), parameters)
-    root = run_schemathesis(roster, tmp_path, roster.base_url, ("root", "--include-path-regex"), {})
+    api = run_schemathesis(roster, tmp_path, roster.base_url + "/v1", ("api", "--exclude-path-regex", f"{ROOT_PATHS}|{SCIM_PATHS}"), parameters)
+    root = run_schemathesis(roster, tmp_path, roster.base_url, ("root", "--include-path-regex", ROOT_PATHS), {})
+    token = httpx.post(
+        roster.base_url + "/v1/organization/scim/tokens",
+        json={"name": "fuzzer"},
+        headers={"Authorization": f"Bearer {roster.key}"},
+    ).json()["value"]
+    scim = run_schemathesis(roster, tmp_path, roster.base_url, ("scim", "--include-path-regex", SCIM_PATHS), {"id": parameters["user_id"]}, key=token)
     # Every operation of the served document was exercised, by one run or the other, but the
     # document itself, which schemathesis loads rather than fuzzes.
     served = contract.operation_count() - 1
-    assert operations_tested(api) + operations_tested(root) == served, (operations_tested(api), operations_tested(root), served)
+    tested = [operations_tested(api), operations_tested(root), operations_tested(scim)]
+    assert sum(tested) == served, (tested, served)
     # The coverage table counts what the fuzzer's own requests got a 2xx from.
-    fuzzed = sorted(succeeded(har_path(tmp_path, ("api",))) | succeeded(har_path(tmp_path, ("root",))))
+    fuzzed = sorted(set().union(*(succeeded(har_path(tmp_path, (run,))) for run in ("api", "root", "scim"))))
     (ROOT / "target" / "coverage").mkdir(parents=True, exist_ok=True)
     (ROOT / "target" / "coverage" / "schemathesis.txt").write_text("".join(f"{op}\n" for op in fuzzed))
     # The server is still whole after the onslaught.
