@@ -20,10 +20,10 @@ ALTER TABLE users ADD COLUMN active INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE users ADD COLUMN user_name TEXT;
 UPDATE users SET user_name = email;
 ALTER TABLE users ADD COLUMN external_id TEXT;
--- The identity provider's `name` and `emails`, as it sent them (JSON); `email` holds the
--- primary address.
-ALTER TABLE users ADD COLUMN scim_name TEXT;
-ALTER TABLE users ADD COLUMN scim_emails TEXT;
+-- The User resource as the identity provider last sent it (JSON, without id and meta); the
+-- columns above are what Roster reads of it (`email` the primary address, `name` the display
+-- name, `role` from Roster's extension).
+ALTER TABLE users ADD COLUMN scim_resource TEXT;
 ALTER TABLE users ADD COLUMN updated_at BIGINT NOT NULL DEFAULT 0;
 UPDATE users SET updated_at = added_at;
 ALTER TABLE users ADD COLUMN version BIGINT NOT NULL DEFAULT 1;

@@ -9,7 +9,7 @@ use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, ETAG, IF_MATCH, LOCATION};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -30,6 +30,7 @@ pub fn routes() -> Router<AppState> {
         .route("/Schemas", get(schemas))
         .route("/Schemas/{id}", get(schema))
         .route("/Users", get(list_users).post(create_user))
+        .route("/Users/.search", post(search_users))
         .route(
             "/Users/{id}",
             get(retrieve_user)
@@ -38,6 +39,7 @@ pub fn routes() -> Router<AppState> {
                 .delete(delete_user),
         )
         .route("/Groups", get(list_groups).post(create_group))
+        .route("/Groups/.search", post(search_groups))
         .route(
             "/Groups/{id}",
             get(retrieve_group)
@@ -45,6 +47,7 @@ pub fn routes() -> Router<AppState> {
                 .patch(patch_group)
                 .delete(delete_group),
         )
+        .route("/.search", post(search_everything))
         .fallback(unknown)
 }
 
@@ -201,6 +204,59 @@ fn base(state: &AppState) -> String {
     )
 }
 
+/// RFC 7644 §3.4.3: a search of every resource type, Users then Groups, paged as one list. A
+/// filter one type cannot read selects none of it.
+async fn search_everything(
+    State(state): State<AppState>,
+    Provider(token): Provider,
+    Body(body): Body,
+) -> Answer {
+    let request = ListRequest::from_search(body)?;
+    let (start, count) = request.window();
+    let (user_filter, group_filter) = (
+        request.filter(Resource::User),
+        request.filter(Resource::Group),
+    );
+    if let (Err(error), Err(_)) = (&user_filter, &group_filter) {
+        return Err(error.clone().into());
+    }
+    let base = base(&state);
+    let (users_total, users) = match &user_filter {
+        Ok(filter) => {
+            state
+                .store
+                .list_scim_users(&token.org_id, filter.as_ref(), start, count)
+                .await?
+        }
+        Err(_) => (0, Vec::new()),
+    };
+    let mut resources: Vec<Value> = users
+        .iter()
+        .map(|u| request.shaped(u.resource(&base)))
+        .collect();
+    let group_start = (start - users_total).max(1);
+    let group_count = count - resources.len() as i64;
+    let (groups_total, groups) = match &group_filter {
+        Ok(filter) => {
+            state
+                .store
+                .list_scim_groups(&token.org_id, filter.as_ref(), group_start, group_count)
+                .await?
+        }
+        Err(_) => (0, Vec::new()),
+    };
+    resources.extend(
+        groups
+            .iter()
+            .map(|g| request.shaped(group_resource(&state, g))),
+    );
+    Ok(Scim::ok(list_response(
+        resources,
+        users_total + groups_total,
+        start,
+    )))
+}
+
 async fn unknown() -> Refusal {
     Refusal(ScimError {
         status: 404,
@@ -299,50 +355,117 @@ async fn schema(State(state): State<AppState>, _: Provider, Path(id): Path<Strin
         .ok_or_else(|| ScimError::not_found("schema", &id).into())
 }
 
-/// A list's query: `filter`, 1-based `startIndex`, `count`.
-#[derive(Debug, Deserialize)]
-struct ListQuery {
+/// A list's request, from the query or a `.search` body: `filter`, 1-based `startIndex`,
+/// `count`, and which attributes to answer with.
+#[derive(Debug, Default, Deserialize)]
+struct ListRequest {
     filter: Option<String>,
-    #[serde(rename = "startIndex")]
-    start_index: Option<String>,
-    count: Option<String>,
+    #[serde(rename = "startIndex", default, deserialize_with = "number")]
+    start_index: Option<i64>,
+    #[serde(default, deserialize_with = "number")]
+    count: Option<i64>,
+    #[serde(default, deserialize_with = "names")]
+    attributes: Vec<String>,
+    #[serde(rename = "excludedAttributes", default, deserialize_with = "names")]
+    excluded_attributes: Vec<String>,
 }
 
-impl ListQuery {
-    /// RFC 7644 §3.4.2.4: a `startIndex` under 1 is 1; a negative `count` is 0.
-    fn window(&self) -> ScimResult<(i64, i64)> {
-        let number = |text: &Option<String>, name: &str| -> ScimResult<Option<i64>> {
-            text.as_deref()
-                .map(|t| {
-                    t.trim().parse::<i64>().map_err(|_| {
-                        ScimError::bad("invalidValue", format!("'{name}' must be an integer."))
-                    })
-                })
-                .transpose()
-        };
-        let start = number(&self.start_index, "startIndex")?.unwrap_or(1).max(1);
-        let count = number(&self.count, "count")?
-            .unwrap_or(100)
-            .clamp(0, MAX_COUNT);
-        Ok((start, count))
+/// A number, in a query (text) or a body (a number).
+fn number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    match Option::<Value>::deserialize(d)? {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => n
+            .as_i64()
+            .map(Some)
+            .ok_or_else(|| serde::de::Error::custom("not an integer")),
+        Some(Value::String(s)) => s
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| serde::de::Error::custom(format!("'{s}' is not an integer"))),
+        Some(_) => Err(serde::de::Error::custom("not an integer")),
     }
 }
 
-/// A list's query, read into its window and filter for `resource`.
-fn list_query(
-    query: Option<&str>,
-    resource: Resource,
-) -> ScimResult<(i64, i64, Option<scim::Condition>)> {
-    let query: ListQuery = serde_html_form::from_str(query.unwrap_or_default())
-        .map_err(|e| ScimError::bad("invalidValue", format!("The query cannot be read: {e}")))?;
-    let (start, count) = query.window()?;
-    let filter = query
-        .filter
-        .as_deref()
-        .filter(|f| !f.trim().is_empty())
-        .map(|f| scim::parse_filter(f, resource))
-        .transpose()?;
-    Ok((start, count, filter))
+/// Attribute names, comma-separated in a query or a list in a body.
+fn names<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    let split = |s: &str| -> Vec<String> {
+        s.split(',')
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    match Option::<Value>::deserialize(d)? {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::String(s)) => Ok(split(&s)),
+        Some(Value::Array(items)) => Ok(items
+            .iter()
+            .filter_map(Value::as_str)
+            .flat_map(split)
+            .collect()),
+        Some(_) => Err(serde::de::Error::custom("a list of attribute names")),
+    }
+}
+
+impl ListRequest {
+    fn from_query(query: Option<&str>) -> ScimResult<ListRequest> {
+        let pairs: Vec<(String, String)> = serde_html_form::from_str(query.unwrap_or_default())
+            .map_err(|e| {
+                ScimError::bad("invalidValue", format!("The query cannot be read: {e}"))
+            })?;
+        let object: serde_json::Map<String, Value> = pairs
+            .into_iter()
+            .map(|(k, v)| (k, Value::String(v)))
+            .collect();
+        serde_json::from_value(Value::Object(object))
+            .map_err(|e| ScimError::bad("invalidValue", format!("The query cannot be read: {e}")))
+    }
+
+    fn from_search(body: Value) -> ScimResult<ListRequest> {
+        serde_json::from_value(body).map_err(|e| {
+            ScimError::bad(
+                "invalidSyntax",
+                format!("The search request cannot be read: {e}"),
+            )
+        })
+    }
+
+    /// RFC 7644 §3.4.2.4: a `startIndex` under 1 is 1; a negative `count` is 0.
+    fn window(&self) -> (i64, i64) {
+        let start = self.start_index.unwrap_or(1).max(1);
+        let count = self.count.unwrap_or(100).clamp(0, MAX_COUNT);
+        (start, count)
+    }
+
+    fn filter(&self, resource: Resource) -> ScimResult<Option<scim::Condition>> {
+        self.filter
+            .as_deref()
+            .filter(|f| !f.trim().is_empty())
+            .map(|f| scim::parse_filter(f, resource))
+            .transpose()
+    }
+
+    /// `resource` with the attributes asked for.
+    fn shaped(&self, mut resource: Value) -> Value {
+        scim::project(&mut resource, &self.attributes, &self.excluded_attributes);
+        resource
+    }
+}
+
+async fn users_page(state: &AppState, token: &ScimToken, request: ListRequest) -> Answer {
+    let (start, count) = request.window();
+    let filter = request.filter(Resource::User)?;
+    let (total, users) = state
+        .store
+        .list_scim_users(&token.org_id, filter.as_ref(), start, count)
+        .await?;
+    let base = base(state);
+    let resources = users
+        .iter()
+        .map(|u| request.shaped(u.resource(&base)))
+        .collect();
+    Ok(Scim::ok(list_response(resources, total, start)))
 }
 
 async fn list_users(
@@ -350,23 +473,26 @@ async fn list_users(
     Provider(token): Provider,
     RawQuery(query): RawQuery,
 ) -> Answer {
-    let (start, count, filter) = list_query(query.as_deref(), Resource::User)?;
-    let (total, users) = state
-        .store
-        .list_scim_users(&token.org_id, filter.as_ref(), start, count)
-        .await?;
-    let base = base(&state);
-    let resources = users.iter().map(|u| u.resource(&base)).collect();
-    Ok(Scim::ok(list_response(resources, total, start)))
+    users_page(&state, &token, ListRequest::from_query(query.as_deref())?).await
+}
+
+async fn search_users(
+    State(state): State<AppState>,
+    Provider(token): Provider,
+    Body(body): Body,
+) -> Answer {
+    users_page(&state, &token, ListRequest::from_search(body)?).await
 }
 
 async fn retrieve_user(
     State(state): State<AppState>,
     Provider(token): Provider,
     Path(id): Path<String>,
+    RawQuery(query): RawQuery,
 ) -> Answer {
+    let request = ListRequest::from_query(query.as_deref())?;
     let user = state.store.get_scim_user(&token.org_id, &id).await?;
-    Ok(Scim::ok(user.resource(&base(&state))))
+    Ok(Scim::ok(request.shaped(user.resource(&base(&state)))))
 }
 
 async fn create_user(
@@ -451,27 +577,45 @@ fn group_resource(state: &AppState, (group, members): &GroupWithMembers) -> Valu
     group.resource(&base(state), members)
 }
 
+async fn groups_page(state: &AppState, token: &ScimToken, request: ListRequest) -> Answer {
+    let (start, count) = request.window();
+    let filter = request.filter(Resource::Group)?;
+    let (total, groups) = state
+        .store
+        .list_scim_groups(&token.org_id, filter.as_ref(), start, count)
+        .await?;
+    let resources = groups
+        .iter()
+        .map(|g| request.shaped(group_resource(state, g)))
+        .collect();
+    Ok(Scim::ok(list_response(resources, total, start)))
+}
+
 async fn list_groups(
     State(state): State<AppState>,
     Provider(token): Provider,
     RawQuery(query): RawQuery,
 ) -> Answer {
-    let (start, count, filter) = list_query(query.as_deref(), Resource::Group)?;
-    let (total, groups) = state
-        .store
-        .list_scim_groups(&token.org_id, filter.as_ref(), start, count)
-        .await?;
-    let resources = groups.iter().map(|g| group_resource(&state, g)).collect();
-    Ok(Scim::ok(list_response(resources, total, start)))
+    groups_page(&state, &token, ListRequest::from_query(query.as_deref())?).await
+}
+
+async fn search_groups(
+    State(state): State<AppState>,
+    Provider(token): Provider,
+    Body(body): Body,
+) -> Answer {
+    groups_page(&state, &token, ListRequest::from_search(body)?).await
 }
 
 async fn retrieve_group(
     State(state): State<AppState>,
     Provider(token): Provider,
     Path(id): Path<String>,
+    RawQuery(query): RawQuery,
 ) -> Answer {
+    let request = ListRequest::from_query(query.as_deref())?;
     let group = state.store.get_scim_group(&token.org_id, &id).await?;
-    Ok(Scim::ok(group_resource(&state, &group)))
+    Ok(Scim::ok(request.shaped(group_resource(&state, &group))))
 }
 
 async fn create_group(
@@ -505,7 +649,7 @@ async fn replace_group(
             Ok(group.clone())
         })
         .await?;
-    retrieve_group(State(state), Provider(token), Path(id)).await
+    retrieve_group(State(state), Provider(token), Path(id), RawQuery(None)).await
 }
 
 async fn patch_group(
@@ -530,7 +674,7 @@ async fn patch_group(
             },
         )
         .await?;
-    retrieve_group(State(state), Provider(token), Path(id)).await
+    retrieve_group(State(state), Provider(token), Path(id), RawQuery(None)).await
 }
 
 async fn delete_group(

@@ -103,11 +103,12 @@ pub struct ScimUser {
     pub email: String,
     /// `displayName`, else `name.formatted`, else given and family names, else `userName`.
     pub display_name: String,
-    pub name: Option<Value>,
-    pub emails: Option<Value>,
+    /// Unless the identity provider says otherwise.
     pub active: bool,
     pub external_id: Option<String>,
     pub role: OrgRole,
+    /// The resource as sent, less `id` and `meta`: what is shown back.
+    pub resource: Value,
 }
 
 impl ScimUser {
@@ -170,15 +171,26 @@ impl ScimUser {
             })?,
             Some(Err(e)) => return Err(e),
         };
+        let mut given = resource.clone();
+        if let Some(fields) = given.as_object_mut() {
+            fields.retain(|key, value| {
+                !value.is_null()
+                    && !key.eq_ignore_ascii_case("id")
+                    && !key.eq_ignore_ascii_case("meta")
+            });
+            // Shown back as a boolean, however it came ("False", from Entra ID).
+            if let Some(key) = key_of(fields, "active") {
+                fields.insert(key, json!(active));
+            }
+        }
         Ok(ScimUser {
             user_name,
             email,
             display_name,
-            name,
-            emails,
             active,
             external_id,
             role,
+            resource: given,
         })
     }
 }
@@ -301,8 +313,8 @@ pub fn schemas(base: &str) -> Vec<Value> {
         attribute(
             "emails",
             "complex",
-            json!({"multiValued": true, "subAttributes": [
-                attribute("value", "string", json!({})),
+            json!({"multiValued": true, "required": true, "subAttributes": [
+                attribute("value", "string", json!({"required": true})),
                 attribute("type", "string", json!({"canonicalValues": ["work", "home", "other"]})),
                 attribute("primary", "boolean", json!({})),
             ]}),
@@ -317,7 +329,6 @@ pub fn schemas(base: &str) -> Vec<Value> {
             json!({"multiValued": true, "subAttributes": [
                 attribute("value", "string", json!({"mutability": "immutable"})),
                 attribute("$ref", "reference", json!({"mutability": "immutable", "referenceTypes": ["User"]})),
-                attribute("display", "string", json!({"mutability": "readOnly"})),
                 attribute("type", "string", json!({"mutability": "immutable", "canonicalValues": ["User"]})),
             ]}),
         ),
@@ -356,8 +367,9 @@ pub struct StoredUser {
     pub active: bool,
     pub user_name: String,
     pub external_id: Option<String>,
-    pub scim_name: Option<String>,
-    pub scim_emails: Option<String>,
+    /// The resource as the identity provider last sent it (JSON); `None` for users SCIM never
+    /// touched.
+    pub scim_resource: Option<String>,
     pub updated_at: i64,
     pub version: i64,
 }
@@ -397,35 +409,58 @@ fn meta(resource_type: &str, location: String, created: i64, modified: i64, vers
 }
 
 impl StoredUser {
-    /// The User resource; `base` is the SCIM base URL (`https://roster.example/scim/v2`).
+    /// The User resource; `base` is the SCIM base URL (`https://roster.example/scim/v2`). What
+    /// the identity provider sent, shown back as sent (with the role Roster holds); for a user it
+    /// never sent, what Roster knows of her.
     pub fn resource(&self, base: &str) -> Value {
-        let parse = |text: &Option<String>| {
-            text.as_deref()
-                .and_then(|t| serde_json::from_str::<Value>(t).ok())
+        let meta = meta(
+            "User",
+            format!("{base}/Users/{}", self.id),
+            self.added_at,
+            self.updated_at,
+            self.version,
+        );
+        let given = self
+            .scim_resource
+            .as_deref()
+            .and_then(|t| serde_json::from_str::<Value>(t).ok())
+            .filter(Value::is_object);
+        let Some(mut resource) = given else {
+            let mut resource = json!({
+                "schemas": [USER_SCHEMA, ROSTER_USER_SCHEMA],
+                "id": self.id,
+                "userName": self.user_name,
+                "displayName": self.name,
+                "emails": [{"value": self.email, "primary": true}],
+                "active": self.active,
+                ROSTER_USER_SCHEMA: {"role": self.role.as_str()},
+                "meta": meta,
+            });
+            if let Some(external_id) = &self.external_id {
+                resource["externalId"] = json!(external_id);
+            }
+            return resource;
         };
-        let emails = parse(&self.scim_emails)
-            .unwrap_or_else(|| json!([{"value": self.email, "primary": true}]));
-        let mut resource = json!({
-            "schemas": [USER_SCHEMA, ROSTER_USER_SCHEMA],
-            "id": self.id,
-            "userName": self.user_name,
-            "displayName": self.name,
-            "emails": emails,
-            "active": self.active,
-            ROSTER_USER_SCHEMA: {"role": self.role.as_str()},
-            "meta": meta("User", format!("{base}/Users/{}", self.id), self.added_at, self.updated_at, self.version),
-        });
-        if let Some(name) = parse(&self.scim_name) {
-            resource["name"] = name;
-        }
-        if let Some(external_id) = &self.external_id {
-            resource["externalId"] = json!(external_id);
+        if let Some(fields) = resource.as_object_mut() {
+            if !fields.keys().any(|k| k.eq_ignore_ascii_case("schemas")) {
+                fields.insert("schemas".into(), json!([USER_SCHEMA]));
+            }
+            fields.insert("id".into(), json!(self.id));
+            fields.insert("meta".into(), meta);
+            // The role may have changed since (a role assignment): show the one she holds.
+            if let Some(extension) =
+                key_of(fields, ROSTER_USER_SCHEMA).and_then(|k| fields.get_mut(&k))
+                && let Some(extension) = extension.as_object_mut()
+            {
+                let key = key_of(extension, "role").unwrap_or_else(|| "role".into());
+                extension.insert(key, json!(self.role.as_str()));
+            }
         }
         resource
     }
 }
 
-/// A group as the store keeps it, with its members' ids and emails.
+/// A group as the store keeps it.
 #[derive(Debug, Clone)]
 pub struct StoredGroup {
     pub id: String,
@@ -438,10 +473,10 @@ pub struct StoredGroup {
 }
 
 impl StoredGroup {
-    pub fn resource(&self, base: &str, members: &[(String, String)]) -> Value {
+    pub fn resource(&self, base: &str, members: &[String]) -> Value {
         let members: Vec<Value> = members
             .iter()
-            .map(|(id, display)| json!({"value": id, "display": display, "$ref": format!("{base}/Users/{id}"), "type": "User"}))
+            .map(|id| json!({"value": id, "$ref": format!("{base}/Users/{id}"), "type": "User"}))
             .collect();
         let mut resource = json!({
             "schemas": [GROUP_SCHEMA],
@@ -741,6 +776,117 @@ fn parse_date_time(text: &str) -> Option<i64> {
     time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
         .ok()
         .map(|t| t.unix_timestamp())
+}
+
+/// Which attributes a response carries (RFC 7644 §3.4.2.5): only `attributes` when given (with
+/// `id` and `schemas`, always returned), else all but `excluded`. Names may carry a
+/// sub-attribute (`name.givenName`) or a schema (`urn:...:User:role`).
+pub fn project(resource: &mut Value, attributes: &[String], excluded: &[String]) {
+    let Some(fields) = resource.as_object_mut() else {
+        return;
+    };
+    if !attributes.is_empty() {
+        let mut kept = Map::new();
+        for always in ["id", "schemas"] {
+            if let Some(value) = fields.get(always) {
+                kept.insert(always.into(), value.clone());
+            }
+        }
+        for wanted in attributes {
+            let (top, sub) = split_attribute(wanted);
+            let Some(key) = key_of(fields, &top) else {
+                continue;
+            };
+            let value = &fields[&key];
+            let value = match sub {
+                None => value.clone(),
+                Some(sub) => only_sub(value, &sub, kept.get(&key)),
+            };
+            kept.insert(key, value);
+        }
+        *fields = kept;
+        return;
+    }
+    for unwanted in excluded {
+        let (top, sub) = split_attribute(unwanted);
+        if ["id", "schemas"]
+            .iter()
+            .any(|a| a.eq_ignore_ascii_case(&top))
+        {
+            continue;
+        }
+        let Some(key) = key_of(fields, &top) else {
+            continue;
+        };
+        match sub {
+            None => {
+                fields.remove(&key);
+            }
+            Some(sub) => without_sub(fields.get_mut(&key), &sub),
+        }
+    }
+}
+
+/// `urn:...:User:name.givenName` as (`name`, `givenName`); an extension's attribute as (its
+/// schema, the attribute).
+fn split_attribute(name: &str) -> (String, Option<String>) {
+    let core = [USER_SCHEMA, GROUP_SCHEMA].iter().find_map(|schema| {
+        name.get(..schema.len() + 1)
+            .filter(|head| head.eq_ignore_ascii_case(&format!("{schema}:")))
+            .map(|_| &name[schema.len() + 1..])
+    });
+    if let Some(rest) = core {
+        return split_attribute(rest);
+    }
+    if let Some((schema, attribute)) = extension_attribute(name) {
+        return (schema.to_owned(), Some(attribute.to_owned()));
+    }
+    match name.split_once('.') {
+        Some((top, sub)) if !name.starts_with("urn:") => (top.to_owned(), Some(sub.to_owned())),
+        _ => (name.to_owned(), None),
+    }
+}
+
+/// `value` (an object, or a list of objects) with only its sub-attribute `sub`, merged into what
+/// an earlier name kept of it.
+fn only_sub(value: &Value, sub: &str, kept: Option<&Value>) -> Value {
+    let pick = |item: &Value, earlier: Option<&Value>| -> Value {
+        let mut picked = earlier
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        if let Some(object) = item.as_object()
+            && let Some(key) = key_of(object, sub)
+        {
+            picked.insert(key.clone(), object[&key].clone());
+        }
+        Value::Object(picked)
+    };
+    match value {
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| pick(item, kept.and_then(|k| k.get(i))))
+                .collect(),
+        ),
+        item => pick(item, kept),
+    }
+}
+
+fn without_sub(value: Option<&mut Value>, sub: &str) {
+    let strip = |item: &mut Value| {
+        if let Some(object) = item.as_object_mut()
+            && let Some(key) = key_of(object, sub)
+        {
+            object.remove(&key);
+        }
+    };
+    match value {
+        Some(Value::Array(items)) => items.iter_mut().for_each(strip),
+        Some(item) => strip(item),
+        None => {}
+    }
 }
 
 /// A PATCH request's operations (RFC 7644 §3.5.2), read from its body.
@@ -1231,9 +1377,9 @@ mod tests {
         let ada = ScimUser::from_resource(&resource).unwrap();
         assert!(!ada.active);
         assert_eq!(ada.display_name, "Countess");
-        assert_eq!(ada.name.as_ref().unwrap()["familyName"], "Lovelace");
+        assert_eq!(ada.resource["name"]["familyName"], "Lovelace");
         assert_eq!(ada.email, "countess@example.com");
-        assert_eq!(ada.emails.as_ref().unwrap().as_array().unwrap().len(), 1);
+        assert_eq!(ada.resource["emails"].as_array().unwrap().len(), 1);
         assert_eq!(ada.role, OrgRole::Owner);
 
         assert_eq!(
@@ -1253,6 +1399,51 @@ mod tests {
                 .unwrap_err()
                 .scim_type,
             Some("invalidPath")
+        );
+    }
+
+    #[test]
+    fn responses_carry_the_attributes_asked_for() {
+        let resource = json!({
+            "schemas": [USER_SCHEMA], "id": "user-1", "userName": "ada",
+            "name": {"givenName": "Ada", "familyName": "Lovelace"},
+            "emails": [{"value": "a@x.test", "type": "work"}],
+            ROSTER_USER_SCHEMA: {"role": "owner"},
+        });
+        let mut only = resource.clone();
+        project(
+            &mut only,
+            &[
+                "userName".into(),
+                "name.givenName".into(),
+                format!("{USER_SCHEMA}:emails.value"),
+            ],
+            &[],
+        );
+        assert_eq!(
+            only,
+            json!({
+                "id": "user-1", "schemas": [USER_SCHEMA], "userName": "ada",
+                "name": {"givenName": "Ada"}, "emails": [{"value": "a@x.test"}],
+            })
+        );
+        let mut without = resource.clone();
+        project(
+            &mut without,
+            &[],
+            &[
+                "NAME".into(),
+                "emails.type".into(),
+                format!("{ROSTER_USER_SCHEMA}:role"),
+                "id".into(),
+            ],
+        );
+        assert_eq!(
+            without,
+            json!({
+                "schemas": [USER_SCHEMA], "id": "user-1", "userName": "ada",
+                "emails": [{"value": "a@x.test"}], ROSTER_USER_SCHEMA: {},
+            })
         );
     }
 

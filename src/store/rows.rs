@@ -153,8 +153,7 @@ from_row!(crate::domain::scim::StoredUser {
     active,
     user_name,
     external_id,
-    scim_name,
-    scim_emails,
+    scim_resource,
     updated_at,
     version
 });

@@ -21,7 +21,7 @@ use crate::domain::{Error, Result, secret};
 pub const TOKEN_PREFIX: &str = "scim-";
 
 const SELECT_SCIM_USER: &str = "SELECT u.id, u.email, u.name, u.role, u.added_at, u.scim_managed, \
-     u.active, u.user_name, u.external_id, u.scim_name, u.scim_emails, u.updated_at, u.version FROM users u";
+     u.active, u.user_name, u.external_id, u.scim_resource, u.updated_at, u.version FROM users u";
 
 /// A SCIM token, as listed (never its value).
 #[derive(Debug, Clone)]
@@ -229,8 +229,8 @@ impl Store {
                 tx.lock_organization(&author.org_id).await?;
             }
             db::query(
-                "INSERT INTO users (id, org_id, email, name, role, added_at, updated_at, user_name, scim_managed, active, external_id, scim_name, scim_emails, version) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $6, $7, 1, $8, $9, $10, $11, 1)",
+                "INSERT INTO users (id, org_id, email, name, role, added_at, updated_at, user_name, scim_managed, active, external_id, scim_resource, version) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $6, $7, 1, $8, $9, $10, 1)",
             )
             .bind(id.clone())
             .bind(author.org_id.clone())
@@ -241,8 +241,7 @@ impl Store {
             .bind(user.user_name.clone())
             .bind(i64::from(user.active))
             .bind(user.external_id.clone())
-            .bind(user.name.as_ref().map(|n| n.to_string()))
-            .bind(user.emails.as_ref().map(|e| e.to_string()))
+            .bind(user.resource.to_string())
             .execute_unique(&mut *tx.conn, || taken(user))
             .await?;
             let details =
@@ -292,8 +291,8 @@ impl Store {
             }
             db::query(
                 "UPDATE users SET email = $1, name = $2, role = $3, user_name = $4, active = $5, external_id = $6, \
-                 scim_name = $7, scim_emails = $8, scim_managed = 1, updated_at = $9, version = version + 1 \
-                 WHERE org_id = $10 AND id = $11",
+                 scim_resource = $7, scim_managed = 1, updated_at = $8, version = version + 1 \
+                 WHERE org_id = $9 AND id = $10",
             )
             .bind(user.email.clone())
             .bind(user.display_name.clone())
@@ -301,8 +300,7 @@ impl Store {
             .bind(user.user_name.clone())
             .bind(i64::from(user.active))
             .bind(user.external_id.clone())
-            .bind(user.name.as_ref().map(|n| n.to_string()))
-            .bind(user.emails.as_ref().map(|e| e.to_string()))
+            .bind(user.resource.to_string())
             .bind(tx.now)
             .bind(author.org_id.clone())
             .bind(user_id.to_owned())
@@ -327,8 +325,8 @@ impl Store {
 const SELECT_SCIM_GROUP: &str = "SELECT g.id, g.name, g.created_at, g.scim_managed, g.external_id, \
      g.updated_at, g.version FROM org_groups g";
 
-/// A group with its members: (user id, name) each.
-pub type GroupWithMembers = (StoredGroup, Vec<(String, String)>);
+/// A group with its members' user ids.
+pub type GroupWithMembers = (StoredGroup, Vec<String>);
 
 impl Store {
     /// A page of the organization's groups matching `filter`, with their members (read in one
@@ -406,7 +404,7 @@ impl Store {
         author: &Author,
         group_id: &str,
         expected_version: Option<i64>,
-        change: impl Fn(&StoredGroup, &[(String, String)]) -> Result<ScimGroup>,
+        change: impl Fn(&StoredGroup, &[String]) -> Result<ScimGroup>,
     ) -> Result<()> {
         transact!(self, author, |tx| {
             let current: StoredGroup = db::query(format!(
@@ -440,8 +438,7 @@ impl Store {
                 json!({"id": group_id, "changes_requested": {"group_name": group.display_name}});
             tx.record(Event::new("group.updated", group_id, details))
                 .await?;
-            let current_ids: Vec<String> = members.into_iter().map(|(id, _)| id).collect();
-            set_members(tx, group_id, &current_ids, &group.members).await
+            set_members(tx, group_id, &members, &group.members).await
         })
     }
 
@@ -466,26 +463,26 @@ impl Store {
     }
 }
 
-/// The members of each of `group_ids`, in one query: (user id, name), by user id.
+/// The members' user ids of each of `group_ids`, in one query, in order.
 async fn members_of<'e>(
     executor: impl Into<db::Executor<'e>>,
     backend: super::backend::Backend,
     group_ids: &[&str],
-) -> Result<HashMap<String, Vec<(String, String)>>> {
+) -> Result<HashMap<String, Vec<String>>> {
     if group_ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let rows: Vec<(String, String, String)> = db::query(format!(
-        "SELECT gu.group_id, u.id, u.name FROM group_users gu JOIN users u ON u.id = gu.user_id \
-         WHERE gu.group_id IN ({}) ORDER BY gu.group_id, u.id",
+    let rows: Vec<(String, String)> = db::query(format!(
+        "SELECT gu.group_id, gu.user_id FROM group_users gu \
+         WHERE gu.group_id IN ({}) ORDER BY gu.group_id, gu.user_id",
         backend.json_strings("$1")
     ))
     .bind(serde_json::to_string(group_ids).unwrap_or_else(|_| "[]".into()))
     .fetch_all(executor)
     .await?;
-    let mut by_group: HashMap<String, Vec<(String, String)>> = HashMap::new();
-    for (group_id, user_id, name) in rows {
-        by_group.entry(group_id).or_default().push((user_id, name));
+    let mut by_group: HashMap<String, Vec<String>> = HashMap::new();
+    for (group_id, user_id) in rows {
+        by_group.entry(group_id).or_default().push(user_id);
     }
     Ok(by_group)
 }

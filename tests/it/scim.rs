@@ -179,12 +179,16 @@ async fn okta_provisions_updates_deactivates_and_deletes() {
         "{location}"
     );
     assert_eq!(ada["meta"]["version"], etag);
-    assert_eq!(ada[ROLE_EXTENSION]["role"], "reader");
 
     // In the Admin API: an organization user, with no invitation sent.
     let admin = s.admin();
     let listed = admin.get(&format!("/v1/organization/users/{id}")).await;
     assert_eq!(listed.ok()["email"], "ada@example.com");
+    assert_eq!(
+        listed.ok()["role"],
+        "reader",
+        "reader unless the extension says"
+    );
     assert_eq!(listed.ok()["name"], "Ada");
     assert!(
         s.invite_token("ada@example.com").await.is_none(),
@@ -848,5 +852,77 @@ async fn groups_keep_their_members_through_every_patch_form() {
         .collect();
     assert_eq!(types.first().map(String::as_str), Some("group.deleted"));
     assert_eq!(types.last().map(String::as_str), Some("group.created"));
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn searches_and_attribute_selection() {
+    let s = TestServer::start().await;
+    let token = token(&s).await;
+    let scim = s.with_key(&token);
+    create(&scim, user("hal@example.com", "x-hal", "Hal")).await;
+    let found = call(
+        &scim,
+        Method::POST,
+        "/scim/v2/Users/.search",
+        Some(json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+            "filter": "userName sw \"hal\"",
+            "attributes": ["userName", "name.givenName"],
+        })),
+    )
+    .await;
+    assert_eq!(found.status, 200, "{}", found.body);
+    let hal = &found.body["Resources"][0];
+    assert_eq!(found.body["totalResults"], 1);
+    assert_eq!(hal["userName"], "hal@example.com");
+    assert_eq!(hal["name"], json!({"givenName": "Hal"}));
+    assert!(
+        hal.get("emails").is_none() && hal["id"].is_string(),
+        "{hal}"
+    );
+    let id = hal["id"].as_str().unwrap();
+
+    let without = call(
+        &scim,
+        Method::GET,
+        &format!("{USERS}/{id}?excludedAttributes=emails,name.familyName"),
+        None,
+    )
+    .await;
+    assert!(without.body.get("emails").is_none(), "{}", without.body);
+    assert_eq!(without.body["name"], json!({"givenName": "Hal"}));
+
+    // Every resource type at once: the two users, then the group.
+    call(
+        &scim,
+        Method::POST,
+        GROUPS,
+        Some(json!({"displayName": "Ops", "members": [{"value": id}]})),
+    )
+    .await;
+    let everything = call(
+        &scim,
+        Method::POST,
+        "/scim/v2/.search",
+        Some(json!({"startIndex": 2, "count": 5})),
+    )
+    .await;
+    assert_eq!(everything.body["totalResults"], 3, "{}", everything.body);
+    let kinds: Vec<&str> = everything.body["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["meta"]["resourceType"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["User", "Group"]);
+    let groups_only = call(
+        &scim,
+        Method::POST,
+        "/scim/v2/.search",
+        Some(json!({"filter": "displayName eq \"ops\""})),
+    )
+    .await;
+    assert_eq!(groups_only.body["totalResults"], 1, "{}", groups_only.body);
     s.stop().await;
 }
