@@ -30,7 +30,7 @@ ALTER TABLE users ADD COLUMN version BIGINT NOT NULL DEFAULT 1;
 -- The filters identity providers send, each served by an index.
 CREATE UNIQUE INDEX users_user_name ON users (org_id, lower(user_name));
 CREATE INDEX users_external_id ON users (org_id, external_id);
-CREATE INDEX users_name ON users (org_id, name);
+CREATE INDEX users_display_name ON users (org_id, lower(name));
 CREATE INDEX users_updated_at ON users (org_id, updated_at, id);
 
 ALTER TABLE org_groups ADD COLUMN scim_managed INTEGER NOT NULL DEFAULT 0;
@@ -39,4 +39,5 @@ ALTER TABLE org_groups ADD COLUMN updated_at BIGINT NOT NULL DEFAULT 0;
 UPDATE org_groups SET updated_at = created_at;
 ALTER TABLE org_groups ADD COLUMN version BIGINT NOT NULL DEFAULT 1;
 CREATE INDEX org_groups_external_id ON org_groups (org_id, external_id);
+CREATE INDEX org_groups_display_name ON org_groups (org_id, lower(name));
 CREATE INDEX org_groups_updated_at ON org_groups (org_id, updated_at, id);
