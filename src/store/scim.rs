@@ -656,6 +656,18 @@ pub(super) fn push_condition(
             sql.push(&format!("({name} IS NOT NULL AND {name} <> ''"));
             sql.push(")");
         }
+        // A prefix is a range of the index, [prefix, the next prefix), which the LIKE then checks
+        // exactly (a collation other than C may order a few other strings into the range).
+        Condition::Compare(c, Op::Sw, Operand::Text(prefix)) if next_prefix(prefix).is_some() => {
+            let name = column(*c);
+            sql.push(&format!("({name} >= "))
+                .bind(prefix.clone())
+                .push(&format!(" AND {name} < "))
+                .bind(next_prefix(prefix).unwrap_or_default())
+                .push(&format!(" AND {name} LIKE "))
+                .bind(format!("{}%", escape_like(prefix)))
+                .push(" ESCAPE '\\')");
+        }
         Condition::Compare(c, op, operand) => {
             let name = column(*c);
             let (text, like) = match (op, operand) {
@@ -685,6 +697,17 @@ pub(super) fn push_condition(
             }
         }
     }
+}
+
+/// The smallest string after every string that starts with `prefix`: its last character moved
+/// one on. `None` for an empty prefix, or one whose last character has no successor.
+fn next_prefix(prefix: &str) -> Option<String> {
+    let last = prefix.chars().last()?;
+    let next = char::from_u32(u32::from(last) + 1)?;
+    Some(format!(
+        "{}{next}",
+        &prefix[..prefix.len() - last.len_utf8()]
+    ))
 }
 
 fn escape_like(text: &str) -> String {
