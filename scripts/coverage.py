@@ -29,7 +29,7 @@ def operations(document):
         (op["operationId"], method.upper(), path if "servers" in item else f"/v1{path}")
         for path, item in spec["paths"].items()
         for method, op in item.items()
-        if method in ("get", "post", "delete")
+        if method in ("get", "post", "put", "patch", "delete")
     ]
 
 
