@@ -48,6 +48,10 @@ pub struct GlobalArgs {
     /// Log filter, in tracing's EnvFilter syntax.
     #[arg(long, env = "ROSTER_LOG", default_value = "info", global = true)]
     pub log: String,
+    /// Export traces over OTLP/HTTP to this collector (its base URL, such as
+    /// `http://127.0.0.1:4318`): a span for each request and each database transaction.
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT", global = true)]
+    pub otlp_endpoint: Option<String>,
     /// Database connections in the pool (the read pool on SQLite).
     #[arg(
         long,

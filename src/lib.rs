@@ -14,6 +14,7 @@ mod server;
 pub mod store;
 pub mod telemetry;
 pub mod templates;
+pub mod traces;
 
 use std::future::Future;
 use std::net::SocketAddr;

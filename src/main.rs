@@ -25,8 +25,14 @@ async fn main() -> ExitCode {
         libc::umask(0o077);
     }
     let cli = Cli::parse();
-    init_logging(&cli.global);
-    match run(cli).await {
+    if let Err(message) = init_logging(&cli.global) {
+        eprintln!("roster: {message}");
+        return ExitCode::FAILURE;
+    }
+    let done = run(cli).await;
+    // Spans still waiting go out before the process does.
+    roster::traces::flush();
+    match done {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("roster: {message}");
@@ -35,16 +41,29 @@ async fn main() -> ExitCode {
     }
 }
 
-fn init_logging(global: &GlobalArgs) {
+/// Logs to stderr, filtered by `--log`; and, with `--otlp-endpoint`, traces to a collector.
+fn init_logging(global: &GlobalArgs) -> Result<(), String> {
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     let filter = tracing_subscriber::EnvFilter::try_new(&global.log)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match global.log_format {
-        LogFormat::Json => builder.json().init(),
-        LogFormat::Text => builder.init(),
-    }
+    let logs = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let logs = match global.log_format {
+        LogFormat::Json => logs.json().with_filter(filter).boxed(),
+        LogFormat::Text => logs.with_filter(filter).boxed(),
+    };
+    let traces = global
+        .otlp_endpoint
+        .as_deref()
+        .filter(|endpoint| !endpoint.trim().is_empty())
+        .map(roster::traces::layer)
+        .transpose()?;
+    tracing_subscriber::registry()
+        .with(logs)
+        .with(traces)
+        .init();
+    Ok(())
 }
 
 async fn run(cli: Cli) -> Result<(), String> {

@@ -180,7 +180,11 @@ fn served(routes: Router<AppState>, state: AppState) -> Router {
                             let request_id = req.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
                             // Paths can carry invite tokens: log them redacted.
                             let path = secret::redact_path(req.uri().path());
-                            tracing::info_span!("request", method = %req.method(), %path, request_id)
+                            let span = tracing::info_span!("request", method = %req.method(), %path, request_id);
+                            if crate::traces::on() {
+                                crate::traces::continue_trace(&span, req.headers());
+                            }
+                            span
                         })
                         .on_request(())
                         .on_failure(())

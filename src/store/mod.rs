@@ -21,7 +21,9 @@ macro_rules! transact {
         let store: &$crate::store::Store = $store;
         let mut attempt = 1;
         loop {
-            let outcome: $crate::domain::Result<_> = async {
+            // A span per attempt, at debug level: disabled, and free, unless traces are exported.
+            let span = tracing::debug_span!("transaction", attempt);
+            let outcome: $crate::domain::Result<_> = tracing::Instrument::instrument(async {
                 let mut turn = store.db.begin().await?;
                 let (value, recorded) = {
                     let mut tx = $crate::store::tx::Tx {
@@ -48,7 +50,7 @@ macro_rules! transact {
                         Err(e)
                     }
                 }
-            }
+            }, span)
             .await;
             if !store.should_retry(&outcome, &mut attempt).await {
                 break outcome;

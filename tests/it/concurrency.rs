@@ -134,14 +134,7 @@ async fn simultaneous_invites_of_one_address_leave_one_pending() {
 async fn owners_demoting_each_other_keep_one_owner() {
     let s = TestServer::start().await;
     let (ada, ada_key) = s.add_owner_with_key("ada@example.com", "Ada").await;
-    let owner = s
-        .admin()
-        .get("/v1/organization/users?emails=owner@example.com")
-        .await
-        .ok()["data"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let owner = s.owner_id().await;
     let outside = Outside::connect(&s.database_url).await;
     // Each owner demotes the other, with her own key.
     let pairs = [

@@ -25,3 +25,4 @@ mod scim;
 mod sdk;
 mod secrets;
 mod serve;
+mod traces;

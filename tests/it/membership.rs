@@ -562,13 +562,7 @@ async fn project_user_rules() {
         .post(&format!("{users}/{ada}"), json!({"role": "member"}))
         .await;
     assert_eq!(demoted.ok()["role"], "member");
-    let owner_id = admin
-        .get("/v1/organization/users?emails=owner@example.com")
-        .await
-        .ok()["data"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let owner_id = s.owner_id().await;
     admin
         .get(&format!("{users}/{owner_id}"))
         .await
@@ -659,13 +653,7 @@ async fn rules_hold_under_concurrent_requests() {
 
     // The two owners demote each other at once: one owner remains, and from then on only her
     // admin key works (the other's owner is no longer an owner).
-    let owner_id = admin
-        .get("/v1/organization/users?emails=owner@example.com")
-        .await
-        .ok()["data"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let owner_id = s.owner_id().await;
     let paths = [&owner_id, &ada].map(|id| format!("/v1/organization/users/{id}"));
     let demotions = join_all(
         paths

@@ -300,6 +300,17 @@ impl TestServer {
             .id()
     }
 
+    /// The id of the bootstrap organization's first owner (owner@example.com).
+    pub async fn owner_id(&self) -> String {
+        self.admin()
+            .get("/v1/organization/users?emails=owner@example.com")
+            .await
+            .ok()["data"][0]["id"]
+            .as_str()
+            .expect("the first owner")
+            .to_owned()
+    }
+
     /// Calls with the bootstrap organization's admin key.
     pub fn admin(&self) -> Caller<'_> {
         Caller {
