@@ -311,12 +311,58 @@ async fn a_backup_taken_while_serving_restores_every_object_and_key() {
     assert_eq!(status, 200);
     let ops_key = key["value"].as_str().unwrap().to_owned();
 
-    // While the server runs: a backup is taken, a restore is refused.
-    let (output, said) = run(roster(&data).arg("backup").arg(&backup));
+    // While the server runs, under a write load: a backup is taken, a restore is refused.
+    let acknowledged = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let writing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let writers: Vec<_> = (0..4)
+        .map(|writer| {
+            let (base, key) = (served.base.clone(), bootstrap.clone());
+            let (acknowledged, writing) = (acknowledged.clone(), writing.clone());
+            tokio::spawn(async move {
+                let client = reqwest::Client::new();
+                let mut i = 0;
+                while writing.load(std::sync::atomic::Ordering::Relaxed) {
+                    let created: serde_json::Value = client
+                        .post(format!("{base}/v1/organization/projects"))
+                        .bearer_auth(&key)
+                        .json(&json!({"name": format!("load {writer}.{i}")}))
+                        .send()
+                        .await
+                        .unwrap()
+                        .json()
+                        .await
+                        .unwrap();
+                    acknowledged
+                        .lock()
+                        .unwrap()
+                        .push(created["id"].as_str().unwrap().to_owned());
+                    i += 1;
+                }
+            })
+        })
+        .collect();
+    while acknowledged.lock().unwrap().len() < 20 {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let before_backup = acknowledged.lock().unwrap().clone();
+    let (output, said) = {
+        let (data, backup) = (data.clone(), backup.clone());
+        tokio::task::spawn_blocking(move || run(roster(&data).arg("backup").arg(&backup)))
+            .await
+            .unwrap()
+    };
+    writing.store(false, std::sync::atomic::Ordering::Relaxed);
+    for writer in writers {
+        writer.await.unwrap();
+    }
     assert!(
         output.status.success(),
         "{said}{}",
         String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        acknowledged.lock().unwrap().len() > before_backup.len(),
+        "the writers kept writing while the backup ran"
     );
     let (output, _) = run(roster(&data).arg("backup").arg(&backup));
     assert!(
@@ -356,20 +402,43 @@ async fn a_backup_taken_while_serving_restores_every_object_and_key() {
     );
 
     let again = Served::start(&data, |_| {});
-    let (status, projects) = again.get(&ops_key, "/v1/organization/projects").await;
-    assert_eq!(
-        status, 200,
-        "the key made before the backup works: {projects}"
-    );
-    let names: Vec<&str> = projects["data"]
-        .as_array()
-        .unwrap()
+    // Every project, page by page, with the key made before the backup.
+    let mut projects = Vec::new();
+    let mut after = String::new();
+    loop {
+        let (status, page) = again
+            .get(
+                &ops_key,
+                &format!("/v1/organization/projects?limit=100{after}"),
+            )
+            .await;
+        assert_eq!(status, 200, "the key made before the backup works: {page}");
+        projects.extend(page["data"].as_array().unwrap().iter().cloned());
+        if page["has_more"] != true {
+            break;
+        }
+        after = format!("&after={}", page["last_id"].as_str().unwrap());
+    }
+    let names: Vec<&str> = projects
         .iter()
         .map(|p| p["name"].as_str().unwrap())
         .collect();
     assert!(
         names.contains(&"Kept") && !names.contains(&"Later"),
         "{names:?}"
+    );
+    // Every project acknowledged before the backup began is in it.
+    let restored: std::collections::HashSet<String> = projects
+        .iter()
+        .map(|p| p["id"].as_str().unwrap().to_owned())
+        .collect();
+    let lost: Vec<&String> = before_backup
+        .iter()
+        .filter(|id| !restored.contains(*id))
+        .collect();
+    assert!(
+        lost.is_empty(),
+        "acknowledged before the backup, and lost: {lost:?}"
     );
     let (status, _) = again
         .get(
