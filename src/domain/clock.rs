@@ -107,6 +107,15 @@ mod tests {
     }
 
     #[test]
+    fn a_new_clock_shows_the_systems_time() {
+        let system = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        assert!((Clock::default().now() - system).abs() <= 1);
+    }
+
+    #[test]
     fn a_running_clock_keeps_its_offset_from_the_system() {
         let clock = Clock::default();
         clock.set(1_000);
