@@ -425,16 +425,8 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> {
 /// `roster scim token ...`: changes made through the CLI have no actor.
 async fn scim_token(store: &Store, command: ScimTokenCommand) -> Result<(), String> {
     let author = |org: &str| {
-        let store = store.clone();
-        let org = org.to_owned();
-        async move {
-            let organization = store.get_organization(&org).await.map_err(describe)?;
-            Ok::<_, String>(roster::store::Author {
-                org_id: organization.id,
-                actor: None,
-                default_project_id: Some(organization.default_project_id),
-            })
-        }
+        let (store, org) = (store.clone(), org.to_owned());
+        async move { store.cli_author(&org).await.map_err(describe) }
     };
     match command {
         ScimTokenCommand::Create { org, name } => {

@@ -28,11 +28,7 @@ impl FromRequestParts<AppState> for Principal {
                  header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
             ));
         };
-        let presented = header
-            .split_once(' ')
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, key)| key.trim())
-            .unwrap_or_default();
+        let presented = bearer(header).unwrap_or_default();
         let incorrect = || {
             unauthenticated(&format!(
                 "Incorrect API key provided: {}.",
@@ -90,6 +86,15 @@ impl FromRequestParts<AppState> for Principal {
         }
         Ok(principal)
     }
+}
+
+/// The credential of an `Authorization: Bearer ...` header value, if it is one.
+pub(super) fn bearer(header: &str) -> Option<&str> {
+    header
+        .trim()
+        .split_once(' ')
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, credential)| credential.trim())
 }
 
 fn unauthenticated(message: &str) -> ApiError {

@@ -283,11 +283,7 @@ async fn forward_auth(
         ));
     };
     let presented = header("authorization")
-        .and_then(|h| {
-            h.split_once(' ')
-                .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-                .map(|(_, key)| key.trim())
-        })
+        .and_then(super::auth::bearer)
         .or_else(|| header("api-key"))
         .unwrap_or_default();
     // The client certificate as gateways pass it: URL-escaped PEM (nginx's

@@ -153,9 +153,7 @@ impl FromRequestParts<AppState> for Provider {
             .headers
             .get(AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|h| h.trim().split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, token)| token.trim())
+            .and_then(super::auth::bearer)
             .ok_or_else(|| refused("Give the organization's SCIM token as a bearer token."))?;
         if !presented.starts_with(TOKEN_PREFIX) || presented.len() > 256 {
             return Err(refused("The SCIM token is not valid."));

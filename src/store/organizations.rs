@@ -103,19 +103,24 @@ impl Store {
             .ok_or_else(|| Error::not_found("organization", org_id, "org"))
     }
 
+    /// The author of changes made through Roster's CLI in `org_id`: no actor.
+    pub async fn cli_author(&self, org_id: &str) -> Result<Author> {
+        let organization = self.get_organization(org_id).await?;
+        Ok(Author {
+            org_id: organization.id,
+            actor: None,
+            default_project_id: Some(organization.default_project_id),
+        })
+    }
+
     /// A new admin key for the organization's first owner: the way back in when every key is lost.
     pub async fn create_owner_admin_key(&self, org_id: &str, name: &str) -> Result<String> {
-        let organization = self.get_organization(org_id).await?;
-        let author = Author {
-            org_id: organization.id.clone(),
-            actor: None,
-            default_project_id: Some(organization.default_project_id.clone()),
-        };
+        let author = self.cli_author(org_id).await?;
         transact!(self, &author, |tx| {
             let owner: Option<(String,)> = db::query(
                 "SELECT id FROM users WHERE org_id = $1 AND role = 'owner' ORDER BY id LIMIT 1",
             )
-            .bind(organization.id.clone())
+            .bind(author.org_id.clone())
             .fetch_optional(&mut *tx.conn)
             .await?;
             let (owner_id,) = owner

@@ -593,14 +593,7 @@ async fn a_token_reaches_its_own_organization_only_and_stops_when_revoked() {
         .clone();
     let theirs = s
         .store
-        .create_scim_token(
-            &roster::store::Author {
-                org_id: theirs_id,
-                actor: None,
-                default_project_id: None,
-            },
-            None,
-        )
+        .create_scim_token(&s.store.cli_author(&theirs_id).await.unwrap(), None)
         .await
         .unwrap();
     let created = create(
@@ -634,11 +627,7 @@ async fn a_token_reaches_its_own_organization_only_and_stops_when_revoked() {
 
     s.store
         .revoke_scim_token(
-            &roster::store::Author {
-                org_id: theirs.0.org_id.clone(),
-                actor: None,
-                default_project_id: None,
-            },
+            &s.store.cli_author(&theirs.0.org_id).await.unwrap(),
             &theirs.0.id,
         )
         .await
