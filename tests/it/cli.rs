@@ -5,7 +5,7 @@ use std::process::{Command, Output};
 
 use serde_json::json;
 
-use crate::common::process::{Served, Site, roster};
+use crate::common::process::{Served, Site, WriteLoad, roster};
 
 fn run(command: &mut Command) -> (Output, String) {
     let output = command.output().expect("roster runs");
@@ -312,56 +312,24 @@ async fn a_backup_taken_while_serving_restores_every_object_and_key() {
     let ops_key = key["value"].as_str().unwrap().to_owned();
 
     // While the server runs, under a write load: a backup is taken, a restore is refused.
-    let acknowledged = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
-    let writing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
-    let writers: Vec<_> = (0..4)
-        .map(|writer| {
-            let (base, key) = (served.base.clone(), bootstrap.clone());
-            let (acknowledged, writing) = (acknowledged.clone(), writing.clone());
-            tokio::spawn(async move {
-                let client = reqwest::Client::new();
-                let mut i = 0;
-                while writing.load(std::sync::atomic::Ordering::Relaxed) {
-                    let created: serde_json::Value = client
-                        .post(format!("{base}/v1/organization/projects"))
-                        .bearer_auth(&key)
-                        .json(&json!({"name": format!("load {writer}.{i}")}))
-                        .send()
-                        .await
-                        .unwrap()
-                        .json()
-                        .await
-                        .unwrap();
-                    acknowledged
-                        .lock()
-                        .unwrap()
-                        .push(created["id"].as_str().unwrap().to_owned());
-                    i += 1;
-                }
-            })
-        })
-        .collect();
-    while acknowledged.lock().unwrap().len() < 20 {
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    let before_backup = acknowledged.lock().unwrap().clone();
+    let load = WriteLoad::start(&served, &bootstrap, 4);
+    load.reach(20, std::time::Duration::from_secs(20)).await;
+    let before_backup = load.acknowledged();
     let (output, said) = {
         let (data, backup) = (data.clone(), backup.clone());
         tokio::task::spawn_blocking(move || run(roster(&data).arg("backup").arg(&backup)))
             .await
             .unwrap()
     };
-    writing.store(false, std::sync::atomic::Ordering::Relaxed);
-    for writer in writers {
-        writer.await.unwrap();
-    }
+    let (acknowledged, failed) = load.stop().await;
     assert!(
         output.status.success(),
         "{said}{}",
         String::from_utf8_lossy(&output.stderr)
     );
+    assert_eq!(failed, 0, "every write under the backup succeeded");
     assert!(
-        acknowledged.lock().unwrap().len() > before_backup.len(),
+        acknowledged.len() > before_backup.len(),
         "the writers kept writing while the backup ran"
     );
     let (output, _) = run(roster(&data).arg("backup").arg(&backup));
@@ -403,22 +371,7 @@ async fn a_backup_taken_while_serving_restores_every_object_and_key() {
 
     let again = Served::start(&data, |_| {});
     // Every project, page by page, with the key made before the backup.
-    let mut projects = Vec::new();
-    let mut after = String::new();
-    loop {
-        let (status, page) = again
-            .get(
-                &ops_key,
-                &format!("/v1/organization/projects?limit=100{after}"),
-            )
-            .await;
-        assert_eq!(status, 200, "the key made before the backup works: {page}");
-        projects.extend(page["data"].as_array().unwrap().iter().cloned());
-        if page["has_more"] != true {
-            break;
-        }
-        after = format!("&after={}", page["last_id"].as_str().unwrap());
-    }
+    let projects = again.walk(&ops_key, "/v1/organization/projects").await;
     let names: Vec<&str> = projects
         .iter()
         .map(|p| p["name"].as_str().unwrap())

@@ -12,7 +12,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::common::process::{Served, roster};
+use crate::common::process::{Served, WriteLoad, roster};
 use crate::common::{BOOTSTRAP_KEY, TestDatabase};
 
 #[tokio::test]
@@ -652,42 +652,11 @@ async fn a_crash_under_write_load_loses_no_acknowledged_write() {
     let (database, url) = TestDatabase::create().await;
     let dir = tempfile::tempdir().unwrap();
     let served = Served::replica(&dir.path().join("a"), &url);
-    let acknowledged = Arc::new(Mutex::new(Vec::<String>::new()));
-    let client = reqwest::Client::new();
-    let writers: Vec<JoinHandle<()>> = (0..16)
-        .map(|writer| {
-            let (client, base, acknowledged) =
-                (client.clone(), served.base.clone(), acknowledged.clone());
-            tokio::spawn(async move {
-                for i in 0.. {
-                    let response = client
-                        .post(format!("{base}/v1/organization/projects"))
-                        .bearer_auth(BOOTSTRAP_KEY)
-                        .json(&json!({"name": format!("w{writer}-{i}")}))
-                        .send()
-                        .await;
-                    let Ok(response) = response else { break };
-                    if response.status().as_u16() != 200 {
-                        break;
-                    }
-                    let Ok(project) = response.json::<serde_json::Value>().await else {
-                        break;
-                    };
-                    let id = project["id"].as_str().unwrap().to_owned();
-                    acknowledged.lock().unwrap().push(id);
-                }
-            })
-        })
-        .collect();
-    let started = Instant::now();
-    while acknowledged.lock().unwrap().len() < 200 && started.elapsed() < Duration::from_secs(20) {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let load = WriteLoad::start(&served, BOOTSTRAP_KEY, 16);
+    load.reach(200, Duration::from_secs(20)).await;
     served.kill();
-    for writer in writers {
-        writer.await.unwrap();
-    }
-    let acknowledged = acknowledged.lock().unwrap().clone();
+    // Every writer stops at its first refused write, the server gone.
+    let (acknowledged, _) = load.stop().await;
     assert!(
         acknowledged.len() >= 200,
         "the load ran: {}",
@@ -695,24 +664,12 @@ async fn a_crash_under_write_load_loses_no_acknowledged_write() {
     );
 
     let restarted = Served::replica(&dir.path().join("a"), &url);
-    let mut stored = std::collections::HashSet::new();
-    let mut after = String::new();
-    loop {
-        let (status, page) = restarted
-            .get(
-                BOOTSTRAP_KEY,
-                &format!("/v1/organization/projects?limit=100{after}"),
-            )
-            .await;
-        assert_eq!(status, 200, "{page}");
-        for project in page["data"].as_array().unwrap() {
-            stored.insert(project["id"].as_str().unwrap().to_owned());
-        }
-        if page["has_more"] != true {
-            break;
-        }
-        after = format!("&after={}", page["last_id"].as_str().unwrap());
-    }
+    let stored: std::collections::HashSet<String> = restarted
+        .walk(BOOTSTRAP_KEY, "/v1/organization/projects")
+        .await
+        .iter()
+        .map(|p| p["id"].as_str().unwrap().to_owned())
+        .collect();
     let lost: Vec<&String> = acknowledged
         .iter()
         .filter(|id| !stored.contains(*id))

@@ -3,6 +3,8 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_roster");
@@ -195,6 +197,21 @@ impl Served {
         (response.status().as_u16(), response.json().await.unwrap())
     }
 
+    /// Every item of the list at `path`, page by page (100 at a time, by `after`).
+    pub async fn walk(&self, key: &str, path: &str) -> Vec<serde_json::Value> {
+        let mut items = Vec::new();
+        let mut after = String::new();
+        loop {
+            let (status, page) = self.get(key, &format!("{path}?limit=100{after}")).await;
+            assert_eq!(status, 200, "{page}");
+            items.extend(page["data"].as_array().unwrap().iter().cloned());
+            if page["has_more"] != true {
+                return items;
+            }
+            after = format!("&after={}", page["last_id"].as_str().unwrap());
+        }
+    }
+
     /// Kills the process outright (SIGKILL), as a crash or an out-of-memory kill would.
     pub fn kill(mut self) {
         self.child.kill().expect("kill -9");
@@ -243,5 +260,77 @@ impl Drop for Served {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
+    }
+}
+
+/// Writers creating projects through a server, each until told to stop or until a write fails
+/// (a server killed under the load): the ids of the projects the server acknowledged.
+pub struct WriteLoad {
+    acknowledged: Arc<Mutex<Vec<String>>>,
+    running: Arc<AtomicBool>,
+    writers: Vec<tokio::task::JoinHandle<bool>>,
+}
+
+impl WriteLoad {
+    pub fn start(served: &Served, key: &str, writers: usize) -> WriteLoad {
+        let acknowledged = Arc::new(Mutex::new(Vec::new()));
+        let running = Arc::new(AtomicBool::new(true));
+        let client = reqwest::Client::new();
+        let writers = (0..writers)
+            .map(|writer| {
+                let (client, base, key) = (client.clone(), served.base.clone(), key.to_owned());
+                let (acknowledged, running) = (acknowledged.clone(), running.clone());
+                tokio::spawn(async move {
+                    let mut i = 0;
+                    while running.load(Ordering::Relaxed) {
+                        let response = client
+                            .post(format!("{base}/v1/organization/projects"))
+                            .bearer_auth(&key)
+                            .json(&serde_json::json!({"name": format!("load {writer}.{i}")}))
+                            .send()
+                            .await;
+                        let Ok(response) = response.and_then(|r| r.error_for_status()) else {
+                            return false;
+                        };
+                        let Ok(project) = response.json::<serde_json::Value>().await else {
+                            return false;
+                        };
+                        let id = project["id"].as_str().unwrap().to_owned();
+                        acknowledged.lock().unwrap().push(id);
+                        i += 1;
+                    }
+                    true
+                })
+            })
+            .collect();
+        WriteLoad {
+            acknowledged,
+            running,
+            writers,
+        }
+    }
+
+    /// The ids acknowledged so far.
+    pub fn acknowledged(&self) -> Vec<String> {
+        self.acknowledged.lock().unwrap().clone()
+    }
+
+    /// Waits until `count` writes were acknowledged, or `patience` passed.
+    pub async fn reach(&self, count: usize, patience: Duration) {
+        let since = Instant::now();
+        while self.acknowledged.lock().unwrap().len() < count && since.elapsed() < patience {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Stops the writers; every id acknowledged, and how many writers a failed write stopped.
+    pub async fn stop(self) -> (Vec<String>, usize) {
+        self.running.store(false, Ordering::Relaxed);
+        let mut failed = 0;
+        for writer in self.writers {
+            failed += usize::from(!writer.await.unwrap());
+        }
+        let acknowledged = self.acknowledged.lock().unwrap().clone();
+        (acknowledged, failed)
     }
 }
