@@ -148,6 +148,7 @@ impl Store {
                     )
                 })?;
             tx.insert_group_user(&group.id, &user.id).await?;
+            tx.touch_group(&group.id).await?;
             let details = json!({"id": group.id, "changes_requested": {"users_added": [user.id]}});
             tx.record(Event::new("group.updated", &group.id, details))
                 .await?;
@@ -164,14 +165,10 @@ impl Store {
         transact!(self, author, |tx| {
             let group = tx.lock_group(&author.org_id, group_id).await?;
             group.check_not_scim_managed()?;
-            let removed = db::query("DELETE FROM group_users WHERE group_id = $1 AND user_id = $2")
-                .bind(group.id.clone())
-                .bind(user_id.to_owned())
-                .execute(&mut *tx.conn)
-                .await?;
-            if removed == 0 {
+            if tx.delete_group_user(&group.id, user_id).await? == 0 {
                 return Err(Error::not_found("user in this group", user_id, "user_id"));
             }
+            tx.touch_group(&group.id).await?;
             let details =
                 json!({"id": group.id, "changes_requested": {"users_removed": [user_id]}});
             tx.record(Event::new("group.updated", &group.id, details))

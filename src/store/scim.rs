@@ -519,11 +519,7 @@ async fn set_members(
         }
     }
     for user_id in &removed {
-        db::query("DELETE FROM group_users WHERE group_id = $1 AND user_id = $2")
-            .bind(group_id.to_owned())
-            .bind((*user_id).clone())
-            .execute(&mut *tx.conn)
-            .await?;
+        tx.delete_group_user(group_id, user_id).await?;
     }
     if !added.is_empty() || !removed.is_empty() {
         let details = json!({"id": group_id, "changes_requested": {"users_added": added, "users_removed": removed}});

@@ -915,3 +915,42 @@ async fn searches_and_attribute_selection() {
     assert_eq!(groups_only.body["totalResults"], 1, "{}", groups_only.body);
     s.stop().await;
 }
+
+/// A group the Admin API made is shown through SCIM too; a change of its members there moves its
+/// version (the ETag), so an identity provider's If-Match sees it.
+#[tokio::test]
+async fn admin_api_member_changes_move_a_groups_etag() {
+    let s = TestServer::start().await;
+    let token = token(&s).await;
+    let scim = s.with_key(&token);
+    let admin = s.admin();
+    let group = admin
+        .post(
+            "/v1/organization/groups",
+            json!({"name": "Made in the API"}),
+        )
+        .await
+        .id();
+    let path = format!("{GROUPS}/{group}");
+    let before = call(&scim, Method::GET, &path, None).await.body;
+    assert_eq!(before["meta"]["version"], "W/\"1\"", "{before}");
+    let ada = s.add_user("ada@example.com", "reader", "Ada").await;
+    admin
+        .post(
+            &format!("/v1/organization/groups/{group}/users"),
+            json!({"user_id": ada}),
+        )
+        .await
+        .ok();
+    let after = call(&scim, Method::GET, &path, None).await.body;
+    assert_eq!(after["meta"]["version"], "W/\"2\"", "{after}");
+    assert_eq!(after["members"][0]["value"], ada.as_str());
+    admin
+        .delete(&format!("/v1/organization/groups/{group}/users/{ada}"))
+        .await
+        .ok();
+    let removed = call(&scim, Method::GET, &path, None).await.body;
+    assert_eq!(removed["meta"]["version"], "W/\"3\"", "{removed}");
+    assert_eq!(removed["members"], json!([]));
+    s.stop().await;
+}

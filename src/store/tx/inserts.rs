@@ -248,6 +248,25 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// Takes a user out of a group; how many rows went (0 if she was not in it).
+    pub async fn delete_group_user(&mut self, group_id: &str, user_id: &str) -> Result<u64> {
+        db::query("DELETE FROM group_users WHERE group_id = $1 AND user_id = $2")
+            .bind(group_id.to_owned())
+            .bind(user_id.to_owned())
+            .execute(&mut *self.conn)
+            .await
+    }
+
+    /// Marks a group changed (its members did): SCIM's `meta.lastModified` and ETag follow.
+    pub async fn touch_group(&mut self, group_id: &str) -> Result<()> {
+        db::query("UPDATE org_groups SET updated_at = $1, version = version + 1 WHERE id = $2")
+            .bind(self.now)
+            .bind(group_id.to_owned())
+            .execute(&mut *self.conn)
+            .await?;
+        Ok(())
+    }
+
     /// Gives a group access to a project (its role there is an assignment of its own).
     pub async fn insert_project_group(&mut self, project_id: &str, group_id: &str) -> Result<()> {
         db::query(
