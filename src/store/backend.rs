@@ -57,6 +57,25 @@ impl Backend {
         }
     }
 
+    /// A condition that narrows `alias`'s rows to those whose `column` may be LIKE a pattern,
+    /// read from the table's trigram index `index`, before the exact comparison: the text before
+    /// and after the pattern's placeholder. PostgreSQL's trigram indexes serve the comparison
+    /// itself: none is needed.
+    pub(super) fn trigram_candidates(
+        self,
+        alias: &str,
+        index: &str,
+        column: &str,
+    ) -> Option<(String, &'static str)> {
+        match self {
+            Backend::Sqlite => Some((
+                format!("{alias}.rowid IN (SELECT rowid FROM {index} WHERE {column} LIKE "),
+                ")",
+            )),
+            Backend::Postgres => None,
+        }
+    }
+
     /// A subquery of the strings of the JSON array bound to `placeholder`: a list of any length
     /// in one statement text, prepared once.
     pub(super) fn json_strings(self, placeholder: &str) -> String {

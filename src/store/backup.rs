@@ -74,6 +74,7 @@ pub fn restore_sqlite(file: &Path, database: &Path) -> Result<(), String> {
     check_backup(file)?;
     let staged = database.with_extension("restoring");
     std::fs::copy(file, &staged).map_err(|e| format!("cannot copy {}: {e}", file.display()))?;
+    rebuild_trigram_indexes(&staged)?;
     File::open(&staged)
         .and_then(|f| f.sync_all())
         .map_err(|e| format!("cannot sync {}: {e}", staged.display()))?;
@@ -90,6 +91,30 @@ pub fn restore_sqlite(file: &Path, database: &Path) -> Result<(), String> {
     std::fs::rename(&staged, database)
         .map_err(|e| format!("cannot put the backup in place: {e}"))?;
     drop(lock);
+    Ok(())
+}
+
+/// Rebuilds the trigram indexes of SCIM's filters (migration 0013) from their tables: they find
+/// rows by rowid, which SQLite does not promise to keep across a copy.
+fn rebuild_trigram_indexes(database: &Path) -> Result<(), String> {
+    let failed = |e: rusqlite::Error| format!("cannot rebuild the search indexes: {e}");
+    let conn = Connection::open(database).map_err(failed)?;
+    for index in ["users_search", "org_groups_search"] {
+        let present: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                [index],
+                |row| row.get(0),
+            )
+            .map_err(failed)?;
+        if present == 1 {
+            conn.execute(
+                &format!("INSERT INTO {index} ({index}) VALUES ('rebuild')"),
+                [],
+            )
+            .map_err(failed)?;
+        }
+    }
     Ok(())
 }
 

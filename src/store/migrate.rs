@@ -38,6 +38,7 @@ embed!(
     "0010_invitation",
     "0011_certificates",
     "0012_scim",
+    "0013_scim_search",
 );
 
 /// The migrations of `backend`, in order.

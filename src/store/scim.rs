@@ -6,6 +6,7 @@ use std::sync::Mutex;
 
 use serde_json::json;
 
+use super::backend::Backend;
 use super::db;
 use super::sql::Sql;
 use super::{Author, Store};
@@ -146,6 +147,7 @@ impl Store {
             from: "users u",
             alias: "u",
             column: user_column,
+            trigrams: ("users_search", user_trigram_column),
         };
         self.scim_page(&list, org_id, filter, start_index, count)
             .await
@@ -167,7 +169,7 @@ impl Store {
                 .bind(org_id.to_owned());
             if let Some(filter) = filter {
                 sql.push(" AND ");
-                push_condition(&mut sql, filter, list.column);
+                push_condition(&mut sql, filter, list, self.backend);
             }
             sql
         };
@@ -343,6 +345,7 @@ impl Store {
             from: "org_groups g",
             alias: "g",
             column: group_column,
+            trigrams: ("org_groups_search", group_trigram_column),
         };
         let (total, groups): (i64, Vec<StoredGroup>) = self
             .scim_page(&list, org_id, filter, start_index, count)
@@ -466,7 +469,7 @@ impl Store {
 /// The members' user ids of each of `group_ids`, in one query, in order.
 async fn members_of<'e>(
     executor: impl Into<db::Executor<'e>>,
-    backend: super::backend::Backend,
+    backend: Backend,
     group_ids: &[&str],
 ) -> Result<HashMap<String, Vec<String>>> {
     if group_ids.is_empty() {
@@ -562,12 +565,23 @@ fn group_column(column: Column) -> &'static str {
     }
 }
 
+/// The column of SQLite's trigram index of `org_groups` (migration 0013) for a filter's column.
+fn group_trigram_column(column: Column) -> Option<&'static str> {
+    match column {
+        Column::ExternalId => Some("external_id"),
+        Column::DisplayName => Some("name"),
+        _ => None,
+    }
+}
+
 /// What a SCIM list reads: its SELECT, its table (aliased) and how filters name its columns.
 struct ScimList {
     select: &'static str,
     from: &'static str,
     alias: &'static str,
     column: fn(Column) -> &'static str,
+    /// The table's trigram index, and its column for a filter's column, where it has one.
+    trigrams: (&'static str, fn(Column) -> Option<&'static str>),
 }
 
 /// A listed row's id, where the next page starts after.
@@ -623,19 +637,27 @@ fn user_column(column: Column) -> &'static str {
     }
 }
 
-/// Writes `condition` into `sql`, every value bound.
-pub(super) fn push_condition(
-    sql: &mut Sql,
-    condition: &Condition,
-    column: fn(Column) -> &'static str,
-) {
+/// The column of SQLite's trigram index of `users` (migration 0013) for a filter's column.
+fn user_trigram_column(column: Column) -> Option<&'static str> {
+    match column {
+        Column::UserName => Some("user_name"),
+        Column::ExternalId => Some("external_id"),
+        Column::Email => Some("email"),
+        Column::DisplayName => Some("name"),
+        _ => None,
+    }
+}
+
+/// Writes `condition` on `list`'s rows into `sql`, every value bound.
+fn push_condition(sql: &mut Sql, condition: &Condition, list: &ScimList, backend: Backend) {
+    let column = list.column;
     let group = |sql: &mut Sql, items: &[Condition], joiner: &str| {
         sql.push("(");
         for (i, item) in items.iter().enumerate() {
             if i > 0 {
                 sql.push(joiner);
             }
-            push_condition(sql, item, column);
+            push_condition(sql, item, list, backend);
         }
         sql.push(")");
     };
@@ -644,7 +666,7 @@ pub(super) fn push_condition(
         Condition::Or(items) => group(sql, items, " OR "),
         Condition::Not(inner) => {
             sql.push("NOT (");
-            push_condition(sql, inner, column);
+            push_condition(sql, inner, list, backend);
             sql.push(")");
         }
         Condition::Present(c) => {
@@ -679,6 +701,25 @@ pub(super) fn push_condition(
                 // co, sw and ew on a number: the domain allows none.
                 (Op::Co | Op::Sw | Op::Ew, Operand::Integer(_)) => ("=", None),
             };
+            // The index's LIKE ignores case and reads `_` and `%` as wildcards: it finds a few
+            // more rows than match, never fewer, and the comparison after it decides.
+            let candidates = match (&like, operand, (list.trigrams.1)(*c)) {
+                (Some(_), Operand::Text(t), Some(indexed)) => backend
+                    .trigram_candidates(list.alias, list.trigrams.0, indexed)
+                    .map(|(before, after)| {
+                        let loose = match op {
+                            Op::Co => format!("%{t}%"),
+                            Op::Sw => format!("{t}%"),
+                            _ => format!("%{t}"),
+                        };
+                        sql.push("(")
+                            .push(&before)
+                            .bind(loose)
+                            .push(after)
+                            .push(" AND ");
+                    }),
+                _ => None,
+            };
             sql.push(&format!("{name} {text} "));
             match (like, operand) {
                 (Some(pattern), _) => {
@@ -690,6 +731,9 @@ pub(super) fn push_condition(
                 (None, Operand::Integer(i)) => {
                     sql.bind(*i);
                 }
+            }
+            if candidates.is_some() {
+                sql.push(")");
             }
         }
     }

@@ -435,6 +435,103 @@ async fn every_filter_operator_selects_what_it_says() {
     s.stop().await;
 }
 
+/// `co` and `ew` are served from trigram indexes (migration 0013), which ignore case and read
+/// `_` as a wildcard: what they find is checked exactly, and they follow renames and deletes.
+#[tokio::test]
+async fn substring_filters_match_exactly_and_follow_every_change() {
+    let s = TestServer::start().await;
+    let token = token(&s).await;
+    let scim = s.with_key(&token);
+    let lee = create(&scim, user("lee_b@example.com", "Ext_1", "Lee Brown")).await;
+    let leo = create(&scim, user("leexb@example.com", "ext-1", "Leo Black")).await;
+    let found = |filter: &'static str, path: &'static str, attribute: &'static str| {
+        let scim = &scim;
+        async move {
+            let query: String = form_urlencoded::byte_serialize(filter.as_bytes()).collect();
+            let list = call(scim, Method::GET, &format!("{path}?filter={query}"), None).await;
+            assert_eq!(list.status, 200, "{filter}: {}", list.body);
+            let names: BTreeSet<String> = list.body["Resources"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r[attribute].as_str().unwrap().to_owned())
+                .collect();
+            assert_eq!(list.body["totalResults"], names.len(), "{filter}");
+            names.into_iter().collect::<Vec<_>>()
+        }
+    };
+    let users = |filter| found(filter, USERS, "userName");
+    assert_eq!(users(r#"userName co "e_b""#).await, ["lee_b@example.com"]);
+    assert_eq!(users(r#"userName co "E_B@""#).await, ["lee_b@example.com"]);
+    assert_eq!(
+        users(r#"userName ew "e_b@example.com""#).await,
+        ["lee_b@example.com"]
+    );
+    assert_eq!(
+        users(r#"externalId co "xt_1""#).await,
+        ["lee_b@example.com"]
+    );
+    assert_eq!(
+        users(r#"emails.value co "xb@ex""#).await,
+        ["leexb@example.com"]
+    );
+    assert_eq!(
+        users(r#"displayName co "o bla""#).await,
+        ["leexb@example.com"]
+    );
+    assert_eq!(
+        users(r#"displayName co "le" and not (userName co "_")"#).await,
+        ["leexb@example.com"]
+    );
+
+    // Renamed: found by the new name only.
+    let patched = call(
+        &scim,
+        Method::PATCH,
+        &format!("{USERS}/{}", leo["id"].as_str().unwrap()),
+        Some(json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [
+                {"op": "replace", "path": "userName", "value": "leonie@example.com"},
+                {"op": "replace", "path": "displayName", "value": "Leonie Grey"},
+            ],
+        })),
+    )
+    .await;
+    assert_eq!(patched.status, 200, "{}", patched.body);
+    assert_eq!(users(r#"userName co "eexb""#).await, Vec::<String>::new());
+    assert_eq!(users(r#"userName co "eoni""#).await, ["leonie@example.com"]);
+    assert_eq!(
+        users(r#"displayName co "ie gr""#).await,
+        ["leonie@example.com"]
+    );
+    assert_eq!(
+        users(r#"displayName co "black""#).await,
+        Vec::<String>::new()
+    );
+
+    // Deleted: found no more.
+    let path = format!("{USERS}/{}", lee["id"].as_str().unwrap());
+    assert_eq!(call(&scim, Method::DELETE, &path, None).await.status, 204);
+    assert_eq!(users(r#"userName co "e_b""#).await, Vec::<String>::new());
+
+    // Groups: by displayName and externalId.
+    for (name, external) in [("Team_Red", "grp_1"), ("TeamXRed", "grp-2")] {
+        let body = json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+            "displayName": name,
+            "externalId": external,
+        });
+        let made = call(&scim, Method::POST, GROUPS, Some(body)).await;
+        assert_eq!(made.status, 201, "{}", made.body);
+    }
+    let groups = |filter| found(filter, GROUPS, "displayName");
+    assert_eq!(groups(r#"displayName co "m_r""#).await, ["Team_Red"]);
+    assert_eq!(groups(r#"displayName ew "XRED""#).await, ["TeamXRed"]);
+    assert_eq!(groups(r#"externalId co "p_1""#).await, ["Team_Red"]);
+    s.stop().await;
+}
+
 #[tokio::test]
 async fn suspension_stops_her_keys_at_once_and_reactivation_restores_them() {
     let s = TestServer::start().await;
