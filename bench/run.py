@@ -17,6 +17,7 @@ import argparse
 import csv
 import datetime
 import hashlib
+import http.client
 import json
 import os
 import platform
@@ -30,6 +31,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -62,6 +64,29 @@ GATEWAY_TARGET_MS = 0.5
 # Project API keys seeded for the gateway check, owned by the members of the first project in
 # turn: check_miss asks about each once, so that every check misses the cache.
 CHECK_KEYS = 200_000
+# SCIM list filters over the seeded users, `{k}` a user's number: those identity providers send
+# (eq on userName, externalId, emails.value, displayName), and each other operator, each
+# matching one user or a handful; then three that match nearly every user, whose totalResults
+# must count them all. Each is a target: p50 at the larger size <= 1.5x at the smaller.
+SCIM_FILTERS = {
+    "userName eq": 'userName eq "user{k}@bench.example"',
+    "externalId eq": 'externalId eq "ext-{k}"',
+    "emails.value eq": 'emails.value eq "user{k}@bench.example"',
+    "displayName eq": 'displayName eq "Bench User {k}"',
+    "userName sw": 'userName sw "user{k}@"',
+    "userName co": 'userName co "er{k}@"',
+    "displayName ew": 'displayName ew " {k}"',
+    "externalId co": 'externalId co "t-{k}"',
+    # Every user's address has "@bench.example": the trigram index reads all their entries.
+    "userName co (common trigrams)": 'userName co "r{k}@bench"',
+    "active eq false": "active eq false",
+    "meta.lastModified gt": 'meta.lastModified gt "{recent}"',
+    "or, and": '(userName eq "user{k}@bench.example" or externalId eq "ext-{j}") and active eq true',
+    "userName ne (most)": 'userName ne "user{k}@bench.example"',
+    "not (most)": 'not (userName sw "user1")',
+    "externalId pr (all)": "externalId pr",
+}
+SCIM_REQUESTS = 300  # timed a filter, one at a time, after 30 untimed
 STEP_TIMEOUT = 600  # seconds any one build, seed or load step may take
 
 
@@ -273,9 +298,11 @@ def seed(db: Database, size: int) -> dict:
             csv.writer(f).writerows(rows)
         return path
 
-    db.load("users", ["id", "org_id", "email", "name", "role", "added_at"], write("users", (
+    db.load("users", ["id", "org_id", "email", "name", "role", "added_at", "user_name",
+                      "external_id", "updated_at"], write("users", (
         (user_id(i), org_id, f"user{i}@bench.example", f"Bench User {i}", "reader",
-         first_second) for i in range(users))))
+         first_second, f"user{i}@bench.example", f"ext-{i}", first_second)
+        for i in range(users))))
     db.load("project_users", ["id", "org_id", "project_id", "user_id", "role", "added_at"],
             write("project_users", (
                 (f"pu_{p:02d}{i:024d}", org_id, projects[p], user_id(i),
@@ -361,8 +388,11 @@ def record_fixtures(server: Server, world: dict, path: Path) -> None:
     }
     if not json.loads(fixtures["check"])["allowed"]:
         sys.exit(f"bench: the seeded key is refused: {fixtures['check'][:300]!r}")
-    # Full pages: 100 members, and the audit log's default page of 20.
-    for name, full in (("page_first", 100), ("page_deep", 100), ("audit", 20)):
+    # Full pages: 100 members (fewer in an organization too small to fill them), and the audit
+    # log's default page of 20.
+    users = world["users"]
+    for name, full in (("page_first", min(100, users)),
+                       ("page_deep", min(100, users - users // 2 - 1)), ("audit", 20)):
         count = len(json.loads(fixtures[name])["data"])
         if count < full:
             sys.exit(f"bench: the {name} page holds {count} objects, not {full}")
@@ -478,6 +508,44 @@ def gateway_overhead(wrk: str, db: Database, world: dict, args) -> dict:
     return figures
 
 
+def scim_filters(db: Database, world: dict) -> dict:
+    """Each of SCIM_FILTERS as a list of users (`count` 100), one request at a time on one
+    connection: p50 and p99, and how many users matched."""
+    made = run(roster_cmd(db, "scim", "token", "create", "--org", world["org_id"]),
+               capture_output=True, text=True)
+    token = made.stdout.strip().splitlines()[-1].strip()
+    server = start_roster(db)
+    k, j = world["users"] // 3, world["users"] // 5
+    recent = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    figures = {}
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        for name, template in SCIM_FILTERS.items():
+            query = urllib.parse.urlencode({"filter": template.format(k=k, j=j, recent=recent),
+                                            "count": 100})
+            times = []
+            for i in range(30 + SCIM_REQUESTS):
+                started = time.perf_counter()
+                conn.request("GET", f"/scim/v2/Users?{query}",
+                             headers={"Authorization": f"Bearer {token}"})
+                response = conn.getresponse()
+                body = response.read()
+                if response.status != 200:
+                    sys.exit(f"bench: SCIM {name} answered {response.status}: {body[:300]!r}")
+                if i >= 30:
+                    times.append((time.perf_counter() - started) * 1000)
+            times.sort()
+            matched = json.loads(body)["totalResults"]
+            figures[name] = {"p50_ms": statistics.median(times),
+                             "p99_ms": times[int(len(times) * 0.99) - 1], "matched": matched}
+            log(f"  SCIM {name}: {matched} matched, p50 {figures[name]['p50_ms']:.2f} ms "
+                f"p99 {figures[name]['p99_ms']:.2f} ms")
+        conn.close()
+    finally:
+        server.stop()
+    return figures
+
+
 def ready_ms(start) -> float:
     """Median start-to-ready of three starts."""
     times = []
@@ -545,6 +613,18 @@ def markdown(results: dict) -> str:
             seed_s = f"{r['seed_seconds']:.0f}" if "seed_seconds" in r else "-"
             lines.append(f"| {int(size):,} | {backend} | {r['peak_rss_mb']:.1f} | "
                          f"{r['ready_ms']:.1f} | {seed_s} |")
+    if results.get("scim"):
+        sizes = list(results["scim"])
+        backends = list(results["scim"][sizes[0]])
+        lines += ["", "A SCIM list of users (`count` 100) by each filter, one request at a time: p50 ms, "
+                  "and how many users matched, at each size (users = memberships / 4):", "",
+                  "| filter | " + " | ".join(f"{b} {int(s) // READ_PROJECTS:,} users"
+                                              for s in sizes for b in backends) + " |",
+                  "|---|" + "---:|" * (len(sizes) * len(backends))]
+        for name in SCIM_FILTERS:
+            cells = [f"{results['scim'][s][b][name]['p50_ms']:.2f} ({results['scim'][s][b][name]['matched']:,})"
+                     for s in sizes for b in backends]
+            lines.append(f"| `{name}` | " + " | ".join(cells) + " |")
     if results.get("gateway"):
         lines += ["", "A model request through nginx (one worker) to a model server that answers at once, "
                   "without Roster and with it asked first (deploy/nginx.conf, the key cached), one "
@@ -561,13 +641,33 @@ def markdown(results: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def targets(results: dict) -> list[dict]:
+def targets(results: dict, every_scenario: bool) -> list[dict]:
+    """Each target met or missed: the scenarios' when every scenario was measured, SCIM's
+    filters' when they were measured at two sizes."""
     checks = []
 
     def check(target: str, measured: str, met: bool) -> None:
         checks.append({"target": target, "measured": measured, "met": met})
 
     sizes = results["sizes"]
+    small, large = str(min(map(int, sizes))), str(max(map(int, sizes)))
+    if every_scenario:
+        scenario_targets(sizes, small, large, results.get("gateway", {}), check)
+    scim = results.get("scim", {})
+    if small != large and small in scim and large in scim:
+        for backend in scim[large]:
+            for name in SCIM_FILTERS:
+                p_small = scim[small][backend][name]["p50_ms"]
+                p_large = scim[large][backend][name]["p50_ms"]
+                check(f"{backend}: SCIM `{name}` p50 at {int(large) // READ_PROJECTS:,} users <= 1.5x at "
+                      f"{int(small) // READ_PROJECTS:,}",
+                      f"{p_large / p_small:.2f}x ({p_large:.2f} vs {p_small:.2f} ms)",
+                      p_large <= 1.5 * p_small)
+    return checks
+
+
+def scenario_targets(sizes: dict, small: str, large: str, gateway: dict, check) -> None:
+    """The targets of the wrk scenarios and of the request through nginx."""
     for size, by_server in sizes.items():
         floor = by_server["floor"]["scenarios"]
         for backend in ("sqlite", "postgres"):
@@ -587,10 +687,9 @@ def targets(results: dict) -> list[dict]:
             hit = r["scenarios"]["check_hit"]["p99_ms"]
             check(f"{backend} {int(size):,}: {LABELS['check_hit']} p99 <= 2 ms", f"{hit:.2f} ms",
                   hit <= 2)
-    for backend, g in results.get("gateway", {}).items():
+    for backend, g in gateway.items():
         check(f"{backend}: Roster adds <= {GATEWAY_TARGET_MS} ms at p50 to a request through nginx",
               f"{g['added_p50_ms']:.2f} ms", g["added_p50_ms"] <= GATEWAY_TARGET_MS)
-    small, large = str(min(map(int, sizes))), str(max(map(int, sizes)))
     if small != large:
         for backend in ("sqlite", "postgres"):
             if backend not in sizes[large]:
@@ -606,7 +705,6 @@ def targets(results: dict) -> list[dict]:
                   miss <= 10)
             rss = sizes[large][backend]["peak_rss_mb"]
             check(f"{backend}: peak RSS serving {int(large):,} <= 64 MB", f"{rss:.1f} MB", rss <= 64)
-    return checks
 
 
 def main() -> None:
@@ -624,9 +722,9 @@ def main() -> None:
     parser.add_argument("--reuse-seed", action="store_true",
                         help="measure the organizations the last run seeded, if there")
     parser.add_argument("--output", default="latest", help="name of the results files")
-    parser.add_argument("--extra", default="through_gateway",
+    parser.add_argument("--extra", default="through_gateway,scim_filters",
                         help="also measure a request through nginx with and without Roster "
-                             "(through_gateway), or nothing ('')")
+                             "(through_gateway), SCIM's list filters (scim_filters), or nothing ('')")
     args = parser.parse_args()
     global roster_binary
     roster_binary = args.roster.resolve()
@@ -665,8 +763,12 @@ def main() -> None:
             if "through_gateway" in args.extra and size == sizes[0]:
                 log(f"nginx with and without roster on {backend}, {size}")
                 results.setdefault("gateway", {})[backend] = gateway_overhead(wrk, db, worlds[backend], args)
+            if "scim_filters" in args.extra:
+                log(f"SCIM filters on {backend}, {size}")
+                results.setdefault("scim", {}).setdefault(str(size), {})[backend] = \
+                    scim_filters(db, worlds[backend])
         results["sizes"][str(size)] = by_server
-    results["targets"] = targets(results) if set(scenarios) == set(SCENARIOS) else []
+    results["targets"] = targets(results, every_scenario=set(scenarios) == set(SCENARIOS))
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{args.output}.json").write_text(json.dumps(results, indent=2) + "\n")
     table = markdown(results)

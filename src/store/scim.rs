@@ -674,17 +674,18 @@ fn push_condition(sql: &mut Sql, condition: &Condition, list: &ScimList, backend
             sql.push(&format!("({name} IS NOT NULL AND {name} <> ''"));
             sql.push(")");
         }
-        // A prefix is a range of the index, [prefix, the next prefix), which the LIKE then checks
-        // exactly (a collation other than C may order a few other strings into the range).
+        // A prefix is a range of the index, [prefix, the next prefix), which the comparison of
+        // the first characters then checks exactly (a collation other than C may order a few
+        // other strings into the range). Not a LIKE: PostgreSQL would read the trigram index for
+        // it rather than the range.
         Condition::Compare(c, Op::Sw, Operand::Text(prefix)) if next_prefix(prefix).is_some() => {
             let name = column(*c);
-            sql.push(&format!("({name} >= "))
-                .bind(prefix.clone())
-                .push(&format!(" AND {name} < "))
+            let start = sql.arg(prefix.clone());
+            sql.push(&format!("({name} >= {start} AND {name} < "))
                 .bind(next_prefix(prefix).unwrap_or_default())
-                .push(&format!(" AND {name} LIKE "))
-                .bind(format!("{}%", escape_like(prefix)))
-                .push(" ESCAPE '\\')");
+                .push(&format!(
+                    " AND substr({name}, 1, length({start})) = {start})"
+                ));
         }
         Condition::Compare(c, op, operand) => {
             let name = column(*c);
