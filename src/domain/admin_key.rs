@@ -62,4 +62,11 @@ mod tests {
         assert!(expires_at(100, Some(0)).is_err());
         assert!(expires_at(100, Some(MAX_EXPIRES_IN_SECONDS + 1)).is_err());
     }
+
+    #[test]
+    fn a_name_may_be_empty_and_is_kept() {
+        assert_eq!(validate_name("").unwrap(), "");
+        assert_eq!(validate_name("deploy bot").unwrap(), "deploy bot");
+        assert!(validate_name(&"x".repeat(MAX_NAME_CHARS + 1)).is_err());
+    }
 }

@@ -429,5 +429,11 @@ mod tests {
         assert!(
             matches!(Filter::new(many), Err(Error::Invalid { param: Some(p), .. }) if p == "resource_ids[]")
         );
+        // 100 distinct values, and more that repeat them, are taken.
+        let most = FilterRequest {
+            resource_ids: (0..150).map(|i| (i % 100).to_string()).collect(),
+            ..request()
+        };
+        assert_eq!(Filter::new(most).unwrap().resource_ids.len(), 100);
     }
 }

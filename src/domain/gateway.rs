@@ -363,6 +363,7 @@ fn segment_matches(pattern: &str, segment: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::policy::ModelMode::{AllowList, DenyList};
 
     fn set(names: &[&str]) -> BTreeSet<String> {
         names.iter().map(|n| (*n).to_owned()).collect()
@@ -582,6 +583,116 @@ mod tests {
             missing
                 .message()
                 .contains("Missing scopes: api.model.request.")
+        );
+    }
+    #[test]
+    fn a_refusal_shows_a_key_of_12_ascii_characters_or_more_redacted() {
+        assert_eq!(shown("abcdefghijkl"), secret::redact("abcdefghijkl"));
+        assert_ne!(shown("abcdefghijkl"), "***");
+        assert_eq!(shown("abcdefghijk"), "***");
+        assert_eq!(shown("sk-proj-ünïcødé-abcdef"), "***");
+    }
+
+    #[test]
+    fn models_tools_and_certificates_each_refuse_in_their_own_words() {
+        let tools = ["web_search".to_owned(), "mcp".to_owned()];
+        let call = Call {
+            presented: "sk-proj-abcdefghijklmnopqrstuvwxyz0123",
+            permission: "api.model.request",
+            model: Some("gpt-4o"),
+            tools: &tools,
+            client_certificate: None,
+        };
+        let open = facts(&["api.model.request"], None);
+        assert_eq!(decide(Some(&open), &call, 10), Ok(()));
+
+        let listing = |mode, models: &[&str]| KeyFacts {
+            models: Some(ModelPermissions {
+                mode,
+                model_ids: models.iter().map(|m| m.to_string()).collect(),
+            }),
+            ..open.clone()
+        };
+        assert_eq!(
+            decide(Some(&listing(AllowList, &["gpt-4o"])), &call, 10),
+            Ok(())
+        );
+        assert_eq!(decide(Some(&listing(DenyList, &["o3"])), &call, 10), Ok(()));
+        let not_allowed = Denial::ModelNotAllowed {
+            project_id: "proj_a".into(),
+            model: "gpt-4o".into(),
+        };
+        for refusing in [listing(AllowList, &["o3"]), listing(DenyList, &["gpt-4o"])] {
+            assert_eq!(decide(Some(&refusing), &call, 10), Err(not_allowed.clone()));
+        }
+
+        let no_mcp = KeyFacts {
+            tools: ToolPermissions {
+                disabled: set(&["mcp"]),
+            },
+            ..open.clone()
+        };
+        let disabled = decide(Some(&no_mcp), &call, 10).unwrap_err();
+        assert_eq!(
+            disabled,
+            Denial::ToolDisabled {
+                project_id: "proj_a".into(),
+                tool: "mcp".into()
+            }
+        );
+
+        // With a certificate active, a call without a client certificate is refused.
+        let ca = KeyFacts {
+            client_cas: vec![vec![0x30]],
+            ..open.clone()
+        };
+        let uncertified = decide(Some(&ca), &call, 10).unwrap_err();
+        assert_eq!(
+            uncertified,
+            Denial::ClientCertificateRequired {
+                why: "no client certificate was presented".into()
+            }
+        );
+
+        for (denial, status, code, label) in [
+            (
+                &uncertified,
+                401,
+                Some("client_certificate_required"),
+                "client_certificate_required",
+            ),
+            (
+                &not_allowed,
+                403,
+                Some("model_not_found"),
+                "model_not_allowed",
+            ),
+            (&disabled, 403, None, "tool_disabled"),
+        ] {
+            assert_eq!(
+                (
+                    denial.status(),
+                    denial.code(),
+                    denial.label(),
+                    denial.kind()
+                ),
+                (status, code, label, "invalid_request_error")
+            );
+            assert!(denial.key_verified(), "{denial:?}");
+        }
+        let incorrect = decide(None, &call, 10).unwrap_err();
+        assert_eq!(
+            (
+                incorrect.label(),
+                incorrect.kind(),
+                incorrect.key_verified()
+            ),
+            ("incorrect_key", "invalid_request_error", false)
+        );
+        let missing = decide(Some(&facts(&[], None)), &call, 10).unwrap_err();
+        assert_eq!(
+            (missing.label(), missing.key_verified()),
+            ("missing_permission", true)
         );
     }
 }

@@ -48,3 +48,36 @@ pub fn validate_name(name: &str) -> Result<String> {
     }
     .check(name)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Error;
+
+    #[test]
+    fn the_admin_api_changes_only_groups_scim_does_not_manage() {
+        let mut group = Group {
+            id: "group_1".into(),
+            name: "Engineering".into(),
+            created_at: 0,
+            scim_managed: false,
+        };
+        assert!(group.check_not_scim_managed().is_ok());
+        group.scim_managed = true;
+        match group.check_not_scim_managed() {
+            Err(Error::Invalid { message, .. }) => assert_eq!(
+                message,
+                "Group 'group_1' is managed by SCIM: change it through the organization's identity provider."
+            ),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_name_is_1_to_255_characters_and_kept() {
+        assert!(validate_name("").is_err());
+        assert_eq!(validate_name("Engineering").unwrap(), "Engineering");
+        assert_eq!(validate_name(&"g".repeat(255)).unwrap().len(), 255);
+        assert!(validate_name(&"g".repeat(256)).is_err());
+    }
+}

@@ -246,6 +246,7 @@ mod tests {
     fn a_path_id_of_the_wrong_form_is_the_404_of_its_kind() {
         let made = ProjectId::generate();
         assert_eq!(ProjectId::parse(made.to_string()).unwrap().as_str(), &*made);
+        assert_eq!(made.clone().into_string(), made.as_str());
         assert!(ProjectId::parse("proj_abc123".into()).is_ok());
         assert!(RoleId::parse("role-api-project-member__api-project__proj_x".into()).is_ok());
         for wrong in ["proj_", "user-abc", "proj_a b", "proj_a/../b", "proj_é", ""] {
