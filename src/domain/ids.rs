@@ -177,6 +177,11 @@ pub fn new_audit_id(unix_seconds: i64) -> String {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.subsec_millis())
         .unwrap_or(0);
+    audit_id_at(unix_seconds, within_second)
+}
+
+/// `new_audit_id` with the system clock at millisecond `within_second` of its second.
+fn audit_id_at(unix_seconds: i64, within_second: u32) -> String {
     let second = second_start_millis(unix_seconds);
     let millis = second + u64::from(within_second);
     let mut last = AUDIT_LAST
@@ -231,6 +236,8 @@ fn with_prefix(prefix: &str, ulid: Ulid) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+
     use super::*;
 
     #[test]
@@ -240,6 +247,50 @@ mod tests {
         sorted.sort();
         assert_eq!(ids, sorted);
         assert!(ids[0].starts_with("proj_") && ids[0].len() == 5 + 26);
+        // Each distinct, and stamped with the time it was made.
+        assert_eq!(ids.iter().collect::<BTreeSet<_>>().len(), ids.len());
+        let stamped = Ulid::from_string(&ids[0]["proj_".len()..]).unwrap();
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+        assert!(now.as_millis() as u64 - stamped.timestamp_ms() < 60_000);
+    }
+
+    #[test]
+    fn an_id_shows_and_gives_up_its_text() {
+        let id = ProjectId::parse("proj_abc".into()).unwrap();
+        assert_eq!(format!("{id:?} {id}"), "proj_abc proj_abc");
+        assert_eq!(String::from(id.clone()), "proj_abc");
+        assert_eq!(id.into_string(), "proj_abc");
+    }
+
+    /// The millisecond an audit id carries.
+    fn stamp(id: &str) -> u64 {
+        Ulid::from_string(&id[AUDIT_LOG.len()..])
+            .unwrap()
+            .timestamp_ms()
+    }
+
+    #[test]
+    fn audit_ids_follow_the_clocks_milliseconds_and_never_step_back() {
+        // A second no other test writes in.
+        let t = 1_500_000_000;
+        let first = audit_id_at(t, 500);
+        assert_eq!(stamp(&first), 1_500_000_000_500);
+        let later = audit_id_at(t, 700);
+        assert_eq!(
+            stamp(&later),
+            1_500_000_000_700,
+            "a later millisecond: a fresh id"
+        );
+        let stepped_back = audit_id_at(t, 100);
+        let same = audit_id_at(t, 700);
+        assert!(first < later && later < stepped_back && stepped_back < same);
+        assert_eq!(stamp(&same), 1_500_000_000_700, "follows on");
+
+        // Only the last 256 seconds are remembered: the first is forgotten, and starts afresh.
+        for later_second in 1..=AUDIT_SECONDS_KEPT as i64 {
+            audit_id_at(t + later_second, 0);
+        }
+        assert_eq!(stamp(&audit_id_at(t, 100)), 1_500_000_000_100);
     }
 
     #[test]

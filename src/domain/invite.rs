@@ -144,6 +144,12 @@ mod tests {
     }
 
     #[test]
+    fn an_invite_lasts_a_week_unless_configured() {
+        // As the README and `--invite-lifetime`'s default promise.
+        assert_eq!(DEFAULT_LIFETIME_SECONDS, 7 * 86_400);
+    }
+
+    #[test]
     fn status_follows_the_clock_and_acceptance() {
         assert_eq!(invite(None).status(99), "pending");
         assert_eq!(invite(None).status(100), "expired");
@@ -160,6 +166,7 @@ mod tests {
             Err(Error::NotFound { .. })
         ));
         assert!(invite(Some(1)).check_can_delete().is_err());
+        assert!(invite(None).check_can_accept(99).is_ok());
     }
 
     #[test]
@@ -177,5 +184,20 @@ mod tests {
                 .is_empty()
         );
         assert!(requested_projects(Some(vec![("p".into(), "admin".into())]), "proj_d").is_err());
+        let named = |ids: &[&str]| {
+            requested_projects(
+                Some(
+                    ids.iter()
+                        .map(|id| (id.to_string(), "owner".into()))
+                        .collect(),
+                ),
+                "proj_d",
+            )
+        };
+        assert_eq!(named(&["proj_a", "proj_b"]).unwrap().len(), 2);
+        assert!(
+            named(&["proj_a", "proj_b", "proj_a"]).is_err(),
+            "named twice"
+        );
     }
 }
