@@ -144,6 +144,25 @@ mod tests {
     }
 
     #[test]
+    fn an_invite_reads_back_its_projects_name_and_link() {
+        let mut named = invite(None);
+        named.projects = r#"[{"id": "proj_a", "role": "owner"}]"#.into();
+        assert_eq!(
+            named.projects(),
+            [InviteProject {
+                id: "proj_a".into(),
+                role: ProjectRole::Owner
+            }]
+        );
+        assert_eq!(validate_name(" Ada ").unwrap(), "Ada");
+        assert!(validate_name("").is_err());
+        assert_eq!(
+            link("https://roster.example/", "inv-abc"),
+            "https://roster.example/invite/inv-abc"
+        );
+    }
+
+    #[test]
     fn an_invite_lasts_a_week_unless_configured() {
         // As the README and `--invite-lifetime`'s default promise.
         assert_eq!(DEFAULT_LIFETIME_SECONDS, 7 * 86_400);
