@@ -29,3 +29,38 @@ impl Principal {
         self.user_role == super::user::OrgRole::Owner && self.user_active
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::user::OrgRole;
+
+    fn principal(expires_at: Option<i64>, user_role: OrgRole, user_active: bool) -> Principal {
+        Principal {
+            org_id: "org-1".into(),
+            default_project_id: "proj_d".into(),
+            key_id: "key_1".into(),
+            key_digest: "d".into(),
+            expires_at,
+            last_used_at: None,
+            user_id: "user-1".into(),
+            user_email: "ada@example.com".into(),
+            user_role,
+            user_active,
+        }
+    }
+
+    #[test]
+    fn a_key_expires_at_its_second_and_never_without_one() {
+        assert!(!principal(None, OrgRole::Owner, true).is_expired(i64::MAX));
+        assert!(!principal(Some(100), OrgRole::Owner, true).is_expired(99));
+        assert!(principal(Some(100), OrgRole::Owner, true).is_expired(100));
+    }
+
+    #[test]
+    fn a_key_acts_only_for_an_active_owner() {
+        assert!(principal(None, OrgRole::Owner, true).owner_is_owner());
+        assert!(!principal(None, OrgRole::Reader, true).owner_is_owner());
+        assert!(!principal(None, OrgRole::Owner, false).owner_is_owner());
+    }
+}

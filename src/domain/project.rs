@@ -122,3 +122,73 @@ pub fn validate_residency(residency: &str) -> Result<String> {
         code: Some("invalid_value"),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn project(id: &str, archived_at: Option<i64>) -> Project {
+        Project {
+            id: id.into(),
+            name: "P".into(),
+            created_at: 0,
+            archived_at,
+            external_key_id: None,
+            residency: None,
+            default_project_id: "proj_default".into(),
+        }
+    }
+
+    #[track_caller]
+    fn refusal(result: Result<()>) -> (String, Option<&'static str>) {
+        match result {
+            Err(Error::Invalid { message, code, .. }) => (message.into(), code),
+            other => panic!("not refused: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_default_project_is_neither_modified_nor_archived() {
+        let default = project("proj_default", None);
+        assert!(default.is_default() && !project("proj_a", None).is_default());
+        assert_eq!(
+            refusal(default.check_can_modify()).0,
+            "The default project cannot be modified."
+        );
+        assert_eq!(
+            refusal(default.check_can_archive()).0,
+            "The default project cannot be archived."
+        );
+        assert!(default.check_active().is_ok());
+    }
+
+    #[test]
+    fn an_archived_project_is_refused_in_the_real_services_words() {
+        let active = project("proj_a", None);
+        assert_eq!(active.status(), "active");
+        assert!(active.check_can_modify().is_ok() && active.check_can_archive().is_ok());
+        let archived = project("proj_a", Some(5));
+        assert_eq!(archived.status(), "archived");
+        let words = (
+            "Project 'proj_a' is archived. You can only update an active project.".to_owned(),
+            Some("project_archived"),
+        );
+        assert_eq!(refusal(archived.check_active()), words);
+        assert_eq!(refusal(archived.check_can_modify()), words);
+        assert_eq!(refusal(archived.check_can_archive()), words);
+    }
+
+    #[test]
+    fn names_and_residencies_are_checked() {
+        assert_eq!(validate_name(" Gateway ").unwrap(), "Gateway");
+        assert!(validate_name("").is_err());
+        assert!(validate_name(&"p".repeat(MAX_NAME_CHARS + 1)).is_err());
+        assert_eq!(validate_residency("EU_STORAGE_PROCESSING").unwrap(), "EU_STORAGE_PROCESSING");
+        match validate_residency("MOON") {
+            Err(Error::Invalid { param, code, .. }) => {
+                assert_eq!((param.as_deref(), code), (Some("residency"), Some("invalid_value")))
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
