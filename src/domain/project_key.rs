@@ -138,3 +138,83 @@ pub enum OwnerAccess {
     #[default]
     Any,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::project_user::ProjectRole;
+
+    #[test]
+    fn service_account_roles_read_as_they_are_written() {
+        for role in [
+            ServiceAccountRole::Owner,
+            ServiceAccountRole::Member,
+            ServiceAccountRole::None,
+        ] {
+            assert_eq!(ServiceAccountRole::parse(role.as_str()), Some(role));
+        }
+        assert_eq!(ServiceAccountRole::Member.as_str(), "member");
+        assert_eq!(ServiceAccountRole::parse("admin"), None);
+        assert_eq!(validate_service_account_name(" bot ").unwrap(), "bot");
+        assert!(validate_service_account_name("").is_err());
+    }
+
+    #[test]
+    fn scopes_are_permissions_a_project_role_can_hold() {
+        let scopes = vec!["api.model.request".to_owned()];
+        assert_eq!(validate_scopes(&scopes).unwrap(), scopes);
+        assert!(validate_scopes(&["api.organization.users.write".to_owned()]).is_err());
+        assert!(validate_scopes(&[]).unwrap().is_empty());
+    }
+
+    fn key(owner: KeyHolder) -> ProjectApiKey {
+        ProjectApiKey {
+            id: "key_1".into(),
+            project_id: "proj_a".into(),
+            name: "k".into(),
+            redacted_value: "sk-proj-...abcd".into(),
+            created_at: 0,
+            last_used_at: None,
+            expires_at: None,
+            owner,
+        }
+    }
+
+    #[test]
+    fn an_owner_has_access_while_a_member_not_suspended_or_an_account_with_a_role() {
+        let user = |member_role, active| {
+            key(KeyHolder::User {
+                id: "user-1".into(),
+                email: "ada@example.com".into(),
+                name: "Ada".into(),
+                added_at: 0,
+                member_role,
+                active,
+            })
+        };
+        assert!(user(Some(ProjectRole::Member), true).owner_has_access());
+        assert!(!user(None, true).owner_has_access());
+        assert!(!user(Some(ProjectRole::Owner), false).owner_has_access());
+        let account = |role| {
+            key(KeyHolder::ServiceAccount(ServiceAccount {
+                id: "svc_acct_1".into(),
+                name: "bot".into(),
+                role,
+                created_at: 0,
+            }))
+        };
+        assert!(account(ServiceAccountRole::Member).owner_has_access());
+        assert!(!account(ServiceAccountRole::None).owner_has_access());
+    }
+
+    #[test]
+    fn a_project_key_has_a_project_keys_prefix_and_bounded_length() {
+        let user_key = format!("{}abc", crate::domain::secret::USER_KEY_PREFIX);
+        let account_key = format!("{}abc", crate::domain::secret::SERVICE_ACCOUNT_KEY_PREFIX);
+        assert!(looks_like_project_key(&user_key) && looks_like_project_key(&account_key));
+        assert!(!looks_like_project_key("sk-admin-abc"));
+        let longest = format!("{user_key}{}", "a".repeat(256 - user_key.len()));
+        assert!(looks_like_project_key(&longest));
+        assert!(!looks_like_project_key(&format!("{longest}a")));
+    }
+}
