@@ -106,6 +106,10 @@ mod tests {
         }
         assert_eq!(PageRequest::new(None, None, None).unwrap().limit, 20);
         assert_eq!(PageRequest::new(None, Some(100), None).unwrap().limit, 100);
+        // An empty cursor is no cursor; a cursor is kept as given.
+        let after = |a: &str| PageRequest::new(Some(a.into()), None, None).unwrap().after;
+        assert_eq!(after(""), None);
+        assert_eq!(after("user-1").as_deref(), Some("user-1"));
     }
 
     #[test]
