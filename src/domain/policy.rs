@@ -403,6 +403,26 @@ mod tests {
     }
 
     #[test]
+    fn stored_policies_read_back_as_written() {
+        for mode in [ModelMode::AllowList, ModelMode::DenyList] {
+            assert_eq!(ModelMode::parse(mode.as_str()), Some(mode));
+        }
+        assert_eq!(ModelMode::AllowList.as_str(), "allow_list");
+        assert_eq!(ModelMode::parse("block_list"), None);
+        let stored =
+            Policies::from_stored(Some("deny_list"), Some(r#"["gpt-5"]"#), Some(r#"["mcp"]"#));
+        assert_eq!(
+            stored.models,
+            Some(ModelPermissions {
+                mode: ModelMode::DenyList,
+                model_ids: vec!["gpt-5".into()],
+            })
+        );
+        assert!(!stored.tools.enabled("mcp") && stored.tools.enabled("web_search"));
+        assert_eq!(Policies::from_stored(None, None, None), Policies::default());
+    }
+
+    #[test]
     fn tools_are_on_until_turned_off() {
         let off = ToolPermissions::default()
             .with(&[("web_search", false)])
@@ -486,5 +506,14 @@ mod tests {
             ModelCatalogue::parse("[{\"model\": \"m\", \"max_requests_per_1_minute\": 1}]")
                 .is_err()
         );
+        let named = |model: &str| {
+            ModelCatalogue::parse(&format!(
+                r#"[{{"model": "{model}", "max_requests_per_1_minute": 1, "max_tokens_per_1_minute": 1}}]"#
+            ))
+        };
+        assert!(named("gpt-4o").unwrap().get("gpt-4o").is_some());
+        for bad in ["", "gpt 4o", "gpt\t4o"] {
+            assert!(named(bad).is_err(), "{bad:?}");
+        }
     }
 }

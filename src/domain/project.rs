@@ -183,10 +183,16 @@ mod tests {
         assert_eq!(validate_name(" Gateway ").unwrap(), "Gateway");
         assert!(validate_name("").is_err());
         assert!(validate_name(&"p".repeat(MAX_NAME_CHARS + 1)).is_err());
-        assert_eq!(validate_residency("EU_STORAGE_PROCESSING").unwrap(), "EU_STORAGE_PROCESSING");
+        assert_eq!(
+            validate_residency("EU_STORAGE_PROCESSING").unwrap(),
+            "EU_STORAGE_PROCESSING"
+        );
         match validate_residency("MOON") {
             Err(Error::Invalid { param, code, .. }) => {
-                assert_eq!((param.as_deref(), code), (Some("residency"), Some("invalid_value")))
+                assert_eq!(
+                    (param.as_deref(), code),
+                    (Some("residency"), Some("invalid_value"))
+                )
             }
             other => panic!("{other:?}"),
         }
