@@ -119,6 +119,47 @@ mod tests {
     use super::*;
 
     #[test]
+    fn roles_read_as_written_and_say_what_they_mean() {
+        for role in [OrgRole::Owner, OrgRole::Reader] {
+            assert_eq!(role.as_str().parse::<OrgRole>().unwrap(), role);
+        }
+        assert_eq!(
+            (OrgRole::Owner.as_str(), OrgRole::Reader.as_str()),
+            ("owner", "reader")
+        );
+        assert_eq!(
+            (OrgRole::Owner.in_words(), OrgRole::Reader.in_words()),
+            ("an owner", "a reader")
+        );
+        assert!(OrgRole::Owner.meaning().starts_with("owners manage"));
+        assert!(OrgRole::Reader.meaning().starts_with("readers use"));
+        assert!(matches!(
+            "admin".parse::<OrgRole>(),
+            Err(Error::Invalid { param: Some(p), code: Some("invalid_value"), .. }) if p == "role"
+        ));
+        let user = |role| User {
+            id: "user-1".into(),
+            email: "ada@example.com".into(),
+            name: "Ada".into(),
+            role,
+            added_at: 0,
+        };
+        assert!(user(OrgRole::Owner).is_owner() && !user(OrgRole::Reader).is_owner());
+    }
+
+    #[test]
+    fn an_organization_keeps_an_owner() {
+        assert!(check_keeps_an_owner(1, "Removing her").is_ok());
+        match check_keeps_an_owner(0, "Removing her") {
+            Err(Error::Invalid { message, .. }) => assert_eq!(
+                message,
+                "Removing her would leave the organization without an owner; make another user an owner first."
+            ),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
     fn emails_are_checked_and_normalised() {
         assert_eq!(
             validate_email(" Ada@Example.com ", "email").unwrap(),
