@@ -98,5 +98,14 @@ mod tests {
         assert!(
             matches!(Member::new(Some("user-1".into()), Some("A@B.co".into())).unwrap(), Member::Both { email, .. } if email == "a@b.co")
         );
+        let member = |role| ProjectUser {
+            id: "user-1".into(),
+            name: "Ada".into(),
+            email: "ada@example.com".into(),
+            role,
+            added_at: 0,
+        };
+        assert!(member(ProjectRole::Owner).is_owner());
+        assert!(!member(ProjectRole::Member).is_owner() && !member(ProjectRole::Viewer).is_owner());
     }
 }

@@ -545,6 +545,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn scopes_read_as_the_contract_names_them() {
+        for scope in [Scope::Organization, Scope::Project] {
+            assert_eq!(Scope::from_resource_type(scope.resource_type()), scope);
+        }
+        assert_eq!(Scope::Project.resource_type(), "api.project");
+    }
+
+    #[test]
     fn predefined_roles_use_only_catalogue_permissions_of_their_scope() {
         for role in PREDEFINED_ROLES {
             let names: Vec<String> = role.permission_names().map(str::to_owned).collect();
