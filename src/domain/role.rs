@@ -437,7 +437,6 @@ impl Role {
     }
 }
 
-/// A custom role's name: non-empty, at most 255 characters.
 /// A custom role's name is unique where it is defined.
 pub fn duplicate_name(name: &str) -> Error {
     Error::invalid(
@@ -446,6 +445,7 @@ pub fn duplicate_name(name: &str) -> Error {
     )
 }
 
+/// A custom role's name: non-empty, at most 255 characters.
 pub fn validate_name(name: &str) -> Result<String> {
     super::name::NameRule {
         called: "A role's name",
@@ -543,6 +543,59 @@ impl Access {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_scope_names_its_resource_and_makes_predefined_ids_specific() {
+        let org = RoleScope::organization("org-1");
+        assert_eq!(
+            (org.resource_id(), org.scope()),
+            ("org-1", Scope::Organization)
+        );
+        let project_id = ProjectId::parse("proj_a".into()).unwrap();
+        let project = RoleScope::project("org-1", &project_id);
+        assert_eq!(
+            (project.resource_id(), project.scope()),
+            ("proj_a", Scope::Project)
+        );
+        assert_eq!(
+            project.role_id("role-api-project-member"),
+            "role-api-project-member__api-project__proj_a"
+        );
+        assert_eq!(project.role_id("role_custom"), "role_custom");
+
+        let user = RoleHolder::User(UserId::parse("user-1".into()).unwrap());
+        let group = RoleHolder::Group(GroupId::parse("group_1".into()).unwrap());
+        assert_eq!((user.id(), user.kind()), ("user-1", "user"));
+        assert_eq!((group.id(), group.kind()), ("group_1", "group"));
+    }
+
+    #[test]
+    fn predefined_roles_are_not_modified_and_custom_ones_read_their_permissions() {
+        let role = |predefined| Role {
+            id: "role_1".into(),
+            org_id: "org-1".into(),
+            resource_id: "org-1".into(),
+            resource_type: "api.organization".into(),
+            name: "auditor".into(),
+            description: None,
+            permissions: r#"["api.organization.read"]"#.into(),
+            predefined,
+            created_at: 0,
+            updated_at: 0,
+            created_by: None,
+        };
+        let custom = role(0);
+        assert!(!custom.is_predefined() && custom.check_can_modify().is_ok());
+        assert_eq!(custom.permission_list(), ["api.organization.read"]);
+        let predefined = role(1);
+        assert!(predefined.is_predefined());
+        assert!(matches!(
+            predefined.check_can_modify(),
+            Err(Error::Invalid { param: Some(p), .. }) if p == "role_id"
+        ));
+        assert_eq!(validate_name(" auditor ").unwrap(), "auditor");
+        assert!(validate_name("").is_err() && validate_name(&"r".repeat(256)).is_err());
+    }
 
     #[test]
     fn scopes_read_as_the_contract_names_them() {
