@@ -1278,6 +1278,70 @@ mod tests {
     }
 
     #[test]
+    fn what_is_kept_of_a_user_and_how_she_is_named() {
+        let ada = user(json!({
+            "id": "ignored",
+            "Meta": {"version": "W/\"9\""},
+            "userName": "ada@example.com",
+            "displayName": "  ",
+            "name": {"formatted": " Ada Lovelace "},
+            "title": null,
+            "active": "TRUE",
+        }))
+        .unwrap();
+        assert_eq!(
+            ada.display_name, "Ada Lovelace",
+            "a blank displayName is no name"
+        );
+        assert!(ada.active);
+        let kept = ada.resource.as_object().unwrap();
+        assert_eq!(
+            kept.keys().collect::<Vec<_>>(),
+            ["active", "displayName", "name", "userName"],
+            "neither id, meta nor nulls are kept"
+        );
+        assert_eq!(kept["active"], json!(true));
+        let named = user(json!({"userName": "b@x.test", "displayName": " Bea "})).unwrap();
+        assert_eq!(named.display_name, "Bea");
+        for not_boolean in [json!("yes"), json!(1)] {
+            let refused = user(json!({"userName": "b@x.test", "active": not_boolean}));
+            assert_eq!(refused.unwrap_err().scim_type, Some("invalidValue"));
+        }
+        assert!(
+            !user(json!({"userName": "b@x.test", "active": "false"}))
+                .unwrap()
+                .active
+        );
+    }
+
+    #[test]
+    fn errors_versions_and_schemas_are_shaped_as_rfc_7644_says() {
+        assert_eq!(
+            ScimError::bad("invalidValue", "Bad.").body(),
+            json!({"schemas": [ERROR_SCHEMA], "status": "400", "detail": "Bad.", "scimType": "invalidValue"})
+        );
+        assert_eq!(
+            ScimError::not_found("User", "u1").body(),
+            json!({"schemas": [ERROR_SCHEMA], "status": "404", "detail": "No User with id 'u1'."})
+        );
+        assert_eq!(etag(3), "W/\"3\"");
+        assert_eq!(if_match(&etag(3)).unwrap(), Some(3));
+        let served = schemas("https://roster.example/scim/v2");
+        let ids: Vec<&str> = served.iter().map(|s| s["id"].as_str().unwrap()).collect();
+        assert_eq!(ids, [USER_SCHEMA, GROUP_SCHEMA, ROSTER_USER_SCHEMA]);
+        let user_name = &served[0]["attributes"][0];
+        assert_eq!(
+            (
+                &user_name["name"],
+                &user_name["type"],
+                &user_name["uniqueness"]
+            ),
+            (&json!("userName"), &json!("string"), &json!("server"))
+        );
+        assert_eq!(user_name["mutability"], "readWrite", "the defaults stay");
+    }
+
+    #[test]
     fn the_email_is_the_primary_one_else_the_user_name() {
         let bob = user(json!({
             "userName": "bob",
