@@ -1341,6 +1341,91 @@ mod tests {
         assert_eq!(user_name["mutability"], "readWrite", "the defaults stay");
     }
 
+    fn stored(scim_resource: Option<Value>) -> StoredUser {
+        StoredUser {
+            id: "user-1".into(),
+            email: "ada@example.com".into(),
+            name: "Ada".into(),
+            role: OrgRole::Owner,
+            added_at: 1_700_000_000,
+            scim_managed: scim_resource.is_some(),
+            active: true,
+            user_name: "ada@example.com".into(),
+            external_id: Some("00u1".into()),
+            scim_resource: scim_resource.map(|r| r.to_string()),
+            updated_at: 1_700_000_060,
+            version: 4,
+        }
+    }
+
+    #[test]
+    fn a_user_is_shown_as_sent_with_roster_s_id_meta_and_role() {
+        const BASE: &str = "https://roster.example/scim/v2";
+        let meta = json!({
+            "resourceType": "User",
+            "created": "2023-11-14T22:13:20Z",
+            "lastModified": "2023-11-14T22:14:20Z",
+            "location": "https://roster.example/scim/v2/Users/user-1",
+            "version": "W/\"4\"",
+        });
+        // Never sent through SCIM: what Roster knows of her.
+        assert_eq!(
+            stored(None).resource(BASE),
+            json!({
+                "schemas": [USER_SCHEMA, ROSTER_USER_SCHEMA],
+                "id": "user-1",
+                "userName": "ada@example.com",
+                "displayName": "Ada",
+                "emails": [{"value": "ada@example.com", "primary": true}],
+                "active": true,
+                ROSTER_USER_SCHEMA: {"role": "owner"},
+                "externalId": "00u1",
+                "meta": meta,
+            })
+        );
+        // Sent: as sent, with the role she holds now.
+        let sent = json!({"userName": "ada@example.com", ROSTER_USER_SCHEMA: {"Role": "reader"}});
+        assert_eq!(
+            stored(Some(sent)).resource(BASE),
+            json!({
+                "schemas": [USER_SCHEMA],
+                "id": "user-1",
+                "userName": "ada@example.com",
+                ROSTER_USER_SCHEMA: {"Role": "owner"},
+                "meta": meta,
+            })
+        );
+        let with_schemas = json!({"schemas": [USER_SCHEMA, ENTERPRISE_USER_SCHEMA]});
+        assert_eq!(
+            stored(Some(with_schemas)).resource(BASE)["schemas"],
+            json!([USER_SCHEMA, ENTERPRISE_USER_SCHEMA])
+        );
+
+        let group = StoredGroup {
+            id: "group_1".into(),
+            name: "Team".into(),
+            created_at: 1_700_000_000,
+            scim_managed: true,
+            external_id: None,
+            updated_at: 1_700_000_000,
+            version: 1,
+        };
+        let shown = group.resource(BASE, &["user-1".into()]);
+        assert_eq!(
+            shown["members"],
+            json!([{"value": "user-1", "$ref": "https://roster.example/scim/v2/Users/user-1", "type": "User"}])
+        );
+        assert_eq!(
+            shown["meta"]["location"],
+            "https://roster.example/scim/v2/Groups/group_1"
+        );
+        assert!(shown.get("externalId").is_none());
+
+        assert_eq!(if_match("*").unwrap(), None);
+        assert_eq!(if_match(" \"7\" ").unwrap(), Some(7));
+        assert!(if_match("W/\"x\"").is_err());
+    }
+
     #[test]
     fn the_email_is_the_primary_one_else_the_user_name() {
         let bob = user(json!({
