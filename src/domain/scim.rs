@@ -1451,6 +1451,86 @@ mod tests {
     }
 
     #[test]
+    fn every_filterable_attribute_names_its_column_whatever_its_case() {
+        let compare = |filter: &str, resource| match parse_filter(filter, resource) {
+            Ok(Condition::Compare(column, op, operand)) => (column, op, operand),
+            other => panic!("{filter}: {other:?}"),
+        };
+        let text = |t: &str| Operand::Text(t.into());
+        for (filter, column, operand) in [
+            (r#"ID eq "User-AB""#, Column::Id, text("User-AB")),
+            (
+                r#"externalId eq "X-Ada""#,
+                Column::ExternalId,
+                text("X-Ada"),
+            ),
+            (
+                r#"DisplayName eq "Ada L""#,
+                Column::DisplayName,
+                text("ada l"),
+            ),
+            (r#"userName eq "ADA""#, Column::UserName, text("ada")),
+            (r#"emails eq "A@X.test""#, Column::Email, text("a@x.test")),
+            (
+                r#"Emails.Value eq "A@X.test""#,
+                Column::Email,
+                text("a@x.test"),
+            ),
+            (
+                r#"meta.created eq "1970-01-01T00:01:00Z""#,
+                Column::Created,
+                Operand::Integer(60),
+            ),
+            (r#"active eq false"#, Column::Active, Operand::Integer(0)),
+            (r#"active eq true"#, Column::Active, Operand::Integer(1)),
+        ] {
+            assert_eq!(
+                compare(filter, Resource::User),
+                (column, Op::Eq, operand),
+                "{filter}"
+            );
+        }
+        assert_eq!(
+            compare("active ne false", Resource::User),
+            (Column::Active, Op::Ne, Operand::Integer(0))
+        );
+        assert_eq!(
+            compare(r#"displayName eq "Team""#, Resource::Group).0,
+            Column::DisplayName
+        );
+        for (filter, resource) in [
+            (r#"userName eq "a""#, Resource::Group),
+            ("active eq true", Resource::Group),
+            (r#"emails eq "a@x.test""#, Resource::Group),
+            (r#"emails.type eq "work""#, Resource::User),
+            (r#"meta.version eq "1""#, Resource::User),
+            (r#"name.created eq "1970-01-01T00:00:00Z""#, Resource::User),
+            (r#"id.value eq "a""#, Resource::User),
+        ] {
+            let refused = parse_filter(filter, resource).unwrap_err();
+            assert_eq!(refused.scim_type, Some("invalidFilter"), "{filter}");
+        }
+    }
+
+    #[test]
+    fn a_scim_refusal_inside_a_transaction_keeps_its_status_and_type() {
+        use crate::domain::Error;
+        match Error::from(ScimError::not_found("User", "u1")) {
+            Error::NotFound { message, .. } => assert_eq!(message, "No User with id 'u1'."),
+            other => panic!("{other:?}"),
+        }
+        match Error::from(ScimError::bad("noTarget", "Nothing there.")) {
+            Error::Invalid { message, code, .. } => {
+                assert_eq!(
+                    (message.as_ref(), code),
+                    ("Nothing there.", Some("noTarget"))
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
     fn filters_map_to_columns_by_the_grammar() {
         let parsed = parse_filter(
             r#"userName eq "Ada@Example.com" and (active eq true or not (externalId pr))"#,
