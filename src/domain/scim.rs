@@ -1632,6 +1632,73 @@ mod tests {
     }
 
     #[test]
+    fn patch_forms_identity_providers_send() {
+        let mut resource = json!({
+            "userName": "ada@example.com",
+            "title": "Countess",
+            "name": {"givenName": "Ada"},
+            "emails": [
+                {"value": "ada@example.com", "type": "work"},
+                {"value": "ada@home.test", "type": "home"},
+            ],
+        });
+        let apply = |resource: &mut Value, operations: Value| {
+            apply_patch(
+                resource,
+                &patch_operations(&json!({"Operations": operations})).unwrap(),
+            )
+        };
+        apply(
+            &mut resource,
+            json!([
+                // No path: dotted names are sub-attributes, an extension's URN is one name.
+                {"op": "replace", "value": {"name.givenName": "Augusta", ROSTER_USER_SCHEMA: {"role": "owner"}}},
+                // The core schema's URN in a path names the plain attribute.
+                {"op": "replace", "path": format!("{USER_SCHEMA}:displayName"), "value": "Ada L"},
+                // Entra ID's removal by value removes only the values named.
+                {"op": "remove", "path": "emails", "value": [{"value": "ada@home.test"}]},
+                {"op": "remove", "path": "title"},
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            resource,
+            json!({
+                "userName": "ada@example.com",
+                "name": {"givenName": "Augusta"},
+                "emails": [{"value": "ada@example.com", "type": "work"}],
+                ROSTER_USER_SCHEMA: {"role": "owner"},
+                "displayName": "Ada L",
+            })
+        );
+        // A value filter with nothing to match: nothing to remove, nothing to replace.
+        let mut bare = json!({"userName": "b@x.test"});
+        apply(
+            &mut bare,
+            json!([{"op": "remove", "path": "emails[type eq \"work\"]"}]),
+        )
+        .unwrap();
+        let replaced = apply(
+            &mut bare,
+            json!([{"op": "replace", "path": "emails[type eq \"work\"].value", "value": "c@x.test"}]),
+        );
+        assert_eq!(replaced.unwrap_err().scim_type, Some("noTarget"));
+    }
+
+    #[test]
+    fn an_extension_is_selected_whole_by_its_urn() {
+        let mut resource = json!({
+            "schemas": [USER_SCHEMA], "id": "user-1", "userName": "ada",
+            ENTERPRISE_USER_SCHEMA: {"department": "Engines"},
+        });
+        project(&mut resource, &[ENTERPRISE_USER_SCHEMA.into()], &[]);
+        assert_eq!(
+            resource,
+            json!({"schemas": [USER_SCHEMA], "id": "user-1", ENTERPRISE_USER_SCHEMA: {"department": "Engines"}})
+        );
+    }
+
+    #[test]
     fn responses_carry_the_attributes_asked_for() {
         let resource = json!({
             "schemas": [USER_SCHEMA], "id": "user-1", "userName": "ada",
