@@ -67,6 +67,12 @@ async fn create(scim: &Caller<'_>, body: Value) -> Value {
     created.body
 }
 
+/// `path` listed with `filter`, URL-encoded.
+fn filtered(path: &str, filter: &str) -> String {
+    let query: String = form_urlencoded::byte_serialize(filter.as_bytes()).collect();
+    format!("{path}?filter={query}")
+}
+
 fn ids(list: &Value) -> BTreeSet<String> {
     list["Resources"]
         .as_array()
@@ -365,8 +371,7 @@ async fn every_filter_operator_selects_what_it_says() {
     let matching = |filter: &'static str| {
         let scim = &scim;
         async move {
-            let query: String = form_urlencoded::byte_serialize(filter.as_bytes()).collect();
-            let list = call(scim, Method::GET, &format!("{USERS}?filter={query}"), None).await;
+            let list = call(scim, Method::GET, &filtered(USERS, filter), None).await;
             assert_eq!(list.status, 200, "{filter}: {}", list.body);
             let found = ids(&list.body);
             assert_eq!(list.body["totalResults"], found.len(), "{filter}");
@@ -425,9 +430,8 @@ async fn every_filter_operator_selects_what_it_says() {
         r#"active gt true"#,
         r#"userName eq "a" and"#,
     ] {
-        let query: String = form_urlencoded::byte_serialize(bad.as_bytes()).collect();
         refused(
-            &call(&scim, Method::GET, &format!("{USERS}?filter={query}"), None).await,
+            &call(&scim, Method::GET, &filtered(USERS, bad), None).await,
             400,
             Some("invalidFilter"),
         );
@@ -447,8 +451,7 @@ async fn substring_filters_match_exactly_and_follow_every_change() {
     let found = |filter: &'static str, path: &'static str, attribute: &'static str| {
         let scim = &scim;
         async move {
-            let query: String = form_urlencoded::byte_serialize(filter.as_bytes()).collect();
-            let list = call(scim, Method::GET, &format!("{path}?filter={query}"), None).await;
+            let list = call(scim, Method::GET, &filtered(path, filter), None).await;
             assert_eq!(list.status, 200, "{filter}: {}", list.body);
             let names: BTreeSet<String> = list.body["Resources"]
                 .as_array()
