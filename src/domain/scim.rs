@@ -1686,6 +1686,109 @@ mod tests {
     }
 
     #[test]
+    fn value_filters_compare_as_rfc_7644_says() {
+        let bob = json!("Bob");
+        for (op, expected, outcome) in [
+            (Op::Eq, "bob", true),
+            (Op::Eq, "bo", false),
+            (Op::Ne, "bob", false),
+            (Op::Ne, "al", true),
+            (Op::Co, "O", true),
+            (Op::Co, "x", false),
+            (Op::Sw, "bo", true),
+            (Op::Sw, "ob", false),
+            (Op::Ew, "ob", true),
+            (Op::Ew, "bo", false),
+            (Op::Gt, "bob", false),
+            (Op::Gt, "al", true),
+            (Op::Ge, "bob", true),
+            (Op::Ge, "cy", false),
+            (Op::Lt, "bob", false),
+            (Op::Lt, "cy", true),
+            (Op::Le, "bob", true),
+            (Op::Le, "al", false),
+        ] {
+            let text = CompValue::Str(expected.into());
+            assert_eq!(compares(&bob, op, &text), outcome, "{op:?} {expected}");
+        }
+        for (actual, op, expected, outcome) in [
+            (true, Op::Eq, CompValue::True, true),
+            (false, Op::Eq, CompValue::True, false),
+            (false, Op::Ne, CompValue::True, true),
+            (false, Op::Eq, CompValue::False, true),
+            (true, Op::Eq, CompValue::False, false),
+            (true, Op::Ne, CompValue::False, true),
+        ] {
+            assert_eq!(
+                compares(&json!(actual), op, &expected),
+                outcome,
+                "{actual} {op:?}"
+            );
+        }
+        let two = json!(2);
+        let number = |n: i64| CompValue::Number(n.into());
+        for (op, expected, outcome) in [
+            (Op::Eq, 2, true),
+            (Op::Eq, 3, false),
+            (Op::Ne, 2, false),
+            (Op::Ne, 3, true),
+            (Op::Gt, 2, false),
+            (Op::Gt, 1, true),
+            (Op::Ge, 2, true),
+            (Op::Ge, 3, false),
+            (Op::Lt, 2, false),
+            (Op::Lt, 3, true),
+            (Op::Le, 2, true),
+            (Op::Le, 1, false),
+            (Op::Co, 2, false),
+        ] {
+            assert_eq!(
+                compares(&two, op, &number(expected)),
+                outcome,
+                "{op:?} {expected}"
+            );
+        }
+        assert!(
+            !compares(&json!("2"), Op::Eq, &number(2)),
+            "a string is not a number"
+        );
+    }
+
+    #[test]
+    fn value_paths_match_remove_and_replace_what_they_name() {
+        let mut resource = json!({
+            "userName": "ada@example.com",
+            "name": {"givenName": "Ada", "familyName": "Lovelace"},
+            "emails": [
+                {"value": "ada@example.com", "type": "work", "primary": true},
+                {"value": "ada@home.test", "type": "home"},
+                {"value": "ada@old.test"},
+            ],
+        });
+        let ops = patch_operations(&json!({"Operations": [
+            {"op": "remove", "path": "emails[not (type pr)]"},
+            {"op": "replace", "path": "emails[primary eq false or type eq \"home\"].type", "value": "other"},
+            {"op": "remove", "path": "name.familyName"},
+            {"op": "remove", "path": "nickName"},
+            // Adding a value already there does not repeat it.
+            {"op": "add", "path": "emails", "value": [{"value": "ada@example.com", "type": "work", "primary": true}]},
+        ]}))
+        .unwrap();
+        apply_patch(&mut resource, &ops).unwrap();
+        assert_eq!(
+            resource,
+            json!({
+                "userName": "ada@example.com",
+                "name": {"givenName": "Ada"},
+                "emails": [
+                    {"value": "ada@example.com", "type": "work", "primary": true},
+                    {"value": "ada@home.test", "type": "other"},
+                ],
+            })
+        );
+    }
+
+    #[test]
     fn an_extension_is_selected_whole_by_its_urn() {
         let mut resource = json!({
             "schemas": [USER_SCHEMA], "id": "user-1", "userName": "ada",
