@@ -499,6 +499,14 @@ mod tests {
             ids(catalogue.page(None, Some(&next[0]), 1)),
             (first[1..].to_vec(), true)
         );
+        // Exactly a page before: nothing precedes it.
+        assert_eq!(
+            ids(catalogue.page(None, Some(&next[0]), 2)),
+            (first.clone(), false)
+        );
+        let gpt_4o = catalogue.get("gpt-4o").unwrap();
+        assert_eq!(catalogue.by_id(&gpt_4o.id()), Some(gpt_4o));
+        assert_eq!(catalogue.by_id("gpt-4o"), None, "an id, not a model");
         let (all, more) = ids(catalogue.page(None, None, 1000));
         assert!(!more && all.windows(2).all(|w| w[0] < w[1]));
         assert!(ModelCatalogue::parse("[{\"model\": \"m\", \"max_requests_per_1_minute\": 0, \"max_tokens_per_1_minute\": 1}]").is_err());
