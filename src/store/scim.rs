@@ -690,9 +690,9 @@ fn push_condition(sql: &mut Sql, condition: &Condition, list: &ScimList, backend
         Condition::Compare(c, op, operand) => {
             let name = column(*c);
             let (text, like) = match (op, operand) {
-                (Op::Co, Operand::Text(t)) => ("LIKE", Some(format!("%{}%", escape_like(t)))),
-                (Op::Sw, Operand::Text(t)) => ("LIKE", Some(format!("{}%", escape_like(t)))),
-                (Op::Ew, Operand::Text(t)) => ("LIKE", Some(format!("%{}", escape_like(t)))),
+                (Op::Co | Op::Sw | Op::Ew, Operand::Text(t)) => {
+                    ("LIKE", like_pattern(*op, &escape_like(t)))
+                }
                 (Op::Eq, _) => ("=", None),
                 (Op::Ne, _) => ("<>", None),
                 (Op::Gt, _) => (">", None),
@@ -708,14 +708,9 @@ fn push_condition(sql: &mut Sql, condition: &Condition, list: &ScimList, backend
                 (Some(_), Operand::Text(t), Some(indexed)) => backend
                     .trigram_candidates(list.alias, list.trigrams.0, indexed)
                     .map(|(before, after)| {
-                        let loose = match op {
-                            Op::Co => format!("%{t}%"),
-                            Op::Sw => format!("{t}%"),
-                            _ => format!("%{t}"),
-                        };
                         sql.push("(")
                             .push(&before)
-                            .bind(loose)
+                            .bind(like_pattern(*op, t).unwrap_or_default())
                             .push(after)
                             .push(" AND ");
                     }),
@@ -749,6 +744,16 @@ fn next_prefix(prefix: &str) -> Option<String> {
         "{}{next}",
         &prefix[..prefix.len() - last.len_utf8()]
     ))
+}
+
+/// The LIKE pattern of `co`, `sw` or `ew` around `text`; `None` for any other operator.
+fn like_pattern(op: Op, text: &str) -> Option<String> {
+    match op {
+        Op::Co => Some(format!("%{text}%")),
+        Op::Sw => Some(format!("{text}%")),
+        Op::Ew => Some(format!("%{text}")),
+        _ => None,
+    }
 }
 
 fn escape_like(text: &str) -> String {
