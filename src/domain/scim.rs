@@ -625,6 +625,20 @@ pub enum Condition {
     Not(Box<Condition>),
 }
 
+impl Condition {
+    /// Whether, by its shape, the condition is likely to match most rows (`ne`, `pr`, `not` of a
+    /// narrow one): counting the rows it does not match is then likely the cheaper way to count.
+    pub fn is_broad(&self) -> bool {
+        match self {
+            Condition::Compare(_, Op::Ne, _) | Condition::Present(_) => true,
+            Condition::Compare(..) => false,
+            Condition::And(items) => items.iter().all(Condition::is_broad),
+            Condition::Or(items) => items.iter().any(Condition::is_broad),
+            Condition::Not(inner) => !inner.is_broad(),
+        }
+    }
+}
+
 /// Which resource a filter is for: the attributes it may name differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Resource {
@@ -1584,6 +1598,30 @@ mod tests {
         }
     }
 
+    #[test]
+    fn ne_pr_and_not_of_a_narrow_filter_are_broad() {
+        let broad = |filter: &str| parse_filter(filter, Resource::User).unwrap().is_broad();
+        for filter in [
+            r#"userName ne "a""#,
+            "externalId pr",
+            r#"not (userName sw "a")"#,
+            r#"userName ne "a" and externalId pr"#,
+            r#"userName eq "a" or externalId pr"#,
+            r#"not (not (userName ne "a"))"#,
+        ] {
+            assert!(broad(filter), "{filter}");
+        }
+        for filter in [
+            r#"userName eq "a""#,
+            r#"userName co "a""#,
+            r#"meta.lastModified gt "2026-11-30T00:00:00Z""#,
+            r#"userName ne "a" and externalId eq "b""#,
+            r#"userName eq "a" or externalId eq "b""#,
+            "not (externalId pr)",
+        ] {
+            assert!(!broad(filter), "{filter}");
+        }
+    }
     #[test]
     fn patches_apply_with_and_without_paths_in_either_case() {
         let mut resource = json!({

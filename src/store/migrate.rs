@@ -39,6 +39,7 @@ embed!(
     "0011_certificates",
     "0012_scim",
     "0013_scim_search",
+    "0014_scim_counts",
 );
 
 /// The migrations of `backend`, in order.

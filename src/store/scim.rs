@@ -48,6 +48,10 @@ pub(super) struct PageStarts(Mutex<HashMap<(String, i64), String>>);
 
 const PAGE_STARTS_KEPT: usize = 10_000;
 
+/// How many rows a SCIM list's count reads of one side (the matches, or the rest) before it
+/// tries the other: a bound on the count's cost whenever either side is small.
+const COUNTED_AT_MOST: i64 = 1_000;
+
 impl PageStarts {
     fn get(&self, walk: &str, start_index: i64) -> Option<String> {
         let starts = self.0.lock().unwrap_or_else(|p| p.into_inner());
@@ -144,7 +148,7 @@ impl Store {
     ) -> Result<(i64, Vec<StoredUser>)> {
         let list = ScimList {
             select: SELECT_SCIM_USER,
-            from: "users u",
+            table: "users",
             alias: "u",
             column: user_column,
             trigrams: ("users_search", user_trigram_column),
@@ -153,7 +157,8 @@ impl Store {
             .await
     }
 
-    /// A page of `list` in `org_id`: counted, then read after the id where the walk left off.
+    /// A page of `list` in `org_id`, read after the id where the walk left off, and how many
+    /// rows match in all.
     async fn scim_page<T: db::FromRow + HasId>(
         &self,
         list: &ScimList,
@@ -163,31 +168,37 @@ impl Store {
         count: i64,
     ) -> Result<(i64, Vec<T>)> {
         let alias = list.alias;
-        let matching = |select: &str| {
+        let matching = |select: &str, negated: bool| {
             let mut sql = Sql::new(select);
             sql.push(&format!(" WHERE {alias}.org_id = "))
                 .bind(org_id.to_owned());
             if let Some(filter) = filter {
                 sql.push(" AND ");
-                push_condition(&mut sql, filter, list, self.backend);
+                push_condition(&mut sql, filter, list, self.backend, negated);
             }
             sql
         };
-        let (total,): (i64,) = matching(&format!("SELECT COUNT(*) FROM {}", list.from))
-            .build()
-            .fetch_one(&self.db)
-            .await?;
-        if count == 0 || start_index > total {
+        // A first page that is not full holds every match, and needs no count: what identity
+        // providers' lookups by `eq` get. A later page is counted first, so that a start past
+        // the end reads no ids.
+        let counted = match start_index {
+            1 if count > 0 => None,
+            _ => Some(self.scim_total(list, org_id, filter, &matching).await?),
+        };
+        if let Some(total) = counted
+            && (count == 0 || start_index > total)
+        {
             return Ok((total, Vec::new()));
         }
-        let walk = format!("{} {org_id} {filter:?}", list.from);
+        let walk = format!("{} {org_id} {filter:?}", list.table);
         let after = match start_index {
             1 => None,
             _ => match self.scim_pages.get(&walk, start_index) {
                 Some(after) => Some(after),
                 None => {
                     // Out of turn: the id just before the start, read from the index.
-                    let mut skip = matching(&format!("SELECT {alias}.id FROM {}", list.from));
+                    let mut skip =
+                        matching(&format!("SELECT {alias}.id FROM {}", list.from()), false);
                     skip.push(&format!(" ORDER BY {alias}.id LIMIT "))
                         .bind(start_index - 1);
                     let skipped: Vec<(String,)> = skip.build().fetch_all(&self.db).await?;
@@ -195,7 +206,7 @@ impl Store {
                 }
             },
         };
-        let mut page = matching(list.select);
+        let mut page = matching(list.select, false);
         if let Some(after) = after {
             page.push(&format!(" AND {alias}.id > ")).bind(after);
         }
@@ -209,7 +220,65 @@ impl Store {
                 last.id().to_owned(),
             );
         }
+        let total = match counted {
+            Some(total) => total,
+            None if (found.len() as i64) < count => found.len() as i64,
+            None => self.scim_total(list, org_id, filter, &matching).await?,
+        };
         Ok((total, found))
+    }
+
+    /// How many rows of `list` in `org_id` match `filter`. Read from the organization's kept
+    /// count when there is no filter; else by counting, up to `COUNTED_AT_MOST`, the side the
+    /// filter's shape says is the smaller (the matches, or the rest, which the kept count less
+    /// gives the matches), then the other side; only when both sides are large, every match.
+    /// Each count is one statement with the kept count, so both are of one moment.
+    async fn scim_total(
+        &self,
+        list: &ScimList,
+        org_id: &str,
+        filter: Option<&Condition>,
+        matching: &impl Fn(&str, bool) -> Sql,
+    ) -> Result<i64> {
+        let kept = format!(
+            "(SELECT CAST(COALESCE(SUM(c.row_count), 0) AS BIGINT) FROM org_row_counts c \
+             WHERE c.table_name = '{}' AND c.org_id = ",
+            list.table
+        );
+        let Some(filter) = filter else {
+            let mut sql = Sql::new(&format!("SELECT {kept}"));
+            sql.bind(org_id.to_owned()).push(")");
+            let (total,): (i64,) = sql.build().fetch_one(&self.db).await?;
+            return Ok(total);
+        };
+        let broad = filter.is_broad();
+        for negated in [broad, !broad] {
+            let mut sql = matching(
+                &format!(
+                    "SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM {}",
+                    list.from()
+                ),
+                negated,
+            );
+            sql.push(" LIMIT ")
+                .bind(COUNTED_AT_MOST)
+                .push(&format!(") side), {kept}"))
+                .bind(org_id.to_owned())
+                .push(")");
+            let (counted, kept_total): (i64, i64) = sql.build().fetch_one(&self.db).await?;
+            if counted < COUNTED_AT_MOST {
+                return Ok(if negated {
+                    kept_total - counted
+                } else {
+                    counted
+                });
+            }
+        }
+        let (total,): (i64,) = matching(&format!("SELECT COUNT(*) FROM {}", list.from()), false)
+            .build()
+            .fetch_one(&self.db)
+            .await?;
+        Ok(total)
     }
 
     pub async fn get_scim_user(&self, org_id: &str, user_id: &str) -> Result<StoredUser> {
@@ -342,7 +411,7 @@ impl Store {
     ) -> Result<(i64, Vec<GroupWithMembers>)> {
         let list = ScimList {
             select: SELECT_SCIM_GROUP,
-            from: "org_groups g",
+            table: "org_groups",
             alias: "g",
             column: group_column,
             trigrams: ("org_groups_search", group_trigram_column),
@@ -577,11 +646,20 @@ fn group_trigram_column(column: Column) -> Option<&'static str> {
 /// What a SCIM list reads: its SELECT, its table (aliased) and how filters name its columns.
 struct ScimList {
     select: &'static str,
-    from: &'static str,
+    /// Also its name in `org_row_counts`, which keeps how many rows each organization has
+    /// (migration 0014).
+    table: &'static str,
     alias: &'static str,
     column: fn(Column) -> &'static str,
     /// The table's trigram index, and its column for a filter's column, where it has one.
     trigrams: (&'static str, fn(Column) -> Option<&'static str>),
+}
+
+impl ScimList {
+    /// The table, aliased.
+    fn from(&self) -> String {
+        format!("{} {}", self.table, self.alias)
+    }
 }
 
 /// A listed row's id, where the next page starts after.
@@ -648,8 +726,17 @@ fn user_trigram_column(column: Column) -> Option<&'static str> {
     }
 }
 
-/// Writes `condition` on `list`'s rows into `sql`, every value bound.
-fn push_condition(sql: &mut Sql, condition: &Condition, list: &ScimList, backend: Backend) {
+/// Writes `condition` on `list`'s rows into `sql`, every value bound; its complement when
+/// `negated`. A comparison with an absent value is false, so a filter is true or false on every
+/// row (never SQL's unknown), and its complement is every other row of the organization.
+/// Negation is pushed down to the comparisons, each written so that an index serves it.
+fn push_condition(
+    sql: &mut Sql,
+    condition: &Condition,
+    list: &ScimList,
+    backend: Backend,
+    negated: bool,
+) {
     let column = list.column;
     let group = |sql: &mut Sql, items: &[Condition], joiner: &str| {
         sql.push("(");
@@ -657,28 +744,29 @@ fn push_condition(sql: &mut Sql, condition: &Condition, list: &ScimList, backend
             if i > 0 {
                 sql.push(joiner);
             }
-            push_condition(sql, item, list, backend);
+            push_condition(sql, item, list, backend, negated);
         }
         sql.push(")");
     };
-    match condition {
-        Condition::And(items) => group(sql, items, " AND "),
-        Condition::Or(items) => group(sql, items, " OR "),
-        Condition::Not(inner) => {
-            sql.push("NOT (");
-            push_condition(sql, inner, list, backend);
-            sql.push(")");
-        }
-        Condition::Present(c) => {
+    match (condition, negated) {
+        (Condition::And(items), false) | (Condition::Or(items), true) => group(sql, items, " AND "),
+        (Condition::Or(items), false) | (Condition::And(items), true) => group(sql, items, " OR "),
+        (Condition::Not(inner), _) => push_condition(sql, inner, list, backend, !negated),
+        (Condition::Present(c), false) => {
             let name = column(*c);
-            sql.push(&format!("({name} IS NOT NULL AND {name} <> ''"));
-            sql.push(")");
+            sql.push(&format!("({name} IS NOT NULL AND {name} <> '')"));
+        }
+        (Condition::Present(c), true) => {
+            let name = column(*c);
+            sql.push(&format!("({name} IS NULL OR {name} = '')"));
         }
         // A prefix is a range of the index, [prefix, the next prefix), which the comparison of
         // the first characters then checks exactly (a collation other than C may order a few
         // other strings into the range). Not a LIKE: PostgreSQL would read the trigram index for
         // it rather than the range.
-        Condition::Compare(c, Op::Sw, Operand::Text(prefix)) if next_prefix(prefix).is_some() => {
+        (Condition::Compare(c, Op::Sw, Operand::Text(prefix)), false)
+            if next_prefix(prefix).is_some() =>
+        {
             let name = column(*c);
             let start = sql.arg(prefix.clone());
             sql.push(&format!("({name} >= {start} AND {name} < "))
@@ -687,25 +775,29 @@ fn push_condition(sql: &mut Sql, condition: &Condition, list: &ScimList, backend
                     " AND substr({name}, 1, length({start})) = {start})"
                 ));
         }
-        Condition::Compare(c, op, operand) => {
+        (Condition::Compare(c, op, operand), _) => {
             let name = column(*c);
-            let (text, like) = match (op, operand) {
-                (Op::Co | Op::Sw | Op::Ew, Operand::Text(t)) => {
-                    ("LIKE", like_pattern(*op, &escape_like(t)))
-                }
-                (Op::Eq, _) => ("=", None),
-                (Op::Ne, _) => ("<>", None),
-                (Op::Gt, _) => (">", None),
-                (Op::Ge, _) => (">=", None),
-                (Op::Lt, _) => ("<", None),
-                (Op::Le, _) => ("<=", None),
+            let (text, like) = match (op, operand, negated) {
+                (Op::Co | Op::Sw | Op::Ew, Operand::Text(t), _) => (
+                    if negated { "NOT LIKE" } else { "LIKE" },
+                    like_pattern(*op, &escape_like(t)),
+                ),
+                (Op::Eq, _, false) | (Op::Ne, _, true) => ("=", None),
+                (Op::Ne, _, false) | (Op::Eq, _, true) => ("<>", None),
+                (Op::Gt, _, false) | (Op::Le, _, true) => (">", None),
+                (Op::Ge, _, false) | (Op::Lt, _, true) => (">=", None),
+                (Op::Lt, _, false) | (Op::Ge, _, true) => ("<", None),
+                (Op::Le, _, false) | (Op::Gt, _, true) => ("<=", None),
                 // co, sw and ew on a number: the domain allows none.
-                (Op::Co | Op::Sw | Op::Ew, Operand::Integer(_)) => ("=", None),
+                (Op::Co | Op::Sw | Op::Ew, Operand::Integer(_), _) => {
+                    (if negated { "<>" } else { "=" }, None)
+                }
             };
             // The index's LIKE ignores case and reads `_` and `%` as wildcards: it finds a few
-            // more rows than match, never fewer, and the comparison after it decides.
-            let candidates = match (&like, operand, (list.trigrams.1)(*c)) {
-                (Some(_), Operand::Text(t), Some(indexed)) => backend
+            // more rows than match, never fewer, and the comparison after it decides. The rows
+            // that do not match are no range of it.
+            let candidates = match (&like, operand, (list.trigrams.1)(*c), negated) {
+                (Some(_), Operand::Text(t), Some(indexed), false) => backend
                     .trigram_candidates(list.alias, list.trigrams.0, indexed)
                     .map(|(before, after)| {
                         sql.push("(")
@@ -716,6 +808,9 @@ fn push_condition(sql: &mut Sql, condition: &Condition, list: &ScimList, backend
                     }),
                 _ => None,
             };
+            if negated {
+                sql.push(&format!("({name} IS NULL OR "));
+            }
             sql.push(&format!("{name} {text} "));
             match (like, operand) {
                 (Some(pattern), _) => {
@@ -728,7 +823,7 @@ fn push_condition(sql: &mut Sql, condition: &Condition, list: &ScimList, backend
                     sql.bind(*i);
                 }
             }
-            if candidates.is_some() {
+            if candidates.is_some() || negated {
                 sql.push(")");
             }
         }

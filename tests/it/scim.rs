@@ -412,6 +412,24 @@ async fn every_filter_operator_selects_what_it_says() {
             vec!["bob", "dave"],
         ),
         (r#"not (userName co "example.com")"#, vec!["bob", "dave"]),
+        // A comparison with an absent value is false, so `not` of it is true.
+        (
+            r#"not (externalId eq "x-bob")"#,
+            vec!["ada", "carol", "dave", "owner"],
+        ),
+        (r#"not (externalId pr)"#, vec!["dave", "owner"]),
+        (
+            r#"not (externalId ne "x-bob")"#,
+            vec!["bob", "dave", "owner"],
+        ),
+        (
+            r#"not (externalId co "a" or active eq false)"#,
+            vec!["bob", "dave", "owner"],
+        ),
+        (
+            r#"not (userName sw "a" and userName ew ".com")"#,
+            vec!["bob", "carol", "dave", "owner"],
+        ),
         (
             r#"(userName sw "c" or userName sw "d") and not (active eq false)"#,
             vec!["dave"],
@@ -809,6 +827,104 @@ async fn pages_of_250_users_have_no_gap_or_duplicate() {
     assert_eq!(past.body["Resources"], json!([]));
     let capped = call(&scim, Method::GET, &format!("{USERS}?count=1000"), None).await;
     assert_eq!(capped.body["itemsPerPage"], 200);
+    s.stop().await;
+}
+
+/// `totalResults` is exact whichever way it is counted: the organization's kept count with no
+/// filter (following creates and deletes through SCIM and the Admin API), that count less the
+/// rest when few rows do not match, the matches when few do, and every match when neither side
+/// is small (over 1,000 rows each, the most a count reads of one side before trying the other).
+#[tokio::test]
+async fn totals_are_exact_however_many_match() {
+    let s = TestServer::start().await;
+    let token = token(&s).await;
+    let scim = s.with_key(&token);
+    const MADE: usize = 2_050;
+    let bodies: Vec<Value> = (0..MADE)
+        .map(|i| {
+            let mut body = user(&format!("u{i:04}@example.com"), &format!("x{i}"), "U");
+            if i >= 2_040 {
+                body.as_object_mut().unwrap().remove("externalId");
+            }
+            if i % 1_000 == 7 {
+                body["active"] = json!(false);
+            }
+            body
+        })
+        .collect();
+    for batch in bodies.chunks(16) {
+        let made = futures_util::future::join_all(
+            batch
+                .iter()
+                .map(|body| call(&scim, Method::POST, USERS, Some(body.clone()))),
+        )
+        .await;
+        for created in made {
+            assert_eq!(created.status, 201, "{}", created.body);
+        }
+    }
+    let total = |filter: Option<&'static str>| {
+        let scim = &scim;
+        async move {
+            let path = match filter {
+                Some(filter) => format!("{}&count=1", filtered(USERS, filter)),
+                None => format!("{USERS}?count=1"),
+            };
+            let list = call(scim, Method::GET, &path, None).await;
+            assert_eq!(list.status, 200, "{filter:?}: {}", list.body);
+            list.body["totalResults"].as_i64().unwrap()
+        }
+    };
+    let everyone = MADE as i64 + 1; // and the owner
+    for (filter, expected) in [
+        (None, everyone),
+        // Few do not match.
+        (Some(r#"userName ne "u0005@example.com""#), everyone - 1),
+        (Some("externalId pr"), 2_040),
+        (Some("active eq true"), everyone - 3),
+        (Some(r#"userName sw "u0""#), 1_000),
+        (
+            Some(r#"not (userName eq "u0005@example.com")"#),
+            everyone - 1,
+        ),
+        // Few match.
+        (Some("not (externalId pr)"), 11),
+        (Some("active eq false"), 3),
+        (Some(r#"userName co "u01""#), 100),
+        // Over 1,000 on each side (the owner's address comes before u...).
+        (Some(r#"userName lt "u1025""#), 1_026),
+        (Some(r#"userName ge "u1025""#), everyone - 1_026),
+        (Some(r#"not (userName lt "u1025")"#), everyone - 1_026),
+    ] {
+        assert_eq!(total(filter).await, expected, "{filter:?}");
+    }
+
+    // The kept count follows deletes through SCIM and the Admin API, and the users an invite
+    // brings.
+    let first = call(
+        &scim,
+        Method::GET,
+        &filtered(USERS, r#"userName eq "u0000@example.com""#),
+        None,
+    )
+    .await;
+    let first_id = first.body["Resources"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let deleted = call(&scim, Method::DELETE, &format!("{USERS}/{first_id}"), None).await;
+    assert_eq!(deleted.status, 204, "{}", deleted.body);
+    assert_eq!(total(None).await, everyone - 1);
+    assert_eq!(total(Some("externalId pr")).await, 2_039);
+    let invited = s.add_user("late@example.com", "reader", "Late").await;
+    assert_eq!(total(None).await, everyone);
+    let removed = s
+        .admin()
+        .delete(&format!("/v1/organization/users/{invited}"))
+        .await;
+    assert_eq!(removed.status, 200, "{}", removed.body);
+    assert_eq!(total(None).await, everyone - 1);
+    assert_eq!(total(Some(r#"userName ne "nobody""#)).await, everyone - 1);
     s.stop().await;
 }
 
