@@ -178,68 +178,129 @@ impl Store {
             }
             sql
         };
-        // A first page that is not full holds every match, and needs no count: what identity
-        // providers' lookups by `eq` get. A later page is counted first, so that a start past
-        // the end reads no ids.
-        let counted = match start_index {
-            1 if count > 0 => None,
-            _ => Some(self.scim_total(list, org_id, filter, &matching).await?),
-        };
-        if let Some(total) = counted
-            && (count == 0 || start_index > total)
-        {
+        let walk = format!("{} {org_id} {filter:?}", list.table);
+        let narrow = filter.is_some_and(|filter| !filter.is_broad());
+        // A narrow filter's first page is read with its count, in one query, when it matches
+        // few: what identity providers' lookups by `eq` get. When it matches many, the page
+        // read is counted as any other.
+        let mut first_page = None;
+        if start_index == 1 && count > 0 && narrow {
+            let (matched, found) = self
+                .ordered_rows(list, &matching, list.select, None, count, true)
+                .await?;
+            self.remember_page(&walk, start_index, &found);
+            match matched {
+                Some(matched) => return Ok((matched, found)),
+                None => first_page = Some(found),
+            }
+        }
+        let (total, few) = self
+            .scim_total(list, org_id, filter, &matching, first_page.is_some())
+            .await?;
+        if let Some(found) = first_page {
+            return Ok((total, found));
+        }
+        if count == 0 || start_index > total {
             return Ok((total, Vec::new()));
         }
-        let walk = format!("{} {org_id} {filter:?}", list.table);
         let after = match start_index {
             1 => None,
             _ => match self.scim_pages.get(&walk, start_index) {
                 Some(after) => Some(after),
                 None => {
                     // Out of turn: the id just before the start, read from the index.
-                    let mut skip =
-                        matching(&format!("SELECT {alias}.id FROM {}", list.from()), false);
-                    skip.push(&format!(" ORDER BY {alias}.id LIMIT "))
-                        .bind(start_index - 1);
-                    let skipped: Vec<(String,)> = skip.build().fetch_all(&self.db).await?;
+                    let ids = format!("SELECT {alias}.id FROM {}", list.from());
+                    let (_, skipped): (_, Vec<(String,)>) = self
+                        .ordered_rows(list, &matching, &ids, None, start_index - 1, few)
+                        .await?;
                     skipped.last().map(|(id,)| id.clone())
                 }
             },
         };
-        let mut page = matching(list.select, false);
-        if let Some(after) = after {
-            page.push(&format!(" AND {alias}.id > ")).bind(after);
-        }
-        page.push(&format!(" ORDER BY {alias}.id LIMIT "))
-            .bind(count);
-        let found: Vec<T> = page.build().fetch_all(&self.db).await?;
-        if let Some(last) = found.last() {
-            self.scim_pages.put(
-                &walk,
-                start_index + found.len() as i64,
-                last.id().to_owned(),
-            );
-        }
-        let total = match counted {
-            Some(total) => total,
-            None if (found.len() as i64) < count => found.len() as i64,
-            None => self.scim_total(list, org_id, filter, &matching).await?,
-        };
+        let (_, found) = self
+            .ordered_rows(list, &matching, list.select, after.as_deref(), count, few)
+            .await?;
+        self.remember_page(&walk, start_index, &found);
         Ok((total, found))
     }
 
-    /// How many rows of `list` in `org_id` match `filter`. Read from the organization's kept
-    /// count when there is no filter; else by counting, up to `COUNTED_AT_MOST`, the side the
-    /// filter's shape says is the smaller (the matches, or the rest, which the kept count less
-    /// gives the matches), then the other side; only when both sides are large, every match.
-    /// Each count is one statement with the kept count, so both are of one moment.
+    /// Rows of `select` matching (after the id `after`), in id order, at most `limit`. When
+    /// the matches are `few` (under `COUNTED_AT_MOST`), their ids are found by the filter's own
+    /// index and then sorted, and how many matched comes back too; else, or if they turn out
+    /// not to be few after all, the ids are walked in order and each tested. (SQLite's planner
+    /// walks the ids for `ORDER BY id LIMIT` even when a range of another index matches none.)
+    async fn ordered_rows<R: db::FromRow>(
+        &self,
+        list: &ScimList,
+        matching: &impl Fn(&str, bool) -> Sql,
+        select: &str,
+        after: Option<&str>,
+        limit: i64,
+        few: bool,
+    ) -> Result<(Option<i64>, Vec<R>)> {
+        let alias = list.alias;
+        let after_id = |sql: &mut Sql| {
+            if let Some(after) = after {
+                sql.push(&format!(" AND {alias}.id > "))
+                    .bind(after.to_owned());
+            }
+        };
+        if few {
+            let mut sql = matching(
+                &format!(
+                    "WITH m AS MATERIALIZED (SELECT {alias}.id FROM {}",
+                    list.from()
+                ),
+                false,
+            );
+            after_id(&mut sql);
+            sql.push(" LIMIT ")
+                .bind(COUNTED_AT_MOST)
+                .push("), page AS MATERIALIZED (SELECT id FROM m ORDER BY id LIMIT ")
+                .bind(limit)
+                .push(&format!(
+                    ") SELECT x.*, (SELECT COUNT(*) FROM m) AS matched \
+                     FROM ({select} JOIN page ON page.id = {alias}.id) x ORDER BY x.id"
+                ));
+            let found: Vec<Counted<R>> = sql.build().fetch_all(&self.db).await?;
+            let matched = found.first().map_or(0, |row| row.matched);
+            if matched < COUNTED_AT_MOST {
+                return Ok((
+                    Some(matched),
+                    found.into_iter().map(|row| row.row).collect(),
+                ));
+            }
+        }
+        let mut sql = matching(select, false);
+        after_id(&mut sql);
+        sql.push(&format!(" ORDER BY {alias}.id LIMIT "))
+            .bind(limit);
+        Ok((None, sql.build().fetch_all(&self.db).await?))
+    }
+
+    /// Where the walk through `walk` that read `found` from `start_index` goes on.
+    fn remember_page<T: HasId>(&self, walk: &str, start_index: i64, found: &[T]) {
+        if let Some(last) = found.last() {
+            self.scim_pages
+                .put(walk, start_index + found.len() as i64, last.id().to_owned());
+        }
+    }
+
+    /// How many rows of `list` in `org_id` match `filter`, and whether they are few (counted
+    /// directly, under `COUNTED_AT_MOST`). Read from the organization's kept count when there
+    /// is no filter; else by counting, up to `COUNTED_AT_MOST`, the side the filter's shape
+    /// says is the smaller (the matches, or the rest, which the kept count less gives the
+    /// matches), then the other side (the matches only if they are not known to be `many`);
+    /// only when both sides are large, every match. Each count is one statement with the kept
+    /// count, so both are of one moment.
     async fn scim_total(
         &self,
         list: &ScimList,
         org_id: &str,
         filter: Option<&Condition>,
         matching: &impl Fn(&str, bool) -> Sql,
-    ) -> Result<i64> {
+        many: bool,
+    ) -> Result<(i64, bool)> {
         let kept = format!(
             "(SELECT CAST(COALESCE(SUM(c.row_count), 0) AS BIGINT) FROM org_row_counts c \
              WHERE c.table_name = '{}' AND c.org_id = ",
@@ -249,10 +310,14 @@ impl Store {
             let mut sql = Sql::new(&format!("SELECT {kept}"));
             sql.bind(org_id.to_owned()).push(")");
             let (total,): (i64,) = sql.build().fetch_one(&self.db).await?;
-            return Ok(total);
+            return Ok((total, false));
         };
-        let broad = filter.is_broad();
-        for negated in [broad, !broad] {
+        let sides: &[bool] = match (filter.is_broad(), many) {
+            (true, _) => &[true, false],
+            (false, true) => &[true],
+            (false, false) => &[false, true],
+        };
+        for &negated in sides {
             let mut sql = matching(
                 &format!(
                     "SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM {}",
@@ -267,10 +332,9 @@ impl Store {
                 .push(")");
             let (counted, kept_total): (i64, i64) = sql.build().fetch_one(&self.db).await?;
             if counted < COUNTED_AT_MOST {
-                return Ok(if negated {
-                    kept_total - counted
-                } else {
-                    counted
+                return Ok(match negated {
+                    true => (kept_total - counted, false),
+                    false => (counted, true),
                 });
             }
         }
@@ -278,7 +342,7 @@ impl Store {
             .build()
             .fetch_one(&self.db)
             .await?;
-        Ok(total)
+        Ok((total, false))
     }
 
     pub async fn get_scim_user(&self, org_id: &str, user_id: &str) -> Result<StoredUser> {
@@ -659,6 +723,21 @@ impl ScimList {
     /// The table, aliased.
     fn from(&self) -> String {
         format!("{} {}", self.table, self.alias)
+    }
+}
+
+/// A row of a page read with how many rows matched.
+struct Counted<R> {
+    row: R,
+    matched: i64,
+}
+
+impl<R: db::FromRow> db::FromRow for Counted<R> {
+    fn from_row(row: &mut db::Row) -> Result<Self> {
+        Ok(Counted {
+            row: R::from_row(row)?,
+            matched: row.get("matched")?,
+        })
     }
 }
 

@@ -899,6 +899,77 @@ async fn totals_are_exact_however_many_match() {
         assert_eq!(total(filter).await, expected, "{filter:?}");
     }
 
+    // Pages are the same whichever way they are read: few matches found by their index and
+    // sorted, or many walked in order; in turn, or out of turn.
+    let page = |filter: &'static str, start: i64, count: i64| {
+        let scim = &scim;
+        async move {
+            let path = format!(
+                "{}&startIndex={start}&count={count}",
+                filtered(USERS, filter)
+            );
+            let list = call(scim, Method::GET, &path, None).await;
+            assert_eq!(list.status, 200, "{filter}: {}", list.body);
+            list.body["Resources"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["userName"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    // Users were made 16 at a time: the oracle is the unfiltered walk's order, which is ids'.
+    let mut in_order = Vec::new();
+    while in_order.len() < everyone as usize {
+        let start = in_order.len() as i64 + 1;
+        let more = page(r#"userName pr"#, start, 200).await;
+        assert!(!more.is_empty(), "a page past {start}");
+        in_order.extend(more);
+    }
+    let number = |name: &String| name[1..5].parse::<usize>().unwrap_or(usize::MAX);
+    let expected = |keep: &dyn Fn(&String) -> bool, start: usize, count: usize| {
+        in_order
+            .iter()
+            .filter(|name| keep(name))
+            .skip(start - 1)
+            .take(count)
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let few = |name: &String| name.contains("u01");
+    let mut walked = Vec::new();
+    for start in [1, 31, 61, 91] {
+        walked.extend(page(r#"userName co "u01""#, start, 30).await);
+    }
+    assert_eq!(walked, expected(&few, 1, 100), "a few, in turn");
+    assert_eq!(
+        page(r#"userName co "u01""#, 45, 10).await,
+        expected(&few, 45, 10),
+        "a few, out of turn"
+    );
+    assert_eq!(
+        page(r#"userName ge "u2000""#, 41, 100).await,
+        expected(&|name| name.as_str() >= "u2000", 41, 100),
+        "a few by a range, out of turn"
+    );
+    let active = |name: &String| number(name) % 1_000 != 7;
+    assert_eq!(
+        page("active eq true", 1, 5).await,
+        expected(&active, 1, 5),
+        "many, first"
+    );
+    assert_eq!(
+        page("active eq true", 1_501, 3).await,
+        expected(&active, 1_501, 3),
+        "many, out of turn"
+    );
+    let most = |name: &String| name != "u1500@example.com";
+    assert_eq!(
+        page(r#"userName ne "u1500@example.com""#, 1_501, 3).await,
+        expected(&most, 1_501, 3),
+        "most, out of turn"
+    );
+
     // The kept count follows deletes through SCIM and the Admin API, and the users an invite
     // brings.
     let first = call(
