@@ -225,9 +225,9 @@ impl Store {
     }
 
     /// Rows of `select` matching (after the id `after`), in id order, at most `limit`. When
-    /// the matches are `few` (under `COUNTED_AT_MOST`), their ids are found by the filter's own
-    /// index and then sorted, and how many matched comes back too; else, or if they turn out
-    /// not to be few after all, the ids are walked in order and each tested. (SQLite's planner
+    /// the matches are `few` (under `COUNTED_AT_MOST`), they are found by the filter's own index
+    /// and then sorted, and how many matched comes back too; else, or if they turn out not to be
+    /// few after all, the ids are walked in order and each tested. (SQLite's planner
     /// walks the ids for `ORDER BY id LIMIT` even when a range of another index matches none.)
     async fn ordered_rows<R: db::FromRow>(
         &self,
@@ -247,21 +247,14 @@ impl Store {
         };
         if few {
             let mut sql = matching(
-                &format!(
-                    "WITH m AS MATERIALIZED (SELECT {alias}.id FROM {}",
-                    list.from()
-                ),
+                &format!("SELECT m.*, COUNT(*) OVER () AS matched FROM ({select}"),
                 false,
             );
             after_id(&mut sql);
             sql.push(" LIMIT ")
                 .bind(COUNTED_AT_MOST)
-                .push("), page AS MATERIALIZED (SELECT id FROM m ORDER BY id LIMIT ")
-                .bind(limit)
-                .push(&format!(
-                    ") SELECT x.*, (SELECT COUNT(*) FROM m) AS matched \
-                     FROM ({select} JOIN page ON page.id = {alias}.id) x ORDER BY x.id"
-                ));
+                .push(") m ORDER BY m.id LIMIT ")
+                .bind(limit);
             let found: Vec<Counted<R>> = sql.build().fetch_all(&self.db).await?;
             let matched = found.first().map_or(0, |row| row.matched);
             if matched < COUNTED_AT_MOST {
@@ -291,8 +284,8 @@ impl Store {
     /// is no filter; else by counting, up to `COUNTED_AT_MOST`, the side the filter's shape
     /// says is the smaller (the matches, or the rest, which the kept count less gives the
     /// matches), then the other side (the matches only if they are not known to be `many`);
-    /// only when both sides are large, every match. Each count is one statement with the kept
-    /// count, so both are of one moment.
+    /// only when both sides are large, every row of the first side. Each count is one statement
+    /// with the kept count, so both are of one moment.
     async fn scim_total(
         &self,
         list: &ScimList,
@@ -317,7 +310,8 @@ impl Store {
             (false, true) => &[true],
             (false, false) => &[false, true],
         };
-        for &negated in sides {
+        // The rows on one side, at most `cap` of them, with the kept count.
+        let count_side = |negated: bool, cap: Option<i64>| {
             let mut sql = matching(
                 &format!(
                     "SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM {}",
@@ -325,12 +319,16 @@ impl Store {
                 ),
                 negated,
             );
-            sql.push(" LIMIT ")
-                .bind(COUNTED_AT_MOST)
-                .push(&format!(") side), {kept}"))
+            if let Some(cap) = cap {
+                sql.push(" LIMIT ").bind(cap);
+            }
+            sql.push(&format!(") side), {kept}"))
                 .bind(org_id.to_owned())
                 .push(")");
-            let (counted, kept_total): (i64, i64) = sql.build().fetch_one(&self.db).await?;
+            sql.build().fetch_one::<(i64, i64)>(&self.db)
+        };
+        for &negated in sides {
+            let (counted, kept_total) = count_side(negated, Some(COUNTED_AT_MOST)).await?;
             if counted < COUNTED_AT_MOST {
                 return Ok(match negated {
                     true => (kept_total - counted, false),
@@ -338,11 +336,17 @@ impl Store {
                 });
             }
         }
-        let (total,): (i64,) = matching(&format!("SELECT COUNT(*) FROM {}", list.from()), false)
-            .build()
-            .fetch_one(&self.db)
-            .await?;
-        Ok((total, false))
+        // Both sides are large: every row of the one likely the smaller.
+        let negated = sides[0];
+        let (counted, kept_total) = count_side(negated, None).await?;
+        Ok((
+            if negated {
+                kept_total - counted
+            } else {
+                counted
+            },
+            false,
+        ))
     }
 
     pub async fn get_scim_user(&self, org_id: &str, user_id: &str) -> Result<StoredUser> {
