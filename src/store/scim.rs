@@ -247,14 +247,19 @@ impl Store {
         };
         if few {
             let mut sql = matching(
-                &format!("SELECT m.*, COUNT(*) OVER () AS matched FROM ({select}"),
+                &format!(
+                    "SELECT x.*, m.matched FROM ({select}) x JOIN (SELECT id, COUNT(*) OVER () \
+                     AS matched FROM (SELECT {alias}.id FROM {}",
+                    list.from()
+                ),
                 false,
             );
             after_id(&mut sql);
             sql.push(" LIMIT ")
                 .bind(COUNTED_AT_MOST)
-                .push(") m ORDER BY m.id LIMIT ")
-                .bind(limit);
+                .push(") ids ORDER BY id LIMIT ")
+                .bind(limit)
+                .push(") m ON m.id = x.id ORDER BY x.id");
             let found: Vec<Counted<R>> = sql.build().fetch_all(&self.db).await?;
             let matched = found.first().map_or(0, |row| row.matched);
             if matched < COUNTED_AT_MOST {
