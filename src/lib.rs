@@ -40,6 +40,8 @@ pub struct RunningServer {
     delivery: JoinHandle<()>,
     /// Writes the project keys' `last_used_at` (`record_key_uses`).
     key_uses: JoinHandle<()>,
+    /// Keeps the query planner's statistics (`keep_statistics`).
+    statistics: JoinHandle<()>,
 }
 
 impl RunningServer {
@@ -55,6 +57,7 @@ impl RunningServer {
         }
         self.delivery.abort();
         self.key_uses.abort();
+        self.statistics.abort();
         if let Err(error) = self.store.record_key_uses().await {
             tracing::warn!(%error, "could not record the last uses of project keys");
         }
@@ -85,6 +88,7 @@ pub async fn start(
     }
     let limits = settings.limits;
     let key_uses = tokio::spawn(record_key_uses(store.clone()));
+    let statistics = tokio::spawn(keep_statistics(store.clone()));
     let delivery = tokio::spawn(mail::deliver(
         store.clone(),
         settings.mailer.clone(),
@@ -127,8 +131,24 @@ pub async fn start(
         tasks,
         delivery,
         key_uses,
+        statistics,
     })
 }
+
+/// Refreshes the query planner's statistics every hour (the store did at start): an
+/// organization that grows from a few users to many gets plans for many within the hour.
+async fn keep_statistics(store: Store) {
+    let mut ticks = tokio::time::interval(STATISTICS_EVERY);
+    ticks.tick().await;
+    loop {
+        ticks.tick().await;
+        if let Err(error) = store.optimize().await {
+            tracing::warn!(%error, "could not refresh the query planner's statistics; will retry");
+        }
+    }
+}
+
+const STATISTICS_EVERY: Duration = Duration::from_secs(3600);
 
 /// Writes the gateway checks' key uses five times a second, off the checks' path: small batches
 /// often rather than one large one, which would hold a core long enough to show in the checks'

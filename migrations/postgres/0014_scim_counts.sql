@@ -37,3 +37,7 @@ CREATE TRIGGER users_counted AFTER INSERT OR DELETE ON users
     FOR EACH ROW EXECUTE FUNCTION count_org_rows();
 CREATE TRIGGER org_groups_counted AFTER INSERT OR DELETE ON org_groups
     FOR EACH ROW EXECUTE FUNCTION count_org_rows();
+
+-- `meta.created`, the one filterable attribute no index served yet.
+CREATE INDEX users_added_at ON users (org_id, added_at, id);
+CREATE INDEX org_groups_created_at ON org_groups (org_id, created_at, id);

@@ -38,3 +38,7 @@ CREATE TRIGGER org_groups_counted_delete AFTER DELETE ON org_groups BEGIN
     WHERE org_id = old.org_id AND table_name = 'org_groups'
         AND part = substr(old.id, length(old.id), 1);
 END;
+
+-- `meta.created`, the one filterable attribute no index served yet.
+CREATE INDEX users_added_at ON users (org_id, added_at, id);
+CREATE INDEX org_groups_created_at ON org_groups (org_id, created_at, id);

@@ -200,6 +200,7 @@ macro_rules! tuple_from_row {
 tuple_from_row!(A 0);
 tuple_from_row!(A 0, B 1);
 tuple_from_row!(A 0, B 1, C 2);
+tuple_from_row!(A 0, B 1, C 2, D 3);
 
 /// A query text and the values bound to its placeholders, in order.
 #[derive(Clone, Debug)]
@@ -602,9 +603,13 @@ pub struct PoolStatus {
 pub struct Sqlite {
     path: String,
     setup: String,
-    readers: Mutex<Vec<rusqlite::Connection>>,
+    /// Idle readers, each with the `statistics` it was opened under.
+    readers: Mutex<Vec<(u64, rusqlite::Connection)>>,
     /// Reader connections kept open between reads (more open while more read at once).
     idle_readers: usize,
+    /// Counts `optimize` runs: a connection reads the planner's statistics when it opens, so a
+    /// reader opened before the last run is closed rather than used again.
+    statistics: std::sync::atomic::AtomicU64,
     writer: Arc<tokio::sync::Mutex<Writer>>,
     /// Rung when a transaction waits for its group's commit.
     flush: Arc<Notify>,
@@ -640,10 +645,11 @@ impl Sqlite {
     /// than handing it to another thread would.
     fn read<T>(&self, f: impl FnOnce(&rusqlite::Connection) -> DbResult<T>) -> DbResult<T> {
         self.check_open()?;
+        let statistics = self.statistics.load(std::sync::atomic::Ordering::Acquire);
         let idle = self.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
         let conn = match idle {
-            Some(conn) => conn,
-            None => {
+            Some((opened_under, conn)) if opened_under == statistics => conn,
+            _ => {
                 let conn = Sqlite::connect(&self.path, &self.setup)?;
                 conn.execute_batch("PRAGMA query_only = ON;")?;
                 conn
@@ -651,8 +657,10 @@ impl Sqlite {
         };
         let result = f(&conn);
         let mut readers = self.readers.lock().unwrap_or_else(|p| p.into_inner());
-        if readers.len() < self.idle_readers {
-            readers.push(conn);
+        if readers.len() < self.idle_readers
+            && statistics == self.statistics.load(std::sync::atomic::Ordering::Acquire)
+        {
+            readers.push((statistics, conn));
         }
         result
     }
@@ -823,6 +831,7 @@ impl Database {
                     setup,
                     readers: Mutex::new(Vec::new()),
                     idle_readers: options.max_connections.max(1) as usize,
+                    statistics: std::sync::atomic::AtomicU64::new(0),
                     writer,
                     flush,
                     flusher,
@@ -917,6 +926,36 @@ impl Database {
                     .await?;
                 applied
             }
+        }
+    }
+
+    /// Refreshes the query planner's statistics where they are stale: SQLite's `PRAGMA
+    /// optimize`, which analyzes (from a sample) only the tables that grew or shrank much since
+    /// they were last analyzed. Without them SQLite takes an organization's rows for a handful
+    /// and may read them all rather than a filter's own index. PostgreSQL's autovacuum keeps
+    /// its statistics itself. A round that finds a group of writes open skips: the next one runs.
+    /// Readers read statistics when they open: those open now are replaced.
+    pub async fn optimize(&self) -> Result<()> {
+        match self {
+            Database::Sqlite(sqlite) => {
+                let writer = sqlite.writer.clone().lock_owned().await;
+                if writer.open {
+                    return Ok(());
+                }
+                tokio::task::spawn_blocking(move || {
+                    writer
+                        .conn
+                        .execute_batch("PRAGMA analysis_limit = 1000; PRAGMA optimize = 0x10002;")
+                })
+                .await
+                .map_err(|e| Error::Internal(format!("the statistics task failed: {e}")))?
+                .map_err(DbError::from)?;
+                sqlite
+                    .statistics
+                    .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+                Ok(())
+            }
+            Database::Postgres(_) => Ok(()),
         }
     }
 

@@ -175,7 +175,13 @@ impl Store {
     pub async fn open(url: &str, options: &StoreOptions, clock: Clock) -> Result<Store> {
         let store = Store::connect(url, options, clock).await?;
         store.migrate().await?;
+        store.optimize().await?;
         Ok(store)
+    }
+
+    /// Refreshes the query planner's statistics where they are stale (see `Database::optimize`).
+    pub async fn optimize(&self) -> Result<()> {
+        self.db.optimize().await
     }
 
     /// Connects without migrating, for `roster migrate status`.

@@ -225,10 +225,12 @@ impl Store {
     }
 
     /// Rows of `select` matching (after the id `after`), in id order, at most `limit`. When
-    /// the matches are `few` (under `COUNTED_AT_MOST`), they are found by the filter's own index
-    /// and then sorted, and how many matched comes back too; else, or if they turn out not to be
-    /// few after all, the ids are walked in order and each tested. (SQLite's planner
-    /// walks the ids for `ORDER BY id LIMIT` even when a range of another index matches none.)
+    /// the matches are `few` (under `COUNTED_AT_MOST`), their ids are found by the filter's own
+    /// index (covering, where it can be), sorted and counted, and the page's rows read by id;
+    /// else, or if they turn out not to be few after all, the ids are walked in order and each
+    /// tested. (SQLite's planner walks the ids for `ORDER BY id LIMIT` even when a range of
+    /// another index matches none, and scans the table for whole rows where its statistics call
+    /// an index unselective.)
     async fn ordered_rows<R: db::FromRow>(
         &self,
         list: &ScimList,
@@ -967,5 +969,141 @@ pub fn scim_actor(token: &ScimToken) -> Actor {
             "type": "api_key",
             "api_key": {"id": token.id, "type": "service_account", "service_account": {"id": token.id}},
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::clock::Clock;
+    use crate::domain::scim::{Resource, parse_filter};
+    use crate::store::StoreOptions;
+
+    /// An index behind every filter: for each attribute and operator, SQLite's plan for the
+    /// side of the filter that Roster reads first (the matches of a narrow filter, the rest of a
+    /// broad one) searches an index (or the trigram table), never scans the table.
+    #[tokio::test]
+    async fn every_filter_is_served_by_an_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/roster.db?mode=rwc", dir.path().display());
+        let store = Store::open(&url, &StoreOptions::default(), Clock::default())
+            .await
+            .unwrap();
+        // A reader, opened and kept before the statistics exist.
+        store.list_scim_tokens("org-1").await.unwrap();
+        // An organization of 2,000 users and 2,000 groups, and the statistics a server keeps:
+        // without them SQLite takes an organization's rows for a handful.
+        transact!(&store, |tx| {
+            db::query(
+                "INSERT INTO organizations (id, name, created_at, default_project_id) \
+                 VALUES ('org-1', 'Org', 0, 'proj_1')",
+            )
+            .execute(&mut *tx.conn)
+            .await?;
+            for (table, columns, values) in [
+                (
+                    "users",
+                    "id, org_id, email, name, role, added_at, user_name, external_id, updated_at",
+                    "'user-' || i, 'org-1', 'u' || i || '@example.com', 'U ' || i, 'reader', i, \
+                     'u' || i || '@example.com', 'x-' || i, i",
+                ),
+                (
+                    "org_groups",
+                    "id, org_id, name, created_at, external_id, updated_at",
+                    "'group_' || i, 'org-1', 'G ' || i, i, 'g-' || i, i",
+                ),
+            ] {
+                db::query(format!(
+                    "INSERT INTO {table} ({columns}) WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL \
+                     SELECT i + 1 FROM n WHERE i < 2000) SELECT {values} FROM n"
+                ))
+                .execute(&mut *tx.conn)
+                .await?;
+            }
+            Ok(())
+        })
+        .unwrap();
+        store.optimize().await.unwrap();
+        let (analyzed,): (i64,) = db::query("SELECT COUNT(*) FROM sqlite_stat1")
+            .fetch_one(&store.db)
+            .await
+            .unwrap();
+        assert!(analyzed > 0, "the tables are analyzed");
+        let users = ScimList {
+            select: SELECT_SCIM_USER,
+            table: "users",
+            alias: "u",
+            column: user_column,
+            trigrams: ("users_search", user_trigram_column),
+        };
+        let groups = ScimList {
+            select: SELECT_SCIM_GROUP,
+            table: "org_groups",
+            alias: "g",
+            column: group_column,
+            trigrams: ("org_groups_search", group_trigram_column),
+        };
+        let date = "\"2026-11-30T00:00:00Z\"";
+        let user_filters = [
+            r#"id eq "user-abc""#.to_owned(),
+            r#"userName eq "ada@example.com""#.into(),
+            r#"userName sw "ada""#.into(),
+            r#"userName co "ada""#.into(),
+            r#"userName ew "example.com""#.into(),
+            r#"userName gt "ada""#.into(),
+            r#"userName ne "ada@example.com""#.into(),
+            r#"externalId eq "x-1""#.into(),
+            r#"externalId co "x-1""#.into(),
+            "externalId pr".into(),
+            r#"emails.value eq "ada@example.com""#.into(),
+            r#"emails[value co "example"]"#.into(),
+            r#"displayName eq "Ada""#.into(),
+            r#"displayName ew "Ada""#.into(),
+            "active eq false".into(),
+            format!("meta.lastModified gt {date}"),
+            format!("meta.created lt {date}"),
+            r#"not (userName sw "ada")"#.into(),
+            r#"userName eq "ada@example.com" or externalId eq "x-1""#.into(),
+        ];
+        let group_filters = [
+            r#"id eq "group_abc""#.to_owned(),
+            r#"displayName eq "Ops""#.into(),
+            r#"displayName co "Ops""#.into(),
+            r#"externalId eq "g-1""#.into(),
+            format!("meta.lastModified ge {date}"),
+            format!("meta.created le {date}"),
+        ];
+        let cases = user_filters
+            .iter()
+            .map(|f| (Resource::User, &users, f))
+            .chain(group_filters.iter().map(|f| (Resource::Group, &groups, f)));
+        for (resource, list, filter) in cases {
+            let condition = parse_filter(filter, resource).unwrap();
+            let mut sql = Sql::new(&format!(
+                "EXPLAIN QUERY PLAN SELECT {alias}.id FROM {from} WHERE {alias}.org_id = ",
+                alias = list.alias,
+                from = list.from()
+            ));
+            sql.bind("org-1").push(" AND ");
+            push_condition(
+                &mut sql,
+                &condition,
+                list,
+                Backend::Sqlite,
+                condition.is_broad(),
+            );
+            let plan: Vec<(i64, i64, i64, String)> =
+                sql.build().fetch_all(&store.db).await.unwrap();
+            let steps: Vec<&str> = plan.iter().map(|(.., detail)| detail.as_str()).collect();
+            // Neither a scan of the table nor a search of the organization's rows alone.
+            let scan = format!("SCAN {}", list.alias);
+            assert!(
+                steps
+                    .iter()
+                    .all(|step| step.split(" USING").next() != Some(&scan)
+                        && !step.ends_with("(org_id=?)")),
+                "{filter}: {steps:?}"
+            );
+        }
     }
 }
