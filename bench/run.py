@@ -81,6 +81,7 @@ SCIM_FILTERS = {
     "userName co (common trigrams)": 'userName co "r{k}@bench"',
     "active eq false": "active eq false",
     "meta.lastModified gt": 'meta.lastModified gt "{recent}"',
+    "meta.created gt": 'meta.created gt "{recent}"',
     "or, and": '(userName eq "user{k}@bench.example" or externalId eq "ext-{j}") and active eq true',
     "userName ne (most)": 'userName ne "user{k}@bench.example"',
     "not (most)": 'not (userName sw "user1")',
