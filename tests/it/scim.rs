@@ -996,6 +996,38 @@ async fn totals_are_exact_however_many_match() {
     assert_eq!(removed.status, 200, "{}", removed.body);
     assert_eq!(total(None).await, everyone - 1);
     assert_eq!(total(Some(r#"userName ne "nobody""#)).await, everyone - 1);
+
+    // Groups are counted as they come and go too.
+    let mut made = Vec::new();
+    for name in ["Ops", "Dev", "Sales"] {
+        let group = call(
+            &scim,
+            Method::POST,
+            GROUPS,
+            Some(json!({"displayName": name})),
+        )
+        .await;
+        assert_eq!(group.status, 201, "{}", group.body);
+        made.push(group.body["id"].as_str().unwrap().to_owned());
+    }
+    let deleted = call(
+        &scim,
+        Method::DELETE,
+        &format!("{GROUPS}/{}", made[0]),
+        None,
+    )
+    .await;
+    assert_eq!(deleted.status, 204, "{}", deleted.body);
+    let groups = call(&scim, Method::GET, &format!("{GROUPS}?count=1"), None).await;
+    assert_eq!(groups.body["totalResults"], 2, "{}", groups.body);
+    let others = call(
+        &scim,
+        Method::GET,
+        &format!("{}&count=1", filtered(GROUPS, r#"displayName ne "Dev""#)),
+        None,
+    )
+    .await;
+    assert_eq!(others.body["totalResults"], 1, "{}", others.body);
     s.stop().await;
 }
 
