@@ -135,14 +135,13 @@ pub async fn start(
     })
 }
 
-/// Refreshes the query planner's statistics every hour (the store did at start): an
+/// Refreshes the query planner's statistics at start, off the way to ready, and every hour: an
 /// organization that grows from a few users to many gets plans for many within the hour.
 async fn keep_statistics(store: Store) {
     let mut ticks = tokio::time::interval(STATISTICS_EVERY);
-    ticks.tick().await;
     loop {
         ticks.tick().await;
-        if let Err(error) = store.optimize().await {
+        if let Err(error) = store.refresh_statistics().await {
             tracing::warn!(%error, "could not refresh the query planner's statistics; will retry");
         }
     }

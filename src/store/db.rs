@@ -607,8 +607,8 @@ pub struct Sqlite {
     readers: Mutex<Vec<(u64, rusqlite::Connection)>>,
     /// Reader connections kept open between reads (more open while more read at once).
     idle_readers: usize,
-    /// Counts `optimize` runs: a connection reads the planner's statistics when it opens, so a
-    /// reader opened before the last run is closed rather than used again.
+    /// Counts `renew_readers` calls: a reader opened before the last is closed rather than used
+    /// again.
     statistics: std::sync::atomic::AtomicU64,
     writer: Arc<tokio::sync::Mutex<Writer>>,
     /// Rung when a transaction waits for its group's commit.
@@ -814,7 +814,8 @@ impl Database {
                 let path = sqlite_path(url);
                 let setup = format!(
                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = {}; \
-                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {}; PRAGMA temp_store = MEMORY;",
+                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {}; PRAGMA temp_store = MEMORY; \
+                     PRAGMA analysis_limit = 1000;",
                     options.sqlite_synchronous.as_str(),
                     options.statement_timeout.as_millis()
                 );
@@ -929,46 +930,13 @@ impl Database {
         }
     }
 
-    /// Refreshes the query planner's statistics: on SQLite, `ANALYZE` of each of Roster's
-    /// tables, from a sample of each index. Without statistics SQLite takes an organization's
-    /// rows for a handful and may read them all rather than a filter's own index. Not `PRAGMA
-    /// optimize`, which also analyzes the FTS5 indexes' shadow tables: their statistics, taken
-    /// small, made every insert four times slower as the tables grew. PostgreSQL's autovacuum
-    /// keeps its statistics itself. A round that finds a group of writes open skips: the next
-    /// one runs. Readers read statistics when they open: those open now are replaced.
-    pub async fn optimize(&self) -> Result<()> {
-        match self {
-            Database::Sqlite(sqlite) => {
-                let writer = sqlite.writer.clone().lock_owned().await;
-                if writer.open {
-                    return Ok(());
-                }
-                tokio::task::spawn_blocking(move || {
-                    let tables = writer
-                        .conn
-                        .prepare(
-                            "SELECT name FROM pragma_table_list \
-                             WHERE schema = 'main' AND type = 'table' AND name NOT LIKE 'sqlite%'",
-                        )?
-                        .query_map([], |row| row.get::<_, String>(0))?
-                        .collect::<rusqlite::Result<Vec<_>>>()?;
-                    writer.conn.execute_batch("PRAGMA analysis_limit = 1000;")?;
-                    for table in tables {
-                        writer
-                            .conn
-                            .execute_batch(&format!("ANALYZE \"{table}\";"))?;
-                    }
-                    Ok::<_, rusqlite::Error>(())
-                })
-                .await
-                .map_err(|e| Error::Internal(format!("the statistics task failed: {e}")))?
-                .map_err(DbError::from)?;
-                sqlite
-                    .statistics
-                    .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
-                Ok(())
-            }
-            Database::Postgres(_) => Ok(()),
+    /// Closes the idle SQLite readers, and those in use as they finish: a connection reads the
+    /// query planner's statistics when it opens, so new statistics need new readers.
+    pub fn renew_readers(&self) {
+        if let Database::Sqlite(sqlite) = self {
+            sqlite
+                .statistics
+                .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         }
     }
 

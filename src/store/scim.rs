@@ -1023,7 +1023,7 @@ mod tests {
             Ok(())
         })
         .unwrap();
-        store.optimize().await.unwrap();
+        store.refresh_statistics().await.unwrap();
         let (analyzed,): (i64,) = db::query("SELECT COUNT(*) FROM sqlite_stat1")
             .fetch_one(&store.db)
             .await

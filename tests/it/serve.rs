@@ -223,3 +223,41 @@ async fn the_statement_timeout_bounds_a_wait_for_a_lock() {
     assert_eq!(status, 200, "{body}");
     assert!(served.terminate());
 }
+
+/// SQLite's query planner statistics are taken as the server starts, in the background, for
+/// Roster's tables and not the FTS5 indexes' shadow tables (README, "Query planner statistics").
+#[tokio::test]
+async fn sqlite_statistics_are_taken_at_start() {
+    if !crate::common::on_sqlite() {
+        return;
+    }
+    let s = crate::common::TestServer::start().await;
+    let outside = Outside::connect(&s.database_url).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let kept = outside
+            .integers("SELECT COUNT(*) FROM sqlite_schema WHERE name = 'sqlite_stat1'")
+            .await;
+        if kept[0] > 0
+            && outside
+                .integers("SELECT COUNT(*) FROM sqlite_stat1 WHERE tbl = 'users'")
+                .await[0]
+                > 0
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "users was not analyzed within 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let shadows = outside
+        .integers(
+            "SELECT COUNT(*) FROM sqlite_stat1 WHERE tbl IN \
+             (SELECT name FROM pragma_table_list WHERE type = 'shadow')",
+        )
+        .await;
+    assert_eq!(shadows, [0]);
+    s.stop().await;
+}
