@@ -814,8 +814,7 @@ impl Database {
                 let path = sqlite_path(url);
                 let setup = format!(
                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = {}; \
-                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {}; PRAGMA temp_store = MEMORY; \
-                     PRAGMA analysis_limit = 1000;",
+                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {}; PRAGMA temp_store = MEMORY;",
                     options.sqlite_synchronous.as_str(),
                     options.statement_timeout.as_millis()
                 );

@@ -178,31 +178,58 @@ impl Store {
         Ok(store)
     }
 
-    /// Refreshes SQLite's query planner statistics: `ANALYZE` of each of Roster's tables, from
-    /// a sample of each index (`analysis_limit`), each table one short write. Without them
-    /// SQLite takes an organization's rows for a handful, and may read them all rather than a
-    /// filter's own index. Not `PRAGMA optimize`: it also analyzes the FTS5 indexes' shadow
-    /// tables, whose statistics, taken small, made every insert four times slower as they grew.
-    /// PostgreSQL's autovacuum keeps its statistics itself.
+    /// Refreshes SQLite's query planner statistics: `ANALYZE` of each of Roster's tables never
+    /// analyzed, or whose rows have doubled or halved since it was, each table one write in its
+    /// turn. Without statistics SQLite takes an organization's rows for a handful, and may read
+    /// them all rather than a filter's own index. Whole tables, not a sample (`analysis_limit`):
+    /// a sample of one organization's first rows says an organization has as many rows as the
+    /// sample. Not `PRAGMA optimize`: it also analyzes the FTS5 indexes' shadow tables, whose
+    /// statistics, taken small, made every insert four times slower as they grew. PostgreSQL's
+    /// autovacuum keeps its statistics itself.
     pub async fn refresh_statistics(&self) -> Result<()> {
         if self.backend == Backend::Postgres {
             return Ok(());
         }
-        let tables: Vec<(String,)> = db::query(
-            "SELECT name FROM pragma_table_list \
-             WHERE schema = 'main' AND type = 'table' AND name NOT LIKE 'sqlite%'",
-        )
+        let (kept,): (i64,) =
+            db::query("SELECT COUNT(*) FROM sqlite_schema WHERE name = 'sqlite_stat1'")
+                .fetch_one(&self.db)
+                .await?;
+        // The rows each table had when last analyzed: the first number of its statistics.
+        let analyzed = match kept {
+            0 => "NULL",
+            _ => {
+                "(SELECT CAST(substr(s.stat, 1, instr(s.stat || ' ', ' ') - 1) AS BIGINT) \
+                 FROM sqlite_stat1 s WHERE s.tbl = t.name LIMIT 1)"
+            }
+        };
+        let tables: Vec<(String, Option<i64>)> = db::query(format!(
+            "SELECT t.name, {analyzed} FROM pragma_table_list t \
+             WHERE t.schema = 'main' AND t.type = 'table' AND t.name NOT LIKE 'sqlite%'"
+        ))
         .fetch_all(&self.db)
         .await?;
-        for (table,) in tables {
-            transact!(self, |tx| {
-                db::query(format!("ANALYZE \"{table}\""))
-                    .execute(&mut *tx.conn)
-                    .await?;
-                Ok(())
-            })?;
+        let mut refreshed = false;
+        for (table, analyzed) in tables {
+            let (rows,): (i64,) = db::query(format!("SELECT COUNT(*) FROM \"{table}\""))
+                .fetch_one(&self.db)
+                .await?;
+            let stale = match analyzed {
+                None => rows > 0,
+                Some(then) => rows > 2 * then || 2 * rows < then,
+            };
+            if stale {
+                transact!(self, |tx| {
+                    db::query(format!("ANALYZE \"{table}\""))
+                        .execute(&mut *tx.conn)
+                        .await?;
+                    Ok(())
+                })?;
+                refreshed = true;
+            }
         }
-        self.db.renew_readers();
+        if refreshed {
+            self.db.renew_readers();
+        }
         Ok(())
     }
 
