@@ -146,14 +146,7 @@ impl Store {
         start_index: i64,
         count: i64,
     ) -> Result<(i64, Vec<StoredUser>)> {
-        let list = ScimList {
-            select: SELECT_SCIM_USER,
-            table: "users",
-            alias: "u",
-            column: user_column,
-            trigrams: ("users_search", user_trigram_column),
-        };
-        self.scim_page(&list, org_id, filter, start_index, count)
+        self.scim_page(&USER_LIST, org_id, filter, start_index, count)
             .await
     }
 
@@ -484,15 +477,8 @@ impl Store {
         start_index: i64,
         count: i64,
     ) -> Result<(i64, Vec<GroupWithMembers>)> {
-        let list = ScimList {
-            select: SELECT_SCIM_GROUP,
-            table: "org_groups",
-            alias: "g",
-            column: group_column,
-            trigrams: ("org_groups_search", group_trigram_column),
-        };
         let (total, groups): (i64, Vec<StoredGroup>) = self
-            .scim_page(&list, org_id, filter, start_index, count)
+            .scim_page(&GROUP_LIST, org_id, filter, start_index, count)
             .await?;
         let ids: Vec<&str> = groups.iter().map(|g| g.id.as_str()).collect();
         let mut members = members_of(&self.db, self.backend, &ids).await?;
@@ -729,6 +715,24 @@ struct ScimList {
     /// The table's trigram index, and its column for a filter's column, where it has one.
     trigrams: (&'static str, fn(Column) -> Option<&'static str>),
 }
+
+/// The SCIM Users list: the organization's users.
+const USER_LIST: ScimList = ScimList {
+    select: SELECT_SCIM_USER,
+    table: "users",
+    alias: "u",
+    column: user_column,
+    trigrams: ("users_search", user_trigram_column),
+};
+
+/// The SCIM Groups list: the organization's groups.
+const GROUP_LIST: ScimList = ScimList {
+    select: SELECT_SCIM_GROUP,
+    table: "org_groups",
+    alias: "g",
+    column: group_column,
+    trigrams: ("org_groups_search", group_trigram_column),
+};
 
 impl ScimList {
     /// The table, aliased.
@@ -1039,20 +1043,6 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(shadows, 0, "the shadow tables are not analyzed");
-        let users = ScimList {
-            select: SELECT_SCIM_USER,
-            table: "users",
-            alias: "u",
-            column: user_column,
-            trigrams: ("users_search", user_trigram_column),
-        };
-        let groups = ScimList {
-            select: SELECT_SCIM_GROUP,
-            table: "org_groups",
-            alias: "g",
-            column: group_column,
-            trigrams: ("org_groups_search", group_trigram_column),
-        };
         let date = "\"2026-11-30T00:00:00Z\"";
         let user_filters = [
             r#"id eq "user-abc""#.to_owned(),
@@ -1085,8 +1075,12 @@ mod tests {
         ];
         let cases = user_filters
             .iter()
-            .map(|f| (Resource::User, &users, f))
-            .chain(group_filters.iter().map(|f| (Resource::Group, &groups, f)));
+            .map(|f| (Resource::User, &USER_LIST, f))
+            .chain(
+                group_filters
+                    .iter()
+                    .map(|f| (Resource::Group, &GROUP_LIST, f)),
+            );
         for (resource, list, filter) in cases {
             let condition = parse_filter(filter, resource).unwrap();
             let mut sql = Sql::new(&format!(
