@@ -929,8 +929,9 @@ impl Database {
         }
     }
 
-    /// Closes the idle SQLite readers, and those in use as they finish: a connection reads the
-    /// query planner's statistics when it opens, so new statistics need new readers.
+    /// Retires the SQLite readers open now: each is closed, not reused, when its read is done
+    /// or it is next taken. A connection reads the query planner's statistics when it opens, so
+    /// new statistics need new readers.
     pub fn renew_readers(&self) {
         if let Database::Sqlite(sqlite) = self {
             sqlite
