@@ -327,26 +327,20 @@ impl Store {
                 .push(")");
             sql.build().fetch_one::<(i64, i64)>(&self.db)
         };
+        // The matches, from the count of one side: itself, or the kept count less the rest.
+        let matches = |negated: bool, (counted, kept_total): (i64, i64)| match negated {
+            true => kept_total - counted,
+            false => counted,
+        };
         for &negated in sides {
-            let (counted, kept_total) = count_side(negated, Some(COUNTED_AT_MOST)).await?;
-            if counted < COUNTED_AT_MOST {
-                return Ok(match negated {
-                    true => (kept_total - counted, false),
-                    false => (counted, true),
-                });
+            let counts = count_side(negated, Some(COUNTED_AT_MOST)).await?;
+            if counts.0 < COUNTED_AT_MOST {
+                return Ok((matches(negated, counts), !negated));
             }
         }
         // Both sides are large: every row of the one likely the smaller.
-        let negated = sides[0];
-        let (counted, kept_total) = count_side(negated, None).await?;
-        Ok((
-            if negated {
-                kept_total - counted
-            } else {
-                counted
-            },
-            false,
-        ))
+        let counts = count_side(sides[0], None).await?;
+        Ok((matches(sides[0], counts), false))
     }
 
     pub async fn get_scim_user(&self, org_id: &str, user_id: &str) -> Result<StoredUser> {
