@@ -73,13 +73,18 @@ fn filtered(path: &str, filter: &str) -> String {
     format!("{path}?filter={query}")
 }
 
-fn ids(list: &Value) -> BTreeSet<String> {
+/// The `userName`s of a list's resources, in the order listed.
+fn user_names(list: &Value) -> Vec<String> {
     list["Resources"]
         .as_array()
         .unwrap()
         .iter()
         .map(|r| r["userName"].as_str().unwrap().to_owned())
         .collect()
+}
+
+fn ids(list: &Value) -> BTreeSet<String> {
+    user_names(list).into_iter().collect()
 }
 
 #[tokio::test]
@@ -782,12 +787,7 @@ async fn pages_of_250_users_have_no_gap_or_duplicate() {
         .await;
         assert_eq!(page.body["totalResults"], 251);
         assert_eq!(page.body["startIndex"], start);
-        let names: Vec<String> = page.body["Resources"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| r["userName"].as_str().unwrap().to_owned())
-            .collect();
+        let names = user_names(&page.body);
         if names.is_empty() {
             break;
         }
@@ -809,19 +809,7 @@ async fn pages_of_250_users_have_no_gap_or_duplicate() {
         None,
     )
     .await;
-    let names: Vec<&str> = again.body["Resources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["userName"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        names,
-        seen[120..160]
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>()
-    );
+    assert_eq!(user_names(&again.body), seen[120..160]);
     // Past the end, an empty page; a count over the most is the most.
     let past = call(&scim, Method::GET, &format!("{USERS}?startIndex=300"), None).await;
     assert_eq!(past.body["Resources"], json!([]));
@@ -910,12 +898,7 @@ async fn totals_are_exact_however_many_match() {
             );
             let list = call(scim, Method::GET, &path, None).await;
             assert_eq!(list.status, 200, "{filter}: {}", list.body);
-            list.body["Resources"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|r| r["userName"].as_str().unwrap().to_owned())
-                .collect::<Vec<_>>()
+            user_names(&list.body)
         }
     };
     // Users were made 16 at a time: the oracle is the unfiltered walk's order, which is ids'.
