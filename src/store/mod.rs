@@ -218,12 +218,10 @@ impl Store {
                 Some(then) => rows > 2 * then || 2 * rows < then,
             };
             if stale {
-                transact!(self, |tx| {
-                    db::query(format!("ANALYZE \"{table}\""))
-                        .execute(&mut *tx.conn)
-                        .await?;
-                    Ok(())
-                })?;
+                // Not `transact!`: statistics change no key's rights, so the gateway's
+                // decisions stay cached.
+                self.write_once(db::query(format!("ANALYZE \"{table}\"")))
+                    .await?;
                 refreshed = true;
             }
         }
