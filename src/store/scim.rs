@@ -980,7 +980,9 @@ mod tests {
     /// An index behind every filter: for each attribute and operator, SQLite's plan for the
     /// side of the filter that Roster reads first (the matches of a narrow filter, the rest of a
     /// broad one) searches an index (or the trigram table), never scans the table. Each filter
-    /// matches few of the 2,000 rows: for one that matches most, a scan is the right plan.
+    /// matches few of the organization's 2,000 rows: for one that matches most, a scan is the
+    /// right plan. Beside it are a thousand small organizations, as on a shared server: only
+    /// the sampled statistics (STAT4) tell SQLite this one is large, not the average.
     #[tokio::test]
     async fn every_filter_is_served_by_an_index() {
         let dir = tempfile::tempdir().unwrap();
@@ -1019,6 +1021,35 @@ mod tests {
                 .execute(&mut *tx.conn)
                 .await?;
             }
+            // Beside it, a thousand organizations of two users and two groups each: the
+            // statistics' rows per organization (four) are far from this one's.
+            db::query(
+                "INSERT INTO organizations (id, name, created_at, default_project_id) \
+                 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000) \
+                 SELECT 'org-s' || i, 'Small', 0, 'proj_s' || i FROM n",
+            )
+            .execute(&mut *tx.conn)
+            .await?;
+            for (table, columns, values) in [
+                (
+                    "users",
+                    "id, org_id, email, name, role, added_at, user_name, external_id, updated_at",
+                    "'user-s' || i, 'org-s' || (i / 2 + 1), 's' || i || '@example.com', \
+                     'S ' || i, 'reader', i, 's' || i || '@example.com', 's-' || i, i",
+                ),
+                (
+                    "org_groups",
+                    "id, org_id, name, created_at, external_id, updated_at",
+                    "'group_s' || i, 'org-s' || (i / 2 + 1), 'S ' || i, i, 's-' || i, i",
+                ),
+            ] {
+                db::query(format!(
+                    "INSERT INTO {table} ({columns}) WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL \
+                     SELECT i + 1 FROM n WHERE i < 1999) SELECT {values} FROM n"
+                ))
+                .execute(&mut *tx.conn)
+                .await?;
+            }
             Ok(())
         })
         .unwrap();
@@ -1037,6 +1068,16 @@ mod tests {
             .await
             .unwrap();
         assert!(analyzed > 0, "the tables are analyzed");
+        let (by_org,): (String,) =
+            db::query("SELECT stat FROM sqlite_stat1 WHERE idx = 'users_updated_at'")
+                .fetch_one(&store.db)
+                .await
+                .unwrap();
+        assert_eq!(
+            by_org.split(' ').take(2).collect::<Vec<_>>(),
+            ["4000", "4"],
+            "an organization has four users, as the statistics average them"
+        );
         // Not the FTS5 indexes' shadow tables: statistics taken of them small slow every insert.
         let (shadows,): (i64,) = db::query(
             "SELECT COUNT(*) FROM sqlite_stat1 WHERE tbl IN \
