@@ -992,8 +992,10 @@ mod tests {
             .unwrap();
         // A reader, opened and kept before the statistics exist.
         store.list_scim_tokens("org-1").await.unwrap();
-        // An organization of 2,000 users and 2,000 groups, and the statistics a server keeps:
-        // without them SQLite takes an organization's rows for a handful.
+        // An organization of 2,000 users and 2,000 groups, and beside it, as on a shared
+        // server, a thousand of two each: the statistics' rows per organization (four) are far
+        // from the large one's. And the statistics a server keeps: without them SQLite takes an
+        // organization's rows for a handful.
         transact!(&store, |tx| {
             db::query(
                 "INSERT INTO organizations (id, name, created_at, default_project_id) \
@@ -1001,54 +1003,38 @@ mod tests {
             )
             .execute(&mut *tx.conn)
             .await?;
-            for (table, columns, values) in [
-                (
-                    "users",
-                    "id, org_id, email, name, role, added_at, user_name, external_id, updated_at",
-                    "'user-' || i, 'org-1', 'u' || i || '@example.com', 'U ' || i, 'reader', i, \
-                     'u' || i || '@example.com', 'x-' || i, i",
-                ),
-                (
-                    "org_groups",
-                    "id, org_id, name, created_at, external_id, updated_at",
-                    "'group_' || i, 'org-1', 'G ' || i, i, 'g-' || i, i",
-                ),
-            ] {
-                db::query(format!(
-                    "INSERT INTO {table} ({columns}) WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL \
-                     SELECT i + 1 FROM n WHERE i < 2000) SELECT {values} FROM n"
-                ))
-                .execute(&mut *tx.conn)
-                .await?;
-            }
-            // Beside it, a thousand organizations of two users and two groups each: the
-            // statistics' rows per organization (four) are far from this one's.
             db::query(
                 "INSERT INTO organizations (id, name, created_at, default_project_id) \
-                 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000) \
+                 WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 999) \
                  SELECT 'org-s' || i, 'Small', 0, 'proj_s' || i FROM n",
             )
             .execute(&mut *tx.conn)
             .await?;
-            for (table, columns, values) in [
-                (
-                    "users",
-                    "id, org_id, email, name, role, added_at, user_name, external_id, updated_at",
-                    "'user-s' || i, 'org-s' || (i / 2 + 1), 's' || i || '@example.com', \
-                     'S ' || i, 'reader', i, 's' || i || '@example.com', 's-' || i, i",
-                ),
-                (
-                    "org_groups",
-                    "id, org_id, name, created_at, external_id, updated_at",
-                    "'group_s' || i, 'org-s' || (i / 2 + 1), 'S ' || i, i, 's-' || i, i",
-                ),
-            ] {
-                db::query(format!(
-                    "INSERT INTO {table} ({columns}) WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL \
-                     SELECT i + 1 FROM n WHERE i < 1999) SELECT {values} FROM n"
-                ))
-                .execute(&mut *tx.conn)
-                .await?;
+            for (org, tag) in [("'org-1'", ""), ("'org-s' || (i % 1000)", "s")] {
+                for (table, columns, values) in [
+                    (
+                        "users",
+                        "id, org_id, email, name, role, added_at, user_name, external_id, \
+                         updated_at",
+                        format!(
+                            "'user-{tag}' || i, {org}, '{tag}u' || i || '@example.com', \
+                             'U ' || i, 'reader', i, '{tag}u' || i || '@example.com', \
+                             '{tag}x-' || i, i"
+                        ),
+                    ),
+                    (
+                        "org_groups",
+                        "id, org_id, name, created_at, external_id, updated_at",
+                        format!("'group_{tag}' || i, {org}, 'G ' || i, i, '{tag}g-' || i, i"),
+                    ),
+                ] {
+                    db::query(format!(
+                        "INSERT INTO {table} ({columns}) WITH RECURSIVE n(i) AS (SELECT 1 \
+                         UNION ALL SELECT i + 1 FROM n WHERE i < 2000) SELECT {values} FROM n"
+                    ))
+                    .execute(&mut *tx.conn)
+                    .await?;
+                }
             }
             Ok(())
         })
