@@ -790,7 +790,8 @@ impl Database {
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
                     .len();
-                // The idle readers and the one writer; readers in use are on their callers' threads.
+                // The idle readers and the one writer; readers in use are on their callers'
+                // threads.
                 PoolStatus {
                     open: idle + 1,
                     idle,

@@ -120,8 +120,8 @@ impl Store {
     }
 
     /// Writes the key uses noted since the last call: one statement (always the same text) per
-    /// hundreds of keys, all in one transaction (one sync to disk). Not through `transact!`: a key's last use changes no
-    /// decision, so the gateway cache stays.
+    /// hundreds of keys, all in one transaction (one sync to disk). Not through `transact!`: a
+    /// key's last use changes no decision, so the gateway cache stays.
     pub async fn record_key_uses(&self) -> Result<()> {
         let uses = std::mem::take(&mut *self.key_uses.lock().unwrap_or_else(|p| p.into_inner()));
         if uses.is_empty() {
