@@ -372,3 +372,30 @@ impl From<&crate::domain::principal::Principal> for Author {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A statistics run changes no key's rights: the gateway's cached decisions stay, and a
+    /// check on a cached key still touches no database.
+    #[tokio::test]
+    async fn a_statistics_run_keeps_the_gateways_cached_decisions() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/roster.db?mode=rwc", dir.path().display());
+        let store = Store::open(&url, &StoreOptions::default(), Clock::default())
+            .await
+            .unwrap();
+        let miss = store.decisions.get("digest").unwrap_err();
+        store
+            .decisions
+            .put("digest", None, Duration::from_secs(60), miss);
+        store.refresh_statistics().await.unwrap();
+        let (analyzed,): (i64,) = db::query("SELECT COUNT(*) FROM sqlite_stat1")
+            .fetch_one(&store.db)
+            .await
+            .unwrap();
+        assert!(analyzed > 0, "a table was analyzed");
+        assert!(store.decisions.get("digest").is_ok());
+    }
+}

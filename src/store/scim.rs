@@ -1039,16 +1039,7 @@ mod tests {
             Ok(())
         })
         .unwrap();
-        // A gateway decision cached before the statistics run: it changes no key's rights.
-        let miss = store.decisions.get("digest").unwrap_err();
-        store
-            .decisions
-            .put("digest", None, std::time::Duration::from_secs(60), miss);
         store.refresh_statistics().await.unwrap();
-        assert!(
-            store.decisions.get("digest").is_ok(),
-            "the gateway's cached decisions outlive a statistics run"
-        );
         let (analyzed,): (i64,) = db::query("SELECT COUNT(*) FROM sqlite_stat1")
             .fetch_one(&store.db)
             .await
