@@ -826,19 +826,39 @@ fn push_condition(
     negated: bool,
 ) {
     let column = list.column;
-    let group = |sql: &mut Sql, items: &[Condition], joiner: &str| {
-        sql.push("(");
-        for (i, item) in items.iter().enumerate() {
-            if i > 0 {
-                sql.push(joiner);
+    // The items in halves, `((a OR b) OR (c OR d))`, not as one chain: SQLite parses a chain
+    // into a tree as deep as it is long, and refuses one deeper than 1,000, where the grammar
+    // allows 1,024 terms.
+    fn group(
+        sql: &mut Sql,
+        items: &[Condition],
+        and: bool,
+        list: &ScimList,
+        backend: Backend,
+        negated: bool,
+    ) {
+        match items {
+            [] => {
+                sql.push(if and { "1 = 1" } else { "1 = 0" });
             }
-            push_condition(sql, item, list, backend, negated);
+            [item] => push_condition(sql, item, list, backend, negated),
+            _ => {
+                let (left, right) = items.split_at(items.len() / 2);
+                sql.push("(");
+                group(sql, left, and, list, backend, negated);
+                sql.push(if and { " AND " } else { " OR " });
+                group(sql, right, and, list, backend, negated);
+                sql.push(")");
+            }
         }
-        sql.push(")");
-    };
+    }
     match (condition, negated) {
-        (Condition::And(items), false) | (Condition::Or(items), true) => group(sql, items, " AND "),
-        (Condition::Or(items), false) | (Condition::And(items), true) => group(sql, items, " OR "),
+        (Condition::And(items), false) | (Condition::Or(items), true) => {
+            group(sql, items, true, list, backend, negated)
+        }
+        (Condition::Or(items), false) | (Condition::And(items), true) => {
+            group(sql, items, false, list, backend, negated)
+        }
         (Condition::Not(inner), _) => push_condition(sql, inner, list, backend, !negated),
         (Condition::Present(c), false) => {
             let name = column(*c);

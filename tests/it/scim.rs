@@ -462,6 +462,70 @@ async fn every_filter_operator_selects_what_it_says() {
     s.stop().await;
 }
 
+/// The longest filter the grammar reads, 1,024 terms, is answered (SQLite refuses an expression
+/// deeper than 1,000, so a chain of terms must not become one), on users and groups, in `and`
+/// and `or` chains of every kind of comparison; one term more is a 400.
+#[tokio::test]
+async fn the_longest_filter_the_grammar_reads_is_answered() {
+    let s = TestServer::start().await;
+    let token = token(&s).await;
+    let scim = s.with_key(&token);
+    create(&scim, user("ada@example.com", "x-ada", "Ada")).await;
+    create(&scim, user("bob@example.org", "x-bob", "Bob")).await;
+    let search = |path: &'static str, terms: Vec<String>, joiner: &'static str| {
+        let scim = &scim;
+        async move {
+            let filter = terms.join(joiner);
+            let body = json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+                "filter": filter,
+            });
+            call(scim, Method::POST, &format!("{path}/.search"), Some(body)).await
+        }
+    };
+    // Of each kind a few hundred that match no one, and the terms that find Ada and Bob.
+    let misses = |n: usize| {
+        (0..n).map(|i| match i % 4 {
+            0 => format!(r#"userName eq "nobody{i}@example.com""#),
+            1 => format!(r#"userName co "nobody{i}@""#),
+            2 => format!(r#"externalId sw "none-{i}""#),
+            _ => format!(r#"displayName ew "Nobody {i}""#),
+        })
+    };
+    let mut any: Vec<String> = misses(1_022).collect();
+    any.push(r#"userName eq "ada@example.com""#.into());
+    any.push(r#"emails[value co "bob@"]"#.into());
+    let found = search(USERS, any.clone(), " or ").await;
+    assert_eq!(found.status, 200, "{}", found.body);
+    assert_eq!(
+        user_names(&found.body),
+        ["ada@example.com", "bob@example.org"]
+    );
+    assert_eq!(found.body["totalResults"], 2);
+
+    let mut all: Vec<String> = misses(1_023).map(|t| format!("not ({t})")).collect();
+    all.push(r#"userName sw "a""#.into());
+    let found = search(USERS, all, " and ").await;
+    assert_eq!(found.status, 200, "{}", found.body);
+    assert_eq!(user_names(&found.body), ["ada@example.com"]);
+    assert_eq!(found.body["totalResults"], 1);
+
+    let groups: Vec<String> = (0..1_024)
+        .map(|i| format!(r#"displayName eq "Group {i}""#))
+        .collect();
+    let found = search(GROUPS, groups, " or ").await;
+    assert_eq!(found.status, 200, "{}", found.body);
+    assert_eq!(found.body["totalResults"], 0);
+
+    any.push(r#"userName eq "carol@example.com""#.into());
+    refused(
+        &search(USERS, any, " or ").await,
+        400,
+        Some("invalidFilter"),
+    );
+    s.stop().await;
+}
+
 /// `co` and `ew` are served from trigram indexes (migration 0013), which ignore case and read
 /// `_` as a wildcard: what they find is checked exactly, and they follow renames and deletes.
 #[tokio::test]
