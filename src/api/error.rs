@@ -49,6 +49,11 @@ struct ErrorBody<'a> {
     code: Option<&'a str>,
 }
 
+/// What a body over the limit is told, in either API's error body.
+pub fn too_large(limit_bytes: usize) -> String {
+    format!("The request body is too large: the limit is {limit_bytes} bytes.")
+}
+
 const INVALID_REQUEST: &str = "invalid_request_error";
 const SERVER_ERROR: &str = "server_error";
 
@@ -135,7 +140,7 @@ impl IntoResponse for ApiError {
             ApiError::PayloadTooLarge { limit_bytes } => envelope(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 INVALID_REQUEST,
-                &format!("The request body is too large: the limit is {limit_bytes} bytes."),
+                &too_large(limit_bytes),
                 None,
                 Some("request_too_large"),
             ),

@@ -132,7 +132,7 @@ pub fn router(state: AppState) -> Router {
     };
     let routes = Router::new()
         .nest("/v1", v1)
-        .nest("/scim/v2", scim::routes())
+        .nest(scim::BASE_PATH, scim::routes())
         .merge(health::routes())
         .merge(accept::page_routes());
     let routes = if state.settings.metrics_listen.is_none() {
@@ -231,16 +231,20 @@ pub struct DoublyFramed;
 /// the connection after the answer), and one announced larger than the limit (refused at once,
 /// not after reading up to it).
 async fn check_framing(req: Request, next: Next) -> Response<axum::body::Body> {
+    let scim = scim::is_scim(req.uri().path());
     // hyper hands on a doubly framed request by its Transfer-Encoding alone, without the
     // Content-Length: the connection's reader (`server.rs`) marks it.
     if req.extensions().get::<DoublyFramed>().is_some() {
-        return ApiError::Domain(crate::domain::Error::Invalid {
-            message: "The request has both Content-Length and Transfer-Encoding headers; send one."
-                .into(),
-            param: None,
-            code: Some("invalid_request"),
-        })
-        .into_response();
+        return refuse(
+            scim,
+            ApiError::Domain(crate::domain::Error::Invalid {
+                message:
+                    "The request has both Content-Length and Transfer-Encoding headers; send one."
+                        .into(),
+                param: None,
+                code: Some("invalid_request"),
+            }),
+        );
     }
     let announced = req
         .headers()
@@ -248,12 +252,22 @@ async fn check_framing(req: Request, next: Next) -> Response<axum::body::Body> {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if announced.is_some_and(|length| length > extract::MAX_BODY_BYTES as u64) {
-        return ApiError::PayloadTooLarge {
-            limit_bytes: extract::MAX_BODY_BYTES,
-        }
-        .into_response();
+        return refuse(
+            scim,
+            ApiError::PayloadTooLarge {
+                limit_bytes: extract::MAX_BODY_BYTES,
+            },
+        );
     }
     next.run(req).await
+}
+
+/// A refusal made before routing, in the error body of the API the request was for.
+fn refuse(scim: bool, error: ApiError) -> Response<axum::body::Body> {
+    match scim {
+        true => scim::refusal(error),
+        false => error.into_response(),
+    }
 }
 
 /// Answers 503 when a request outlives `timeout`, whatever it waits on (a slow body, a database
@@ -263,13 +277,16 @@ async fn within_deadline(
     req: Request,
     next: Next,
 ) -> Response<axum::body::Body> {
+    let scim = scim::is_scim(req.uri().path());
     match tokio::time::timeout(timeout, next.run(req)).await {
         Ok(response) => response,
-        Err(_) => ApiError::Domain(crate::domain::Error::TimedOut(format!(
-            "the request passed its deadline of {} s",
-            timeout.as_secs_f64()
-        )))
-        .into_response(),
+        Err(_) => refuse(
+            scim,
+            ApiError::Domain(crate::domain::Error::TimedOut(format!(
+                "the request passed its deadline of {} s",
+                timeout.as_secs_f64()
+            ))),
+        ),
     }
 }
 

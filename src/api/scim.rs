@@ -14,6 +14,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
+use super::error::ApiError;
 use crate::domain::ids::UserId;
 use crate::domain::scim::{
     self, GROUP_SCHEMA, LIST_SCHEMA, MAX_COUNT, ROSTER_USER_SCHEMA, Resource, ScimError, ScimGroup,
@@ -21,6 +22,30 @@ use crate::domain::scim::{
 };
 use crate::domain::secret;
 use crate::store::scim::{GroupWithMembers, PRECONDITION_FAILED, ScimToken, TOKEN_PREFIX};
+
+/// Where SCIM is served.
+pub const BASE_PATH: &str = "/scim/v2";
+
+/// Whether `path` is SCIM's: its refusals are SCIM error bodies, even those made before routing.
+pub fn is_scim(path: &str) -> bool {
+    path.strip_prefix(BASE_PATH)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
+/// A refusal made before routing (a body too large or framed twice, a request past its
+/// deadline), as SCIM's error body: identity providers read no other.
+pub fn refusal(error: ApiError) -> Response {
+    match error {
+        ApiError::Domain(error) => Refusal::from(error).into_response(),
+        ApiError::PayloadTooLarge { limit_bytes } => Refusal(ScimError {
+            status: StatusCode::PAYLOAD_TOO_LARGE.as_u16(),
+            scim_type: None,
+            detail: super::error::too_large(limit_bytes),
+        })
+        .into_response(),
+        other => other.into_response(),
+    }
+}
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -177,10 +202,16 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for Body {
 
     async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Refusal> {
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            let detail = match e.status() {
+                StatusCode::PAYLOAD_TOO_LARGE => {
+                    super::error::too_large(super::extract::MAX_BODY_BYTES)
+                }
+                _ => e.body_text(),
+            };
             Refusal(ScimError {
                 status: e.status().as_u16(),
                 scim_type: None,
-                detail: e.body_text(),
+                detail,
             })
         })?;
         let value: Value = serde_json::from_slice(&bytes)
@@ -197,7 +228,7 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for Body {
 /// The SCIM base URL, for `location` and `$ref`.
 fn base(state: &AppState) -> String {
     format!(
-        "{}/scim/v2",
+        "{}{BASE_PATH}",
         state.settings.public_url.trim_end_matches('/')
     )
 }
