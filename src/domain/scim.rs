@@ -5,6 +5,8 @@
 //! Attribute names are case-insensitive (RFC 7643 §2.1): Entra ID and Okta spell them
 //! differently, so every read goes through `attr`.
 
+use std::collections::HashSet;
+
 use scim_v2::filter::{AttrExp, AttrPath, CompValue, CompareOp, Filter, PatchPath, ValFilter};
 use serde_json::{Map, Value, json};
 
@@ -239,12 +241,13 @@ impl ScimGroup {
         let members = match attr(resource, "members") {
             None => Vec::new(),
             Some(Value::Array(items)) => {
-                let mut ids = Vec::with_capacity(items.len());
+                // Each once, in the order named; by a set, as a group may name thousands.
+                let (mut ids, mut named) = (Vec::with_capacity(items.len()), HashSet::new());
                 for item in items {
                     let id = string_attr(item, "value")?.ok_or_else(|| {
                         ScimError::bad("invalidValue", "Each of 'members' needs a 'value'.")
                     })?;
-                    if !ids.contains(&id) {
+                    if named.insert(id.clone()) {
                         ids.push(id);
                     }
                 }
@@ -1157,9 +1160,11 @@ fn set_attribute(
         }
         None => match (op, object.get_mut(&key), value) {
             // Adding to a multi-valued attribute appends (without repeating a value).
+            // Values are told apart by their text (keys sorted, so equal values read alike).
             (PatchOp::Add, Some(Value::Array(items)), Value::Array(new)) => {
+                let mut present: HashSet<String> = items.iter().map(Value::to_string).collect();
                 for item in new {
-                    if !items.contains(&item) {
+                    if present.insert(item.to_string()) {
                         items.push(item);
                     }
                 }
@@ -1209,13 +1214,20 @@ fn remove_attribute(object: &mut Map<String, Value>, name: &str, sub: Option<&st
 /// Removes from the multi-valued attribute `name` the items whose `value` one of `values`
 /// names.
 fn remove_values(object: &mut Map<String, Value>, name: &str, values: Option<&Value>) {
-    let named: Vec<&Value> = match values {
-        Some(Value::Array(items)) => items.iter().filter_map(|i| attr(i, "value")).collect(),
-        Some(item) => attr(item, "value").into_iter().collect(),
-        None => Vec::new(),
+    let named: HashSet<String> = match values {
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(|i| attr(i, "value"))
+            .map(Value::to_string)
+            .collect(),
+        Some(item) => attr(item, "value")
+            .map(Value::to_string)
+            .into_iter()
+            .collect(),
+        None => HashSet::new(),
     };
     if let Some(Value::Array(items)) = key_of(object, name).and_then(|k| object.get_mut(&k)) {
-        items.retain(|item| attr(item, "value").is_none_or(|v| !named.contains(&v)));
+        items.retain(|item| attr(item, "value").is_none_or(|v| !named.contains(&v.to_string())));
     }
 }
 

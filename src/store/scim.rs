@@ -1,7 +1,7 @@
 //! SCIM 2.0: the identity provider's tokens, and its users, read and written in the same tables
 //! as the Admin API's, each change one transaction with its audit event.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
 use serde_json::json;
@@ -622,31 +622,62 @@ async fn set_members(
     current: &[String],
     wanted: &[String],
 ) -> Result<()> {
-    let added: Vec<&String> = wanted.iter().filter(|id| !current.contains(id)).collect();
-    let removed: Vec<&String> = current.iter().filter(|id| !wanted.contains(id)).collect();
+    // By sets, each id once, in the order named: a PUT may name thousands.
+    let (current_set, wanted_set): (HashSet<&String>, HashSet<&String>) =
+        (current.iter().collect(), wanted.iter().collect());
+    let mut named = HashSet::new();
+    let added: Vec<&String> = wanted
+        .iter()
+        .filter(|id| !current_set.contains(id) && named.insert(*id))
+        .collect();
+    let removed: Vec<&String> = current
+        .iter()
+        .filter(|id| !wanted_set.contains(id))
+        .collect();
+    let as_json = |ids: &[&String]| serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
     if !added.is_empty() {
         let org_id = tx.org_id()?;
-        let known: Vec<(String,)> = db::query(format!(
+        let known: HashSet<String> = db::query(format!(
             "SELECT id FROM users WHERE org_id = $1 AND id IN ({})",
             tx.backend.json_strings("$2")
         ))
-        .bind(org_id)
-        .bind(serde_json::to_string(&added).unwrap_or_else(|_| "[]".into()))
+        .bind(org_id.clone())
+        .bind(as_json(&added))
         .fetch_all(&mut *tx.conn)
-        .await?;
-        if let Some(unknown) = added.iter().find(|id| !known.iter().any(|(k,)| k == **id)) {
+        .await?
+        .into_iter()
+        .map(|(id,): (String,)| id)
+        .collect();
+        if let Some(unknown) = added.iter().find(|id| !known.contains(id.as_str())) {
             return Err(Error::Invalid {
                 message: format!("No user with id '{unknown}' in this organization.").into(),
                 param: None,
                 code: Some("invalidValue"),
             });
         }
-        for user_id in &added {
-            tx.insert_group_user(group_id, user_id).await?;
-        }
+        // One statement for them all. The group's row is locked, but the Admin API may have
+        // added one of them since: she is a member either way.
+        db::query(format!(
+            "INSERT INTO group_users (group_id, user_id, added_at) SELECT $1, u.id, $2 \
+             FROM users u WHERE u.org_id = $3 AND u.id IN ({}) ON CONFLICT DO NOTHING",
+            tx.backend.json_strings("$4")
+        ))
+        .bind(group_id.to_owned())
+        .bind(tx.now)
+        .bind(org_id)
+        .bind(as_json(&added))
+        .execute(&mut *tx.conn)
+        .await?;
     }
-    for user_id in &removed {
-        tx.delete_group_user(group_id, user_id).await?;
+    if !removed.is_empty() {
+        db::query(format!(
+            "DELETE FROM group_users WHERE group_id = $1 AND user_id IN ({})",
+            tx.backend.json_strings("$2")
+        ))
+        .bind(group_id.to_owned())
+        .bind(as_json(&removed))
+        .execute(&mut *tx.conn)
+        .await?;
     }
     if !added.is_empty() || !removed.is_empty() {
         let details = json!({"id": group_id, "changes_requested": {"users_added": added, "users_removed": removed}});

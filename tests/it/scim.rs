@@ -1080,6 +1080,95 @@ async fn totals_are_exact_however_many_match() {
 
 const GROUPS: &str = "/scim/v2/Groups";
 
+/// A group's members set in one request by the hundred, some named twice: each is a member once,
+/// and a PUT, a PATCH that adds and one that removes leave exactly who they name.
+#[tokio::test]
+async fn a_group_of_hundreds_is_set_in_one_request() {
+    let s = TestServer::start().await;
+    let token = token(&s).await;
+    let scim = s.with_key(&token);
+    let mut people = Vec::new();
+    let bodies: Vec<Value> = (0..300)
+        .map(|i| user(&format!("m{i:03}@example.com"), &format!("m{i}"), "M"))
+        .collect();
+    for batch in bodies.chunks(16) {
+        let made = futures_util::future::join_all(
+            batch
+                .iter()
+                .map(|body| call(&scim, Method::POST, USERS, Some(body.clone()))),
+        )
+        .await;
+        people.extend(
+            made.iter()
+                .map(|m| m.body["id"].as_str().unwrap().to_owned()),
+        );
+    }
+    people.sort();
+    let refs =
+        |ids: &[String]| -> Vec<Value> { ids.iter().map(|id| json!({"value": id})).collect() };
+    let twice: Vec<Value> = refs(&people).into_iter().chain(refs(&people)).collect();
+    let created = call(
+        &scim,
+        Method::POST,
+        GROUPS,
+        Some(json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+            "displayName": "Everyone",
+            "members": twice,
+        })),
+    )
+    .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let group = format!("{GROUPS}/{}", created.body["id"].as_str().unwrap());
+    let members = || {
+        let (scim, group) = (&scim, &group);
+        async move {
+            let found = call(scim, Method::GET, group, None).await;
+            let mut ids: Vec<String> = found.body["members"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["value"].as_str().unwrap().to_owned())
+                .collect();
+            ids.sort();
+            ids
+        }
+    };
+    assert_eq!(members().await, people);
+
+    let (first, second) = people.split_at(150);
+    let put = call(
+        &scim,
+        Method::PUT,
+        &group,
+        Some(json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+            "displayName": "Everyone",
+            "members": refs(second),
+        })),
+    )
+    .await;
+    assert_eq!(put.status, 200, "{}", put.body);
+    assert_eq!(members().await, second);
+
+    let patch = |operations: Value| {
+        let (scim, group) = (&scim, &group);
+        async move {
+            let body = json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": operations,
+            });
+            let patched = call(scim, Method::PATCH, group, Some(body)).await;
+            assert!([200, 204].contains(&patched.status), "{}", patched.body);
+        }
+    };
+    patch(json!([{"op": "add", "path": "members", "value": twice}])).await;
+    assert_eq!(members().await, people);
+    patch(json!([{"op": "remove", "path": "members", "value": refs(first)}])).await;
+    assert_eq!(members().await, second);
+    s.stop().await;
+}
+
 #[tokio::test]
 async fn groups_keep_their_members_through_every_patch_form() {
     let s = TestServer::start().await;
