@@ -67,6 +67,24 @@ async fn create(scim: &Caller<'_>, body: Value) -> Value {
     created.body
 }
 
+/// Creates a user of each of `bodies`, sixteen at a time; what each answered, in order.
+async fn create_many(scim: &Caller<'_>, bodies: &[Value]) -> Vec<Value> {
+    let mut created = Vec::with_capacity(bodies.len());
+    for batch in bodies.chunks(16) {
+        let made = futures_util::future::join_all(
+            batch
+                .iter()
+                .map(|body| call(scim, Method::POST, USERS, Some(body.clone()))),
+        )
+        .await;
+        for answer in made {
+            assert_eq!(answer.status, 201, "{}", answer.body);
+            created.push(answer.body);
+        }
+    }
+    created
+}
+
 /// `path` listed with `filter`, URL-encoded.
 fn filtered(path: &str, filter: &str) -> String {
     let query: String = form_urlencoded::byte_serialize(filter.as_bytes()).collect();
@@ -904,17 +922,7 @@ async fn totals_are_exact_however_many_match() {
             body
         })
         .collect();
-    for batch in bodies.chunks(16) {
-        let made = futures_util::future::join_all(
-            batch
-                .iter()
-                .map(|body| call(&scim, Method::POST, USERS, Some(body.clone()))),
-        )
-        .await;
-        for created in made {
-            assert_eq!(created.status, 201, "{}", created.body);
-        }
-    }
+    create_many(&scim, &bodies).await;
     let total = |filter: Option<&'static str>| {
         let scim = &scim;
         async move {
@@ -1087,22 +1095,14 @@ async fn a_group_of_hundreds_is_set_in_one_request() {
     let s = TestServer::start().await;
     let token = token(&s).await;
     let scim = s.with_key(&token);
-    let mut people = Vec::new();
     let bodies: Vec<Value> = (0..300)
         .map(|i| user(&format!("m{i:03}@example.com"), &format!("m{i}"), "M"))
         .collect();
-    for batch in bodies.chunks(16) {
-        let made = futures_util::future::join_all(
-            batch
-                .iter()
-                .map(|body| call(&scim, Method::POST, USERS, Some(body.clone()))),
-        )
-        .await;
-        people.extend(
-            made.iter()
-                .map(|m| m.body["id"].as_str().unwrap().to_owned()),
-        );
-    }
+    let mut people: Vec<String> = create_many(&scim, &bodies)
+        .await
+        .iter()
+        .map(|made| made["id"].as_str().unwrap().to_owned())
+        .collect();
     people.sort();
     let refs =
         |ids: &[String]| -> Vec<Value> { ids.iter().map(|id| json!({"value": id})).collect() };
