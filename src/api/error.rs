@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use crate::domain::Error;
+use crate::domain::error::advice;
 
 /// An error as the API answers it: a domain error, or one that only HTTP can produce.
 #[derive(Debug)]
@@ -108,7 +109,7 @@ impl IntoResponse for ApiError {
                 envelope(
                     StatusCode::SERVICE_UNAVAILABLE,
                     SERVER_ERROR,
-                    "The server could not reach its database. Please retry your request.",
+                    advice::UNAVAILABLE,
                     None,
                     None,
                 )
@@ -118,7 +119,7 @@ impl IntoResponse for ApiError {
                 envelope(
                     StatusCode::SERVICE_UNAVAILABLE,
                     SERVER_ERROR,
-                    "The change conflicted with concurrent changes to the same objects. Please retry your request.",
+                    advice::CONTENTION,
                     None,
                     None,
                 )
@@ -128,7 +129,7 @@ impl IntoResponse for ApiError {
                 envelope(
                     StatusCode::SERVICE_UNAVAILABLE,
                     SERVER_ERROR,
-                    "The server could not complete your request in time; nothing was changed. Please retry your request.",
+                    advice::TIMED_OUT,
                     None,
                     None,
                 )

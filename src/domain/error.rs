@@ -37,7 +37,27 @@ pub enum Error {
     Internal(String),
 }
 
+/// What a caller is told of a fault it may retry past (503), in either API's error body.
+pub mod advice {
+    pub const UNAVAILABLE: &str =
+        "The server could not reach its database. Please retry your request.";
+    pub const CONTENTION: &str = "The change conflicted with concurrent changes to the same \
+                                  objects. Please retry your request.";
+    pub const TIMED_OUT: &str = "The server could not complete your request in time; nothing \
+                                 was changed. Please retry your request.";
+}
+
 impl Error {
+    /// The advice for a fault the caller may retry past; `None` for any other.
+    pub fn retry_advice(&self) -> Option<&'static str> {
+        match self {
+            Error::Unavailable(_) => Some(advice::UNAVAILABLE),
+            Error::Contention(_) => Some(advice::CONTENTION),
+            Error::TimedOut(_) => Some(advice::TIMED_OUT),
+            _ => None,
+        }
+    }
+
     pub fn invalid(
         message: impl Into<Cow<'static, str>>,
         param: impl Into<Cow<'static, str>>,

@@ -522,10 +522,9 @@ impl From<super::Error> for ScimError {
             ),
             Error::NotFound { message, .. } => status(404, message),
             Error::Unauthenticated { message } => status(401, message),
-            Error::Contention(_) | Error::Unavailable(_) | Error::TimedOut(_) => status(
-                503,
-                "The database could not answer in time; try again.".to_owned(),
-            ),
+            Error::Contention(_) | Error::Unavailable(_) | Error::TimedOut(_) => {
+                status(503, error.retry_advice().unwrap_or_default().to_owned())
+            }
             Error::Internal(_) => status(500, "Roster could not complete the request.".to_owned()),
         }
     }

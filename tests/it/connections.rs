@@ -131,6 +131,10 @@ async fn a_body_that_never_comes_is_answered_503_at_the_deadline() {
         let (received, took) = read_to_close(&mut stream, REQUEST_TIMEOUT * 3).await;
         assert!(received.starts_with("HTTP/1.1 503"), "{received}");
         assert!(received.contains(error_body), "{received}");
+        assert!(
+            received.contains("could not complete your request in time; nothing was changed"),
+            "{received}"
+        );
         assert!(took >= REQUEST_TIMEOUT / 2, "answered after {took:?}");
     }
     let projects = s.admin().get("/v1/organization/projects").await;
