@@ -231,12 +231,11 @@ pub struct DoublyFramed;
 /// the connection after the answer), and one announced larger than the limit (refused at once,
 /// not after reading up to it).
 async fn check_framing(req: Request, next: Next) -> Response<axum::body::Body> {
-    let scim = scim::is_scim(req.uri().path());
     // hyper hands on a doubly framed request by its Transfer-Encoding alone, without the
     // Content-Length: the connection's reader (`server.rs`) marks it.
     if req.extensions().get::<DoublyFramed>().is_some() {
         return refuse(
-            scim,
+            scim::is_scim(req.uri().path()),
             ApiError::Domain(crate::domain::Error::Invalid {
                 message:
                     "The request has both Content-Length and Transfer-Encoding headers; send one."
@@ -253,7 +252,7 @@ async fn check_framing(req: Request, next: Next) -> Response<axum::body::Body> {
         .and_then(|v| v.parse::<u64>().ok());
     if announced.is_some_and(|length| length > extract::MAX_BODY_BYTES as u64) {
         return refuse(
-            scim,
+            scim::is_scim(req.uri().path()),
             ApiError::PayloadTooLarge {
                 limit_bytes: extract::MAX_BODY_BYTES,
             },
