@@ -299,10 +299,13 @@ def seed(db: Database, size: int) -> dict:
             csv.writer(f).writerows(rows)
         return path
 
+    # `user_name_folded` and `name_folded`: as Roster folds them (Python's lower() is Unicode's,
+    # as Rust's to_lowercase is).
     db.load("users", ["id", "org_id", "email", "name", "role", "added_at", "user_name",
-                      "external_id", "updated_at"], write("users", (
+                      "external_id", "updated_at", "user_name_folded", "name_folded"], write("users", (
         (user_id(i), org_id, f"user{i}@bench.example", f"Bench User {i}", "reader",
-         first_second, f"user{i}@bench.example", f"ext-{i}", first_second)
+         first_second, f"user{i}@bench.example", f"ext-{i}", first_second,
+         f"user{i}@bench.example", f"bench user {i}")
         for i in range(users))))
     db.load("project_users", ["id", "org_id", "project_id", "user_id", "role", "added_at"],
             write("project_users", (

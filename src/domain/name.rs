@@ -43,6 +43,14 @@ impl NameRule {
     }
 }
 
+/// `text` as it compares where case is ignored (email addresses, SCIM's userName and
+/// displayName): Unicode's lowercase, worked out here and stored beside what it folds, never
+/// left to the database's `lower()`, which in SQLite knows only ASCII and in PostgreSQL follows
+/// the database's locale.
+pub fn folded(text: &str) -> String {
+    text.to_lowercase()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,6 +10,7 @@ use std::collections::HashSet;
 use scim_v2::filter::{AttrExp, AttrPath, CompValue, CompareOp, Filter, PatchPath, ValFilter};
 use serde_json::{Map, Value, json};
 
+use super::name;
 use super::user::{self, OrgRole};
 
 pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
@@ -770,7 +771,7 @@ fn operand(column: Column, op: Op, value: &CompValue) -> ScimResult<Operand> {
             _ => Err(wrong("a date and time such as 2026-11-30T12:00:00Z")),
         },
         _ => match value {
-            CompValue::Str(text) if column.ignores_case() => Ok(Operand::Text(text.to_lowercase())),
+            CompValue::Str(text) if column.ignores_case() => Ok(Operand::Text(name::folded(text))),
             CompValue::Str(text) => Ok(Operand::Text(text.clone())),
             _ => Err(wrong("a string")),
         },
@@ -1246,7 +1247,7 @@ fn val_matches(filter: &ValFilter, item: &Value) -> bool {
 fn compares(actual: &Value, op: Op, expected: &CompValue) -> bool {
     match (actual, expected) {
         (Value::String(a), CompValue::Str(e)) => {
-            let (a, e) = (a.to_lowercase(), e.to_lowercase());
+            let (a, e) = (name::folded(a), name::folded(e));
             match op {
                 Op::Eq => a == e,
                 Op::Ne => a != e,

@@ -94,7 +94,7 @@ pub fn managed_by_scim(what: &str, id: &str) -> Error {
 /// unchanged: a plain address, with no display name, comment or quoting, at a domain name (not
 /// an IP address).
 pub fn validate_email(email: &str, param: &'static str) -> Result<String> {
-    let email = email.trim().to_lowercase();
+    let email = super::name::folded(email.trim());
     let mailable = email.len() <= 320
         && email
             .parse::<lettre::message::Mailbox>()

@@ -15,9 +15,9 @@ use tokio::sync::{Notify, OwnedMutexGuard, oneshot};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 
-use super::migrate::Migration;
+use super::migrate::{Fold, Migration};
 use super::{Backend, StoreOptions};
-use crate::domain::{Error, Result, ids};
+use crate::domain::{Error, Result, ids, name};
 
 /// A value bound to a placeholder. Its type goes with it even when it is NULL: PostgreSQL
 /// types every parameter.
@@ -1027,13 +1027,41 @@ impl MigrationConn<'_> {
         outcome
     }
 
-    async fn rows(&mut self, text: &str) -> DbResult<Vec<Row>> {
-        let q = query(text);
+    async fn run(&mut self, q: Query, want: Want) -> DbResult<Vec<Row>> {
         let (_, rows) = match self {
-            MigrationConn::Sqlite(conn) => q.on_sqlite(conn, Want::Rows)?,
-            MigrationConn::Postgres(client) => q.on_postgres(client, Want::Rows).await?,
+            MigrationConn::Sqlite(conn) => q.on_sqlite(conn, want)?,
+            MigrationConn::Postgres(client) => q.on_postgres(client, want).await?,
         };
         Ok(rows)
+    }
+
+    async fn rows(&mut self, text: &str) -> DbResult<Vec<Row>> {
+        self.run(query(text), Want::Rows).await
+    }
+
+    /// Sets `fold.folded` to `name::folded` of `fold.column` in the rows where it is not.
+    async fn refold(&mut self, fold: &Fold) -> Result<()> {
+        let Fold {
+            table,
+            column,
+            folded,
+        } = fold;
+        let rows = self
+            .rows(&format!("SELECT id, {column}, {folded} FROM {table}"))
+            .await?;
+        for mut row in rows {
+            let id: String = row.get_at(0)?;
+            let text: Option<String> = row.get_at(1)?;
+            let stored: Option<String> = row.get_at(2)?;
+            let wanted = text.as_deref().map(name::folded);
+            if wanted != stored {
+                let update = query(format!("UPDATE {table} SET {folded} = $1 WHERE id = $2"))
+                    .bind(wanted)
+                    .bind(id);
+                self.run(update, Want::Count).await?;
+            }
+        }
+        Ok(())
     }
 
     /// (version, checksum in lowercase hex, whether it finished) of each applied migration.
@@ -1093,17 +1121,26 @@ impl MigrationConn<'_> {
                 MigrationConn::Postgres(_) => format!("'\\x{}'::bytea", migration.checksum),
             };
             let started = Instant::now();
+            let failed = |e: &dyn std::fmt::Debug| {
+                Error::Internal(format!("migration {} failed: {e:?}", migration.version))
+            };
+            self.script(&format!("BEGIN;\n{}\n;", migration.sql))
+                .await
+                .map_err(|e| failed(&e))?;
+            for fold in migration.folds {
+                if let Err(e) = self.refold(fold).await {
+                    let _ = self.script("ROLLBACK").await;
+                    return Err(failed(&e));
+                }
+            }
             self.script(&format!(
-                "BEGIN;\n{}\n;INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+                "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
                  VALUES ({}, '{}', TRUE, {checksum}, 0);\nCOMMIT;",
-                migration.sql,
                 migration.version,
                 migration.description.replace('\'', "''"),
             ))
             .await
-            .map_err(|e| {
-                Error::Internal(format!("migration {} failed: {e:?}", migration.version))
-            })?;
+            .map_err(|e| failed(&e))?;
             self.script(&format!(
                 "UPDATE _sqlx_migrations SET execution_time = {} WHERE version = {}",
                 i64::try_from(started.elapsed().as_nanos()).unwrap_or(i64::MAX),

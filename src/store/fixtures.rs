@@ -15,7 +15,7 @@ use crate::domain::organization::NewOrganization;
 use crate::domain::project_key::{KeyOwner, NewKey, ServiceAccount, validate_service_account_name};
 use crate::domain::role::{self, Role, RoleHolder, RoleScope};
 use crate::domain::user::{OrgRole, User, validate_email};
-use crate::domain::{Error, Result, admin_key, invite, project, secret};
+use crate::domain::{Error, Result, admin_key, invite, name, project, secret};
 
 impl Store {
     /// Loads `fixtures` into the database (after its founding, or a reset): all or nothing.
@@ -75,7 +75,7 @@ fn fixed_or_new<K: Kind>(given: &Option<String>, path: &str) -> Result<String> {
 }
 
 async fn user_by_email(tx: &mut Tx<'_>, org_id: &str, email: &str, path: &str) -> Result<User> {
-    tx.find_user_by_email(org_id, &email.to_lowercase())
+    tx.find_user_by_email(org_id, &name::folded(email))
         .await?
         .ok_or_else(|| {
             at(

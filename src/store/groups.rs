@@ -11,7 +11,7 @@ use crate::domain::group::{self, Group, GroupMember, ProjectGroup};
 use crate::domain::ids::{GroupId, ProjectId, UserId};
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::role::{RoleHolder, RoleScope};
-use crate::domain::{Error, Result, ids};
+use crate::domain::{Error, Result, ids, name};
 
 const SELECT_MEMBER: &str =
     "SELECT u.id, u.name, u.email FROM group_users gu JOIN users u ON u.id = gu.user_id";
@@ -61,10 +61,11 @@ impl Store {
         transact!(self, author, |tx| {
             let current = tx.lock_group(&author.org_id, group_id).await?;
             current.check_not_scim_managed()?;
-            db::query("UPDATE org_groups SET name = $1, updated_at = $2, version = version + 1 WHERE id = $3")
+            db::query("UPDATE org_groups SET name = $1, name_folded = $4, updated_at = $2, version = version + 1 WHERE id = $3")
                 .bind(name.clone())
                 .bind(tx.now)
                 .bind(current.id.clone())
+                .bind(name::folded(&name))
                 .execute(&mut *tx.conn)
                 .await?;
             let details = json!({"id": current.id, "changes_requested": {"group_name": name}});

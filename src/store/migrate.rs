@@ -13,7 +13,37 @@ pub struct Migration {
     pub sql: &'static str,
     /// SHA-384 of `sql`, in lowercase hex: a migration changed after it was applied is refused.
     pub checksum: String,
+    /// Columns Roster folds after `sql`, in its transaction.
+    pub folds: &'static [Fold],
 }
+
+/// A column that keeps another folded (`name::folded`), which SQL's `lower()` cannot compute as
+/// Roster does: after the migration's SQL filled it with `lower()`, Roster refolds the rows
+/// where Unicode folds otherwise.
+pub struct Fold {
+    pub table: &'static str,
+    pub column: &'static str,
+    pub folded: &'static str,
+}
+
+/// The folded columns of migration 0015.
+const FOLDED_NAMES: &[Fold] = &[
+    Fold {
+        table: "users",
+        column: "user_name",
+        folded: "user_name_folded",
+    },
+    Fold {
+        table: "users",
+        column: "name",
+        folded: "name_folded",
+    },
+    Fold {
+        table: "org_groups",
+        column: "name",
+        folded: "name_folded",
+    },
+];
 
 /// Both backends' migrations, which have the same numbers and names.
 macro_rules! embed {
@@ -40,6 +70,8 @@ embed!(
     "0012_scim",
     "0013_scim_search",
     "0014_scim_counts",
+    "0015_folded_names",
+    "0016_folded_name_indexes",
 );
 
 /// The migrations of `backend`, in order.
@@ -52,14 +84,16 @@ pub fn migrations(backend: Backend) -> Vec<Migration> {
         .iter()
         .map(|(name, sql)| {
             let (version, description) = name.split_once('_').unwrap_or((name, ""));
+            let version = version.parse().unwrap_or_default();
             Migration {
-                version: version.parse().unwrap_or_default(),
+                version,
                 description: description.replace('_', " "),
                 sql,
                 checksum: Sha384::digest(sql.as_bytes())
                     .iter()
                     .map(|b| format!("{b:02x}"))
                     .collect(),
+                folds: if version == 15 { FOLDED_NAMES } else { &[] },
             }
         })
         .collect()

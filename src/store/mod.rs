@@ -398,4 +398,60 @@ mod tests {
         assert!(analyzed > 0, "a table was analyzed");
         assert!(store.decisions.get("digest").is_ok());
     }
+
+    /// Names stored before the folded columns (migration 0015) that SQLite's `lower()` cannot
+    /// fold are folded as Roster folds them, so SCIM finds them by any case of their letters.
+    #[tokio::test]
+    async fn names_from_before_the_folded_columns_are_folded_as_roster_folds() {
+        use crate::domain::scim::{Resource, parse_filter};
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/roster.db?mode=rwc", dir.path().display());
+        let store = Store::connect(&url, &StoreOptions::default(), Clock::default())
+            .await
+            .unwrap();
+        let all = migrate::migrations(Backend::Sqlite);
+        let before = all.iter().position(|m| m.version == 15).unwrap();
+        store.db.migrate(&all[..before]).await.unwrap();
+        for statement in [
+            "INSERT INTO organizations (id, name, created_at, default_project_id) \
+             VALUES ('org-1', 'Org', 0, 'proj_1')",
+            "INSERT INTO users (id, org_id, email, name, role, added_at, user_name) VALUES \
+             ('user-1', 'org-1', 'ünal@example.com', 'ÜNAL Şahin', 'reader', 0, 'Ünal@Example.com'), \
+             ('user-2', 'org-1', 'ada@example.com', 'Ada', 'reader', 0, 'Ada@Example.com')",
+            "INSERT INTO org_groups (id, org_id, name, created_at) VALUES ('group_1', 'org-1', 'Équipe Ärzte', 0)",
+        ] {
+            store.write_once(db::query(statement)).await.unwrap();
+        }
+        store.migrate().await.unwrap();
+        let folded: Vec<(String, String)> =
+            db::query("SELECT user_name_folded, name_folded FROM users ORDER BY id")
+                .fetch_all(&store.db)
+                .await
+                .unwrap();
+        assert_eq!(
+            folded,
+            [
+                ("ünal@example.com".to_owned(), "ünal şahin".to_owned()),
+                ("ada@example.com".into(), "ada".into())
+            ]
+        );
+        for filter in [
+            r#"userName eq "ÜNAL@EXAMPLE.COM""#,
+            r#"userName sw "ünal@""#,
+            r#"displayName co "AL ŞAH""#,
+        ] {
+            let condition = parse_filter(filter, Resource::User).unwrap();
+            let (total, found) = store
+                .list_scim_users("org-1", Some(&condition), 1, 10)
+                .await
+                .unwrap();
+            assert_eq!((total, found[0].id.as_str()), (1, "user-1"), "{filter}");
+        }
+        let condition = parse_filter(r#"displayName eq "ÉQUIPE ÄRZTE""#, Resource::Group).unwrap();
+        let (total, _) = store
+            .list_scim_groups("org-1", Some(&condition), 1, 10)
+            .await
+            .unwrap();
+        assert_eq!(total, 1);
+    }
 }

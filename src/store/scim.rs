@@ -16,7 +16,7 @@ use crate::domain::scim::{
     Column, Condition, Op, Operand, ScimGroup, ScimUser, StoredGroup, StoredUser,
 };
 use crate::domain::user::OrgRole;
-use crate::domain::{Error, Result, secret};
+use crate::domain::{Error, Result, name, secret};
 
 /// SCIM tokens are shown once with this prefix; the rest is random.
 pub const TOKEN_PREFIX: &str = "scim-";
@@ -362,8 +362,8 @@ impl Store {
                 tx.lock_organization(&author.org_id).await?;
             }
             db::query(
-                "INSERT INTO users (id, org_id, email, name, role, added_at, updated_at, user_name, scim_managed, active, external_id, scim_resource, version) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $6, $7, 1, $8, $9, $10, 1)",
+                "INSERT INTO users (id, org_id, email, name, role, added_at, updated_at, user_name, scim_managed, active, external_id, scim_resource, version, \
+                 user_name_folded, name_folded) VALUES ($1, $2, $3, $4, $5, $6, $6, $7, 1, $8, $9, $10, 1, $11, $12)",
             )
             .bind(id.clone())
             .bind(author.org_id.clone())
@@ -375,6 +375,8 @@ impl Store {
             .bind(i64::from(user.active))
             .bind(user.external_id.clone())
             .bind(user.resource.to_string())
+            .bind(name::folded(&user.user_name))
+            .bind(name::folded(&user.display_name))
             .execute_unique(&mut *tx.conn, || taken(user))
             .await?;
             let details =
@@ -424,8 +426,8 @@ impl Store {
             }
             db::query(
                 "UPDATE users SET email = $1, name = $2, role = $3, user_name = $4, active = $5, external_id = $6, \
-                 scim_resource = $7, scim_managed = 1, updated_at = $8, version = version + 1 \
-                 WHERE org_id = $9 AND id = $10",
+                 scim_resource = $7, scim_managed = 1, updated_at = $8, version = version + 1, \
+                 user_name_folded = $11, name_folded = $12 WHERE org_id = $9 AND id = $10",
             )
             .bind(user.email.clone())
             .bind(user.display_name.clone())
@@ -437,6 +439,8 @@ impl Store {
             .bind(tx.now)
             .bind(author.org_id.clone())
             .bind(user_id.to_owned())
+            .bind(name::folded(&user.user_name))
+            .bind(name::folded(&user.display_name))
             .execute_unique(&mut *tx.conn, || taken(&user))
             .await?;
             let details = json!({"id": user_id, "changes_requested": {
@@ -507,14 +511,15 @@ impl Store {
         let id = ids::new_id(ids::GROUP);
         transact!(self, author, |tx| {
             db::query(
-                "INSERT INTO org_groups (id, org_id, name, created_at, updated_at, scim_managed, external_id, version) \
-                 VALUES ($1, $2, $3, $4, $4, 1, $5, 1)",
+                "INSERT INTO org_groups (id, org_id, name, created_at, updated_at, scim_managed, external_id, version, name_folded) \
+                 VALUES ($1, $2, $3, $4, $4, 1, $5, 1, $6)",
             )
             .bind(id.clone())
             .bind(author.org_id.clone())
             .bind(group.display_name.clone())
             .bind(tx.now)
             .bind(group.external_id.clone())
+            .bind(name::folded(&group.display_name))
             .execute(&mut *tx.conn)
             .await?;
             let details = json!({"id": id, "data": {"group_name": group.display_name}});
@@ -553,12 +558,13 @@ impl Store {
             let group = change(&current, &members)?;
             db::query(
                 "UPDATE org_groups SET name = $1, external_id = $2, scim_managed = 1, updated_at = $3, \
-                 version = version + 1 WHERE id = $4",
+                 version = version + 1, name_folded = $5 WHERE id = $4",
             )
             .bind(group.display_name.clone())
             .bind(group.external_id.clone())
             .bind(tx.now)
             .bind(group_id.to_owned())
+            .bind(name::folded(&group.display_name))
             .execute(&mut *tx.conn)
             .await?;
             let details =
@@ -712,7 +718,7 @@ fn group_column(column: Column) -> &'static str {
     match column {
         Column::Id => "g.id",
         Column::ExternalId => "g.external_id",
-        Column::DisplayName => "lower(g.name)",
+        Column::DisplayName => "g.name_folded",
         Column::Created => "g.created_at",
         Column::LastModified => "g.updated_at",
         // The domain lets no group filter name these.
@@ -720,11 +726,11 @@ fn group_column(column: Column) -> &'static str {
     }
 }
 
-/// The column of SQLite's trigram index of `org_groups` (migration 0013) for a filter's column.
+/// The column of SQLite's trigram index of `org_groups` (migrations 0013 and 0016) for a filter's column.
 fn group_trigram_column(column: Column) -> Option<&'static str> {
     match column {
         Column::ExternalId => Some("external_id"),
-        Column::DisplayName => Some("name"),
+        Column::DisplayName => Some("name_folded"),
         _ => None,
     }
 }
@@ -824,23 +830,23 @@ fn taken(user: &ScimUser) -> Error {
 fn user_column(column: Column) -> &'static str {
     match column {
         Column::Id => "u.id",
-        Column::UserName => "lower(u.user_name)",
+        Column::UserName => "u.user_name_folded",
         Column::ExternalId => "u.external_id",
         Column::Email => "u.email",
-        Column::DisplayName => "lower(u.name)",
+        Column::DisplayName => "u.name_folded",
         Column::Active => "u.active",
         Column::Created => "u.added_at",
         Column::LastModified => "u.updated_at",
     }
 }
 
-/// The column of SQLite's trigram index of `users` (migration 0013) for a filter's column.
+/// The column of SQLite's trigram index of `users` (migrations 0013 and 0016) for a filter's column.
 fn user_trigram_column(column: Column) -> Option<&'static str> {
     match column {
-        Column::UserName => Some("user_name"),
+        Column::UserName => Some("user_name_folded"),
         Column::ExternalId => Some("external_id"),
         Column::Email => Some("email"),
-        Column::DisplayName => Some("name"),
+        Column::DisplayName => Some("name_folded"),
         _ => None,
     }
 }
@@ -1066,17 +1072,20 @@ mod tests {
                     (
                         "users",
                         "id, org_id, email, name, role, added_at, user_name, external_id, \
-                         updated_at",
+                         updated_at, user_name_folded, name_folded",
                         format!(
                             "'user-{tag}' || i, {org}, '{tag}u' || i || '@example.com', \
                              'U ' || i, 'reader', i, '{tag}u' || i || '@example.com', \
-                             '{tag}x-' || i, i"
+                             '{tag}x-' || i, i, '{tag}u' || i || '@example.com', 'u ' || i"
                         ),
                     ),
                     (
                         "org_groups",
-                        "id, org_id, name, created_at, external_id, updated_at",
-                        format!("'group_{tag}' || i, {org}, 'G ' || i, i, '{tag}g-' || i, i"),
+                        "id, org_id, name, created_at, external_id, updated_at, name_folded",
+                        format!(
+                            "'group_{tag}' || i, {org}, 'G ' || i, i, '{tag}g-' || i, i, \
+                             'g ' || i"
+                        ),
                     ),
                 ] {
                     db::query(format!(

@@ -8,7 +8,7 @@ use crate::domain::audit::Event;
 use crate::domain::ids::UserId;
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::user::{OrgRole, User};
-use crate::domain::{Error, Result};
+use crate::domain::{Error, Result, name};
 use serde_json::json;
 
 impl Store {
@@ -27,7 +27,7 @@ impl Store {
                 if i > 0 {
                     sql.push(", ");
                 }
-                sql.bind(email.trim().to_lowercase());
+                sql.bind(name::folded(email.trim()));
             }
             sql.push(")");
         }

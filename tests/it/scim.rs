@@ -640,6 +640,112 @@ async fn substring_filters_match_exactly_and_follow_every_change() {
     s.stop().await;
 }
 
+/// userName and displayName ignore case beyond ASCII, as Unicode folds it (SQLite's lower()
+/// knows only ASCII): identity providers find users and groups named in any language by the
+/// name they sent, and a userName differing only in case is taken.
+#[tokio::test]
+async fn names_compare_ignoring_case_in_every_language() {
+    let s = TestServer::start().await;
+    let token = token(&s).await;
+    let scim = s.with_key(&token);
+    let mut unal = user("Ünal@Example.com", "x-unal", "ÜNAL Şahin");
+    unal["emails"] = json!([{"value": "unal@example.com", "primary": true}]);
+    create(&scim, unal).await;
+    s.add_user("élodie@example.com", "reader", "Élodie Ørsted")
+        .await;
+    let users = |filter: &'static str| {
+        let scim = &scim;
+        async move {
+            let list = call(scim, Method::GET, &filtered(USERS, filter), None).await;
+            assert_eq!(list.status, 200, "{filter}: {}", list.body);
+            assert_eq!(
+                list.body["totalResults"],
+                list.body["Resources"].as_array().unwrap().len(),
+                "{filter}"
+            );
+            user_names(&list.body)
+        }
+    };
+    for filter in [
+        r#"userName eq "Ünal@Example.com""#,
+        r#"userName eq "ünal@example.com""#,
+        r#"userName eq "ÜNAL@EXAMPLE.COM""#,
+        r#"userName sw "ÜN""#,
+        r#"userName co "NAL@EX""#,
+        r#"displayName eq "ünal şahin""#,
+        r#"displayName ew "ŞAHIN""#,
+    ] {
+        assert_eq!(users(filter).await, ["Ünal@Example.com"], "{filter}");
+    }
+    // Added through the Admin API.
+    for filter in [
+        r#"userName eq "ÉLODIE@example.com""#,
+        r#"displayName eq "ÉLODIE ØRSTED""#,
+        r#"displayName co "die ør""#,
+    ] {
+        assert_eq!(users(filter).await, ["élodie@example.com"], "{filter}");
+    }
+    let mut twin = user("ünal@EXAMPLE.com", "x-twin", "Twin");
+    twin["emails"] = json!([{"value": "twin@example.com", "primary": true}]);
+    refused(
+        &call(&scim, Method::POST, USERS, Some(twin)).await,
+        409,
+        Some("uniqueness"),
+    );
+
+    // Groups, as Entra ID looks them up (its displayName as sent), made by SCIM and renamed
+    // through the Admin API.
+    let made = call(
+        &scim,
+        Method::POST,
+        GROUPS,
+        Some(json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+            "displayName": "Équipe Ärzte",
+        })),
+    )
+    .await;
+    assert_eq!(made.status, 201, "{}", made.body);
+    let admin = s.admin();
+    let renamed = admin
+        .post("/v1/organization/groups", json!({"name": "Ops"}))
+        .await
+        .id();
+    admin
+        .post(
+            &format!("/v1/organization/groups/{renamed}"),
+            json!({"name": "ÖFFENTLICHE Dienste"}),
+        )
+        .await
+        .ok();
+    let groups = |filter: &'static str| {
+        let scim = &scim;
+        async move {
+            let list = call(scim, Method::GET, &filtered(GROUPS, filter), None).await;
+            assert_eq!(list.status, 200, "{filter}: {}", list.body);
+            list.body["Resources"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|g| g["displayName"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    for (filter, expected) in [
+        (r#"displayName eq "Équipe Ärzte""#, "Équipe Ärzte"),
+        (r#"displayName eq "ÉQUIPE ÄRZTE""#, "Équipe Ärzte"),
+        (r#"displayName co "pe är""#, "Équipe Ärzte"),
+        (
+            r#"displayName eq "öffentliche dienste""#,
+            "ÖFFENTLICHE Dienste",
+        ),
+        (r#"displayName sw "Öff""#, "ÖFFENTLICHE Dienste"),
+    ] {
+        assert_eq!(groups(filter).await, [expected], "{filter}");
+    }
+    s.stop().await;
+}
+
 #[tokio::test]
 async fn suspension_stops_her_keys_at_once_and_reactivation_restores_them() {
     let s = TestServer::start().await;

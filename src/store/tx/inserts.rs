@@ -15,7 +15,7 @@ use crate::domain::project_key::{CreatedKey, KeyOwner, NewKey};
 use crate::domain::project_user::ProjectRole;
 use crate::domain::role::{self, Role, RoleHolder, RoleScope, Scope};
 use crate::domain::user::User;
-use crate::domain::{Error, Result, ids, secret};
+use crate::domain::{Error, Result, ids, name, secret};
 use crate::store::db;
 
 pub const SELECT_KEY: &str = "SELECT k.id, k.name, k.redacted_value, k.created_at, k.expires_at, k.last_used_at, \
@@ -151,13 +151,16 @@ impl Tx<'_> {
     /// Inserts a user of the organization; an email already there is refused in the real
     /// service's words.
     pub async fn insert_user(&mut self, org_id: &str, user: &User) -> Result<()> {
-        db::query("INSERT INTO users (id, org_id, email, name, role, added_at, updated_at, user_name) VALUES ($1, $2, $3, $4, $5, $6, $6, $3)")
+        db::query("INSERT INTO users (id, org_id, email, name, role, added_at, updated_at, user_name, user_name_folded, name_folded) \
+                   VALUES ($1, $2, $3, $4, $5, $6, $6, $3, $7, $8)")
             .bind(user.id.clone())
             .bind(org_id.to_owned())
             .bind(user.email.clone())
             .bind(user.name.clone())
             .bind(user.role)
             .bind(user.added_at)
+            .bind(name::folded(&user.email))
+            .bind(name::folded(&user.name))
             .execute_unique(&mut *self.conn, || {
                 Error::rule(format!(
                     "A user with email {} already exists in this organization.",
@@ -221,11 +224,12 @@ impl Tx<'_> {
     }
 
     pub async fn insert_group(&mut self, org_id: &str, group: &Group) -> Result<()> {
-        db::query("INSERT INTO org_groups (id, org_id, name, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)")
+        db::query("INSERT INTO org_groups (id, org_id, name, created_at, updated_at, name_folded) VALUES ($1, $2, $3, $4, $4, $5)")
             .bind(group.id.clone())
             .bind(org_id.to_owned())
             .bind(group.name.clone())
             .bind(group.created_at)
+            .bind(name::folded(&group.name))
             .execute_unique(&mut *self.conn, || {
                 Error::invalid(format!("Group '{}' already exists.", group.id), "id")
             })
