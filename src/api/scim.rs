@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tower_http::catch_panic::CatchPanicLayer;
 
 use super::AppState;
 use super::error::ApiError;
@@ -74,6 +75,16 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/.search", post(search_everything))
         .fallback(unknown)
+        .layer(CatchPanicLayer::custom(panicked))
+}
+
+/// A handler's panic, answered in SCIM's error body: the layer around every route would answer
+/// it in the Admin API's envelope, which identity providers do not read.
+fn panicked(_: Box<dyn std::any::Any + Send>) -> Response {
+    Refusal::from(crate::domain::Error::Internal(
+        "a SCIM handler panicked".into(),
+    ))
+    .into_response()
 }
 
 /// A SCIM answer: `application/scim+json`, with the resource's ETag when it has one.
@@ -713,4 +724,26 @@ async fn delete_group(
 ) -> Result<StatusCode, Refusal> {
     state.store.delete_scim_group(&token.author(), &id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A panic answers 500 in SCIM's error body, as every other SCIM refusal.
+    #[tokio::test]
+    async fn a_panic_is_answered_in_scims_error_body() {
+        let response = panicked(Box::new("boom"));
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(response.headers()[CONTENT_TYPE], SCIM_JSON);
+        let body = axum::body::to_bytes(response.into_body(), 4096)
+            .await
+            .unwrap();
+        let body: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(
+            body["schemas"],
+            json!(["urn:ietf:params:scim:api:messages:2.0:Error"])
+        );
+        assert_eq!(body["status"], "500");
+    }
 }
