@@ -575,6 +575,20 @@ pub enum Column {
 }
 
 impl Column {
+    /// The attribute's name, as filters write it.
+    pub fn attribute(self) -> &'static str {
+        match self {
+            Column::Id => "id",
+            Column::UserName => "userName",
+            Column::ExternalId => "externalId",
+            Column::Email => "emails.value",
+            Column::DisplayName => "displayName",
+            Column::Active => "active",
+            Column::Created => "meta.created",
+            Column::LastModified => "meta.lastModified",
+        }
+    }
+
     /// Whether comparisons ignore case (RFC 7643's `caseExact: false`).
     pub fn ignores_case(self) -> bool {
         matches!(self, Column::UserName | Column::Email | Column::DisplayName)
@@ -755,7 +769,7 @@ fn operand(column: Column, op: Op, value: &CompValue) -> ScimResult<Operand> {
     let wrong = |what: &str| {
         ScimError::bad(
             "invalidFilter",
-            format!("{column:?} is compared with {what}."),
+            format!("'{}' is compared with {what}.", column.attribute()),
         )
     };
     match column {
@@ -937,17 +951,24 @@ pub struct PatchOperation {
 impl PatchOperation {
     fn read(operation: &Value) -> ScimResult<PatchOperation> {
         // Entra ID capitalises the op: "Add", "Replace", "Remove".
-        let op = match string_attr(operation, "op")?
-            .map(|op| op.to_ascii_lowercase())
-            .as_deref()
-        {
+        let sent = string_attr(operation, "op")?;
+        let op = match sent.as_deref().map(str::to_ascii_lowercase).as_deref() {
             Some("add") => PatchOp::Add,
             Some("replace") => PatchOp::Replace,
             Some("remove") => PatchOp::Remove,
-            other => {
+            Some(_) => {
                 return Err(ScimError::bad(
                     "invalidSyntax",
-                    format!("'op' must be add, replace or remove, not {other:?}."),
+                    format!(
+                        "'op' must be add, replace or remove, not '{}'.",
+                        sent.as_deref().unwrap_or_default()
+                    ),
+                ));
+            }
+            None => {
+                return Err(ScimError::bad(
+                    "invalidSyntax",
+                    "Each operation needs an 'op': add, replace or remove.",
                 ));
             }
         };
@@ -1634,6 +1655,47 @@ mod tests {
             assert!(!broad(filter), "{filter}");
         }
     }
+
+    #[test]
+    fn a_value_of_the_wrong_kind_is_refused_naming_the_attribute_as_written() {
+        for (filter, detail) in [
+            (
+                r#"meta.lastModified gt "yesterday""#,
+                "'meta.lastModified' is compared with a date and time such as 2026-11-30T12:00:00Z.",
+            ),
+            (
+                "active gt true",
+                "'active' is compared with true or false, by eq or ne.",
+            ),
+            (
+                "emails[value eq 12]",
+                "'emails.value' is compared with a string.",
+            ),
+        ] {
+            let refused = parse_filter(filter, Resource::User).unwrap_err();
+            assert_eq!(refused.scim_type, Some("invalidFilter"), "{filter}");
+            assert_eq!(refused.detail, detail, "{filter}");
+        }
+    }
+
+    #[test]
+    fn an_unknown_or_missing_op_is_named_as_sent() {
+        let refused =
+            |operation: Value| patch_operations(&json!({"Operations": [operation]})).unwrap_err();
+        let unknown = refused(json!({"op": "Move", "path": "active"}));
+        assert_eq!(unknown.scim_type, Some("invalidSyntax"));
+        assert_eq!(
+            unknown.detail,
+            "'op' must be add, replace or remove, not 'Move'."
+        );
+        let missing = refused(json!({"path": "active", "value": true}));
+        assert_eq!(missing.scim_type, Some("invalidSyntax"));
+        assert_eq!(
+            missing.detail,
+            "Each operation needs an 'op': add, replace or remove."
+        );
+    }
+
     #[test]
     fn patches_apply_with_and_without_paths_in_either_case() {
         let mut resource = json!({
