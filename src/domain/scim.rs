@@ -10,8 +10,8 @@ use std::collections::HashSet;
 use scim_v2::filter::{AttrExp, AttrPath, CompValue, CompareOp, Filter, PatchPath, ValFilter};
 use serde_json::{Map, Value, json};
 
-use super::name;
 use super::user::{self, OrgRole};
+use super::{group, name};
 
 pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
@@ -127,6 +127,13 @@ impl ScimUser {
             .map(|s| s.trim().to_owned())
             .filter(|s| !s.is_empty())
             .ok_or_else(|| ScimError::bad("invalidValue", "'userName' is required."))?;
+        let user_name = name::NameRule {
+            called: "'userName'",
+            param: "userName",
+            min_chars: 1,
+            max_chars: MAX_INDEXED_CHARS,
+        }
+        .check(&user_name)?;
         let emails = attr(resource, "emails").cloned();
         let listed = match &emails {
             None => Vec::new(),
@@ -158,12 +165,18 @@ impl ScimUser {
         if name.as_ref().is_some_and(|n| !n.is_object()) {
             return Err(ScimError::bad("invalidValue", "'name' must be an object."));
         }
-        let display_name = display_name(resource, name.as_ref(), &user_name)?;
+        let display_name = name::NameRule {
+            called: "The user's name (displayName, else name)",
+            param: "displayName",
+            min_chars: 1,
+            max_chars: MAX_INDEXED_CHARS,
+        }
+        .check(&display_name(resource, name.as_ref(), &user_name)?)?;
         let active = attr(resource, "active")
             .map(|a| boolean(a, "active"))
             .transpose()?
             .unwrap_or(true);
-        let external_id = string_attr(resource, "externalId")?;
+        let external_id = external_id(resource)?;
         let role = match attr(resource, ROSTER_USER_SCHEMA).map(|ext| string_attr(ext, "role")) {
             None | Some(Ok(None)) => OrgRole::Reader,
             Some(Ok(Some(role))) => role.parse().map_err(|_| {
@@ -238,7 +251,9 @@ impl ScimGroup {
             .map(|s| s.trim().to_owned())
             .filter(|s| !s.is_empty())
             .ok_or_else(|| ScimError::bad("invalidValue", "'displayName' is required."))?;
-        let external_id = string_attr(resource, "externalId")?;
+        // A Roster group, named as the Admin API names one.
+        let display_name = group::validate_name(&display_name)?;
+        let external_id = external_id(resource)?;
         let members = match attr(resource, "members") {
             None => Vec::new(),
             Some(Value::Array(items)) => {
@@ -267,6 +282,26 @@ impl ScimGroup {
             members,
         })
     }
+}
+
+/// The most characters of a string Roster indexes (`userName`, `externalId`, a user's name):
+/// PostgreSQL's B-tree holds no entry over 2,704 bytes, and 512 characters of any script, folded,
+/// stay under it.
+const MAX_INDEXED_CHARS: usize = 512;
+
+/// `externalId`, the identity provider's own id: as sent (not trimmed), and bounded.
+fn external_id(resource: &Value) -> ScimResult<Option<String>> {
+    let external_id = string_attr(resource, "externalId")?;
+    if external_id
+        .as_ref()
+        .is_some_and(|id| id.chars().count() > MAX_INDEXED_CHARS)
+    {
+        return Err(ScimError::bad(
+            "invalidValue",
+            format!("'externalId' must be at most {MAX_INDEXED_CHARS} characters."),
+        ));
+    }
+    Ok(external_id)
 }
 
 fn attribute(name: &str, kind: &str, extra: Value) -> Value {

@@ -882,6 +882,89 @@ async fn what_scim_manages_the_admin_api_does_not_change() {
     s.stop().await;
 }
 
+/// The strings Roster indexes are bounded, so that no value fails in the database (PostgreSQL's
+/// B-tree keeps no entry over 2,704 bytes): 512 characters of four bytes each are kept, one
+/// more is refused with 400 and nothing made; a group is named as the Admin API names one.
+#[tokio::test]
+async fn strings_up_to_their_bounds_are_kept_and_past_them_refused() {
+    let s = TestServer::start().await;
+    let token = token(&s).await;
+    let scim = s.with_key(&token);
+    let wide = |n: usize| "𝒜".repeat(n);
+    let mut longest = user("longest@example.com", &wide(512), &wide(512));
+    longest["userName"] = json!(wide(512));
+    let made = create(&scim, longest).await;
+    assert_eq!(made["userName"], wide(512));
+    assert_eq!(made["externalId"], wide(512));
+    let found = call(
+        &scim,
+        Method::POST,
+        &format!("{USERS}/.search"),
+        Some(json!({"filter": format!(r#"userName eq "{}""#, wide(512))})),
+    )
+    .await;
+    assert_eq!(found.body["totalResults"], 1, "{}", found.body);
+
+    for (attribute, detail) in [
+        (
+            "userName",
+            "'userName' must be between 1 and 512 characters.",
+        ),
+        ("externalId", "'externalId' must be at most 512 characters."),
+        (
+            "displayName",
+            "The user's name (displayName, else name) must be between 1 and 512 characters.",
+        ),
+    ] {
+        let mut body = user("past@example.com", "x-past", "Past");
+        body[attribute] = json!(wide(513));
+        let refused_one = call(&scim, Method::POST, USERS, Some(body)).await;
+        refused(&refused_one, 400, Some("invalidValue"));
+        assert_eq!(refused_one.body["detail"], detail, "{attribute}");
+    }
+    let control = user("tab@example.com", "x-tab", "Tab\tName");
+    refused(
+        &call(&scim, Method::POST, USERS, Some(control)).await,
+        400,
+        Some("invalidValue"),
+    );
+    let listed = call(&scim, Method::GET, USERS, None).await;
+    assert_eq!(
+        listed.body["totalResults"], 2,
+        "the owner and the longest only"
+    );
+
+    let group = |name: String, external: String| {
+        json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+            "displayName": name,
+            "externalId": external,
+        })
+    };
+    let kept = call(
+        &scim,
+        Method::POST,
+        GROUPS,
+        Some(group(wide(255), wide(512))),
+    )
+    .await;
+    assert_eq!(kept.status, 201, "{}", kept.body);
+    for body in [
+        group(wide(256), "g".into()),
+        group("Line\nbreak".into(), "g".into()),
+        group("Ops".into(), wide(513)),
+    ] {
+        refused(
+            &call(&scim, Method::POST, GROUPS, Some(body)).await,
+            400,
+            Some("invalidValue"),
+        );
+    }
+    let groups = call(&scim, Method::GET, GROUPS, None).await;
+    assert_eq!(groups.body["totalResults"], 1);
+    s.stop().await;
+}
+
 #[tokio::test]
 async fn a_token_reaches_its_own_organization_only_and_stops_when_revoked() {
     let s = TestServer::start().await;
