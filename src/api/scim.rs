@@ -205,6 +205,21 @@ impl FromRequestParts<AppState> for Provider {
     }
 }
 
+/// A User's or Group's id, from the path: one holding a NUL character, which no database
+/// stores, is refused (400) as the Admin API refuses it, in SCIM's error body.
+struct ResourceId(String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ResourceId {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
+        super::extract::Path::<String>::from_request_parts(parts, state)
+            .await
+            .map(|path| ResourceId(path.0))
+            .map_err(refusal)
+    }
+}
+
 /// A SCIM body: JSON, as `application/scim+json` or `application/json`.
 struct Body(Value);
 
@@ -527,7 +542,7 @@ async fn search_users(
 async fn retrieve_user(
     State(state): State<AppState>,
     Provider(token): Provider,
-    Path(id): Path<String>,
+    ResourceId(id): ResourceId,
     RawQuery(query): RawQuery,
 ) -> Answer {
     let request = ListRequest::from_query(query.as_deref())?;
@@ -561,7 +576,7 @@ fn expected_version(headers: &HeaderMap) -> ScimResult<Option<i64>> {
 async fn replace_user(
     State(state): State<AppState>,
     Provider(token): Provider,
-    Path(id): Path<String>,
+    ResourceId(id): ResourceId,
     headers: HeaderMap,
     Body(body): Body,
 ) -> Answer {
@@ -578,7 +593,7 @@ async fn replace_user(
 async fn patch_user(
     State(state): State<AppState>,
     Provider(token): Provider,
-    Path(id): Path<String>,
+    ResourceId(id): ResourceId,
     headers: HeaderMap,
     Body(body): Body,
 ) -> Answer {
@@ -603,7 +618,7 @@ async fn patch_user(
 async fn delete_user(
     State(state): State<AppState>,
     Provider(token): Provider,
-    Path(id): Path<String>,
+    ResourceId(id): ResourceId,
 ) -> Result<StatusCode, Refusal> {
     let user_id = UserId::parse(id.clone()).map_err(|_| ScimError::not_found("user", &id))?;
     state
@@ -650,7 +665,7 @@ async fn search_groups(
 async fn retrieve_group(
     State(state): State<AppState>,
     Provider(token): Provider,
-    Path(id): Path<String>,
+    ResourceId(id): ResourceId,
     RawQuery(query): RawQuery,
 ) -> Answer {
     let request = ListRequest::from_query(query.as_deref())?;
@@ -678,7 +693,7 @@ async fn create_group(
 async fn replace_group(
     State(state): State<AppState>,
     Provider(token): Provider,
-    Path(id): Path<String>,
+    ResourceId(id): ResourceId,
     headers: HeaderMap,
     Body(body): Body,
 ) -> Answer {
@@ -689,13 +704,19 @@ async fn replace_group(
             Ok(group.clone())
         })
         .await?;
-    retrieve_group(State(state), Provider(token), Path(id), RawQuery(None)).await
+    retrieve_group(
+        State(state),
+        Provider(token),
+        ResourceId(id),
+        RawQuery(None),
+    )
+    .await
 }
 
 async fn patch_group(
     State(state): State<AppState>,
     Provider(token): Provider,
-    Path(id): Path<String>,
+    ResourceId(id): ResourceId,
     headers: HeaderMap,
     Body(body): Body,
 ) -> Answer {
@@ -714,13 +735,19 @@ async fn patch_group(
             },
         )
         .await?;
-    retrieve_group(State(state), Provider(token), Path(id), RawQuery(None)).await
+    retrieve_group(
+        State(state),
+        Provider(token),
+        ResourceId(id),
+        RawQuery(None),
+    )
+    .await
 }
 
 async fn delete_group(
     State(state): State<AppState>,
     Provider(token): Provider,
-    Path(id): Path<String>,
+    ResourceId(id): ResourceId,
 ) -> Result<StatusCode, Refusal> {
     state.store.delete_scim_group(&token.author(), &id).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -884,7 +884,8 @@ async fn what_scim_manages_the_admin_api_does_not_change() {
 
 /// The strings Roster indexes are bounded, so that no value fails in the database (PostgreSQL's
 /// B-tree keeps no entry over 2,704 bytes): 512 characters of four bytes each are kept, one
-/// more is refused with 400 and nothing made; a group is named as the Admin API names one.
+/// more is refused with 400 and nothing made; a group is named as the Admin API names one. An
+/// id with NUL (which PostgreSQL stores nowhere) is refused too.
 #[tokio::test]
 async fn strings_up_to_their_bounds_are_kept_and_past_them_refused() {
     let s = TestServer::start().await;
@@ -962,6 +963,15 @@ async fn strings_up_to_their_bounds_are_kept_and_past_them_refused() {
     }
     let groups = call(&scim, Method::GET, GROUPS, None).await;
     assert_eq!(groups.body["totalResults"], 1);
+
+    // An id holding NUL, which no database stores, is refused before one is asked.
+    for base in [USERS, GROUPS] {
+        for method in [Method::GET, Method::PUT, Method::PATCH, Method::DELETE] {
+            let body = (method == Method::PUT || method == Method::PATCH).then(|| json!({}));
+            let answer = call(&scim, method.clone(), &format!("{base}/a%00b"), body).await;
+            refused(&answer, 400, Some("invalidValue"));
+        }
+    }
     s.stop().await;
 }
 
