@@ -45,11 +45,11 @@ def declare_scim_errors(path, operation):
     responses.setdefault("401", scim_error("The SCIM token is missing, malformed, unknown or revoked."))
     if "{" in path:
         responses.setdefault("404", scim_error("No such resource in the token's organization."))
+        responses.setdefault("412", scim_error("`If-Match` names another version than the resource's, or `If-None-Match` names its own."))
     if "requestBody" in operation:
         responses.setdefault("409", scim_error("`uniqueness`: the `userName` or email is taken."))
-        responses.setdefault("412", scim_error("`If-Match` names a version the resource has left behind."))
-        # The body limit is enforced before routing, with the API's envelope.
-        responses.setdefault("413", error("The request body is larger than 1 MiB."))
+        # The body limit is enforced before routing, in SCIM's error body.
+        responses.setdefault("413", scim_error("The request body is larger than 1 MiB."))
 
 
 def declare_errors(path, method, operation):

@@ -5,7 +5,7 @@
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{FromRequestParts, Path, RawQuery, State};
-use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, ETAG, IF_MATCH, LOCATION};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, ETAG, IF_MATCH, IF_NONE_MATCH, LOCATION};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -18,11 +18,12 @@ use super::AppState;
 use super::error::ApiError;
 use crate::domain::ids::UserId;
 use crate::domain::scim::{
-    self, GROUP_SCHEMA, LIST_SCHEMA, MAX_COUNT, ROSTER_USER_SCHEMA, Resource, ScimError, ScimGroup,
-    ScimResult, ScimUser, USER_SCHEMA,
+    self, GROUP_SCHEMA, LIST_SCHEMA, MAX_COUNT, PRECONDITION_FAILED, Precondition,
+    ROSTER_USER_SCHEMA, Resource, ScimError, ScimGroup, ScimResult, ScimUser, USER_SCHEMA,
+    Versions,
 };
 use crate::domain::secret;
-use crate::store::scim::{GroupWithMembers, PRECONDITION_FAILED, ScimToken, TOKEN_PREFIX};
+use crate::store::scim::{GroupWithMembers, ScimToken, TOKEN_PREFIX};
 
 /// Where SCIM is served.
 pub const BASE_PATH: &str = "/scim/v2";
@@ -108,6 +109,13 @@ impl IntoResponse for Scim {
         let location = (self.status == StatusCode::CREATED)
             .then(|| self.body["meta"]["location"].as_str().map(str::to_owned))
             .flatten();
+        if self.status == StatusCode::NOT_MODIFIED {
+            let mut response = self.status.into_response();
+            if let Some(value) = version.and_then(|v| HeaderValue::from_str(&v).ok()) {
+                response.headers_mut().insert(ETAG, value);
+            }
+            return response;
+        }
         let mut response = (self.status, self.body.to_string()).into_response();
         let headers = response.headers_mut();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
@@ -543,11 +551,14 @@ async fn retrieve_user(
     State(state): State<AppState>,
     Provider(token): Provider,
     ResourceId(id): ResourceId,
+    headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Answer {
     let request = ListRequest::from_query(query.as_deref())?;
     let user = state.store.get_scim_user(&token.org_id, &id).await?;
-    Ok(Scim::ok(request.shaped(user.resource(&base(&state)))))
+    read(&headers, ("User", &id, user.version), || {
+        Ok(request.shaped(user.resource(&base(&state))))
+    })
 }
 
 async fn create_user(
@@ -563,14 +574,38 @@ async fn create_user(
     })
 }
 
-/// The version `If-Match` asks for, if any.
-fn expected_version(headers: &HeaderMap) -> ScimResult<Option<i64>> {
-    headers
-        .get(IF_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .map(scim::if_match)
-        .transpose()
-        .map(Option::flatten)
+/// The conditions `If-Match` and `If-None-Match` set on the version of the resource named.
+fn precondition(headers: &HeaderMap) -> ScimResult<Precondition> {
+    let versions = |name: &str, header| {
+        headers
+            .get(&header)
+            .map(|value| Versions::parse(name, value.to_str().unwrap_or_default()))
+            .transpose()
+    };
+    Ok(Precondition {
+        if_match: versions("If-Match", IF_MATCH)?,
+        if_none_match: versions("If-None-Match", IF_NONE_MATCH)?,
+    })
+}
+
+/// A read of `what` `id` at `version`: 304 Not Modified (its ETag, no body) when the client
+/// holds that version already (`If-None-Match`), 412 when it asked for another (`If-Match`).
+fn read(
+    headers: &HeaderMap,
+    (what, id, version): (&str, &str, i64),
+    resource: impl FnOnce() -> ScimResult<Value>,
+) -> Answer {
+    let precondition = precondition(headers)?;
+    if precondition.unchanged(version) {
+        return Ok(Scim {
+            status: StatusCode::NOT_MODIFIED,
+            body: json!({"meta": {"version": scim::etag(version)}}),
+        });
+    }
+    if !precondition.holds(version) {
+        return Err(scim::changed_since(what, id, version).into());
+    }
+    Ok(Scim::ok(resource()?))
 }
 
 async fn replace_user(
@@ -583,7 +618,7 @@ async fn replace_user(
     let user = ScimUser::from_resource(&body)?;
     let replaced = state
         .store
-        .change_scim_user(&token.author(), &id, expected_version(&headers)?, |_| {
+        .change_scim_user(&token.author(), &id, &precondition(&headers)?, |_| {
             Ok(user.clone())
         })
         .await?;
@@ -601,16 +636,11 @@ async fn patch_user(
     let base = base(&state);
     let patched = state
         .store
-        .change_scim_user(
-            &token.author(),
-            &id,
-            expected_version(&headers)?,
-            |current| {
-                let mut resource = current.resource(&base);
-                scim::apply_patch(&mut resource, &operations)?;
-                Ok(ScimUser::from_resource(&resource)?)
-            },
-        )
+        .change_scim_user(&token.author(), &id, &precondition(&headers)?, |current| {
+            let mut resource = current.resource(&base);
+            scim::apply_patch(&mut resource, &operations)?;
+            Ok(ScimUser::from_resource(&resource)?)
+        })
         .await?;
     Ok(Scim::ok(patched.resource(&base)))
 }
@@ -619,11 +649,12 @@ async fn delete_user(
     State(state): State<AppState>,
     Provider(token): Provider,
     ResourceId(id): ResourceId,
+    headers: HeaderMap,
 ) -> Result<StatusCode, Refusal> {
     let user_id = UserId::parse(id.clone()).map_err(|_| ScimError::not_found("user", &id))?;
     state
         .store
-        .delete_user(&token.author(), &user_id, true)
+        .delete_user(&token.author(), &user_id, Some(&precondition(&headers)?))
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -666,11 +697,20 @@ async fn retrieve_group(
     State(state): State<AppState>,
     Provider(token): Provider,
     ResourceId(id): ResourceId,
+    headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Answer {
     let request = ListRequest::from_query(query.as_deref())?;
     let group = state.store.get_scim_group(&token.org_id, &id).await?;
-    Ok(Scim::ok(request.shaped(group_resource(&state, &group))))
+    read(&headers, ("Group", &id, group.0.version), || {
+        Ok(request.shaped(group_resource(&state, &group)))
+    })
+}
+
+/// A group as a change left it.
+async fn changed_group(state: &AppState, token: &ScimToken, id: &str) -> Answer {
+    let group = state.store.get_scim_group(&token.org_id, id).await?;
+    Ok(Scim::ok(group_resource(state, &group)))
 }
 
 async fn create_group(
@@ -700,17 +740,11 @@ async fn replace_group(
     let group = ScimGroup::from_resource(&body)?;
     state
         .store
-        .change_scim_group(&token.author(), &id, expected_version(&headers)?, |_, _| {
+        .change_scim_group(&token.author(), &id, &precondition(&headers)?, |_, _| {
             Ok(group.clone())
         })
         .await?;
-    retrieve_group(
-        State(state),
-        Provider(token),
-        ResourceId(id),
-        RawQuery(None),
-    )
-    .await
+    changed_group(&state, &token, &id).await
 }
 
 async fn patch_group(
@@ -727,7 +761,7 @@ async fn patch_group(
         .change_scim_group(
             &token.author(),
             &id,
-            expected_version(&headers)?,
+            &precondition(&headers)?,
             |current, members| {
                 let mut resource = current.resource(&base, members);
                 scim::apply_patch(&mut resource, &operations)?;
@@ -735,21 +769,19 @@ async fn patch_group(
             },
         )
         .await?;
-    retrieve_group(
-        State(state),
-        Provider(token),
-        ResourceId(id),
-        RawQuery(None),
-    )
-    .await
+    changed_group(&state, &token, &id).await
 }
 
 async fn delete_group(
     State(state): State<AppState>,
     Provider(token): Provider,
     ResourceId(id): ResourceId,
+    headers: HeaderMap,
 ) -> Result<StatusCode, Refusal> {
-    state.store.delete_scim_group(&token.author(), &id).await?;
+    state
+        .store
+        .delete_scim_group(&token.author(), &id, &precondition(&headers)?)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -117,7 +117,7 @@ async fn delete(
 ) -> ApiResult<axum::Json<Deleted>> {
     state
         .store
-        .delete_user(&(&principal).into(), &user_id, false)
+        .delete_user(&(&principal).into(), &user_id, None)
         .await?;
     Ok(Deleted::new("organization.user.deleted", user_id))
 }

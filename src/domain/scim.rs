@@ -418,23 +418,89 @@ pub fn etag(version: i64) -> String {
     format!("W/\"{version}\"")
 }
 
-/// The version an `If-Match` header names: `W/"3"`, `"3"` or `*` (any).
-pub fn if_match(header: &str) -> ScimResult<Option<i64>> {
-    let header = header.trim();
-    if header == "*" {
-        return Ok(None);
+/// The versions an `If-Match` or `If-None-Match` header names (RFC 7232 §3): `*`, any version,
+/// or a list of ETags, each `W/"3"` or `"3"`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Versions {
+    Any,
+    Listed(Vec<i64>),
+}
+
+impl Versions {
+    /// Reads the header `name`'s value.
+    pub fn parse(name: &str, header: &str) -> ScimResult<Versions> {
+        let header = header.trim();
+        if header == "*" {
+            return Ok(Versions::Any);
+        }
+        header
+            .split(',')
+            .map(|tag| {
+                tag.trim()
+                    .trim_start_matches("W/")
+                    .trim_matches('"')
+                    .parse::<i64>()
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Versions::Listed)
+            .map_err(|_| {
+                ScimError::bad(
+                    "invalidValue",
+                    format!("{name} '{header}' is not a list of Roster's ETags, nor '*'."),
+                )
+            })
     }
-    header
-        .trim_start_matches("W/")
-        .trim_matches('"')
-        .parse()
-        .map(Some)
-        .map_err(|_| {
-            ScimError::bad(
-                "invalidValue",
-                format!("If-Match '{header}' is not an ETag of Roster's."),
-            )
-        })
+
+    fn include(&self, version: i64) -> bool {
+        match self {
+            Versions::Any => true,
+            Versions::Listed(versions) => versions.contains(&version),
+        }
+    }
+}
+
+/// `code` of the refusal of a change whose precondition does not hold: 412.
+pub const PRECONDITION_FAILED: &str = "preconditionFailed";
+
+/// The refusal (412) of a request whose precondition does not hold for `what` `id` at `version`.
+pub fn changed_since(what: &str, id: &str, version: i64) -> super::Error {
+    super::Error::Invalid {
+        message: format!(
+            "{what} '{id}' has changed since (its version is {}); read it again.",
+            etag(version)
+        )
+        .into(),
+        param: None,
+        code: Some(PRECONDITION_FAILED),
+    }
+}
+
+/// A request's conditions on the version of the resource it names (RFC 7644 §3.14): `If-Match`
+/// (one of these) and `If-None-Match` (none of these). ETags compare weakly, as SCIM's examples
+/// send them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Precondition {
+    pub if_match: Option<Versions>,
+    pub if_none_match: Option<Versions>,
+}
+
+impl Precondition {
+    /// Whether a change to the resource at `version` may go ahead; else 412.
+    pub fn holds(&self, version: i64) -> bool {
+        self.if_match.as_ref().is_none_or(|v| v.include(version))
+            && !self
+                .if_none_match
+                .as_ref()
+                .is_some_and(|v| v.include(version))
+    }
+
+    /// Whether a read of the resource at `version` is answered 304 Not Modified: the client
+    /// holds it already.
+    pub fn unchanged(&self, version: i64) -> bool {
+        self.if_none_match
+            .as_ref()
+            .is_some_and(|v| v.include(version))
+    }
 }
 
 fn meta(resource_type: &str, location: String, created: i64, modified: i64, version: i64) -> Value {
@@ -1407,7 +1473,10 @@ mod tests {
             json!({"schemas": [ERROR_SCHEMA], "status": "404", "detail": "No User with id 'u1'."})
         );
         assert_eq!(etag(3), "W/\"3\"");
-        assert_eq!(if_match(&etag(3)).unwrap(), Some(3));
+        assert_eq!(
+            Versions::parse("If-Match", &etag(3)).unwrap(),
+            Versions::Listed(vec![3])
+        );
         let served = schemas("https://roster.example/scim/v2");
         let ids: Vec<&str> = served.iter().map(|s| s["id"].as_str().unwrap()).collect();
         assert_eq!(ids, [USER_SCHEMA, GROUP_SCHEMA, ROSTER_USER_SCHEMA]);
@@ -1503,9 +1572,25 @@ mod tests {
         );
         assert!(shown.get("externalId").is_none());
 
-        assert_eq!(if_match("*").unwrap(), None);
-        assert_eq!(if_match(" \"7\" ").unwrap(), Some(7));
-        assert!(if_match("W/\"x\"").is_err());
+        let parsed = |header| Versions::parse("If-Match", header);
+        assert_eq!(parsed("*").unwrap(), Versions::Any);
+        assert_eq!(parsed(" \"7\" ").unwrap(), Versions::Listed(vec![7]));
+        assert_eq!(
+            parsed("W/\"1\", W/\"7\"").unwrap(),
+            Versions::Listed(vec![1, 7])
+        );
+        assert!(parsed("W/\"x\"").is_err());
+        let only = |if_match, if_none_match| Precondition {
+            if_match,
+            if_none_match,
+        };
+        assert!(only(None, None).holds(3));
+        assert!(only(Some(Versions::Listed(vec![2, 3])), None).holds(3));
+        assert!(!only(Some(Versions::Listed(vec![2])), None).holds(3));
+        assert!(!only(None, Some(Versions::Any)).holds(3));
+        assert!(only(None, Some(Versions::Listed(vec![2]))).holds(3));
+        assert!(only(None, Some(Versions::Listed(vec![3]))).unchanged(3));
+        assert!(!only(Some(Versions::Any), None).unchanged(3));
     }
 
     #[test]

@@ -13,7 +13,8 @@ use super::{Author, Store};
 use crate::domain::audit::{Actor, Event};
 use crate::domain::ids;
 use crate::domain::scim::{
-    Column, Condition, Op, Operand, ScimGroup, ScimUser, StoredGroup, StoredUser,
+    Column, Condition, Op, Operand, Precondition, ScimGroup, ScimUser, StoredGroup, StoredUser,
+    changed_since,
 };
 use crate::domain::user::OrgRole;
 use crate::domain::{Error, Result, name, secret};
@@ -392,13 +393,13 @@ impl Store {
     }
 
     /// Changes a user as `change` says, given her as stored: a PUT's replacement or a PATCH's
-    /// result. Refused with 412 semantics (`version` mismatch) when `expected_version` is not
-    /// hers. The organization keeps an owner; a suspended or demoted user's keys stop at once.
+    /// result, refused (412) unless `precondition` holds for her version. The organization keeps
+    /// an owner; a suspended or demoted user's keys stop at once.
     pub async fn change_scim_user(
         &self,
         author: &Author,
         user_id: &str,
-        expected_version: Option<i64>,
+        precondition: &Precondition,
         change: impl Fn(&StoredUser) -> Result<ScimUser>,
     ) -> Result<StoredUser> {
         let changed = transact!(self, author, |tx| {
@@ -413,7 +414,7 @@ impl Store {
             .fetch_optional(&mut *tx.conn)
             .await?
             .ok_or_else(|| no_such_user(user_id))?;
-            if expected_version.is_some_and(|v| v != current.version) {
+            if !precondition.holds(current.version) {
                 return Err(changed_since("User", user_id, current.version));
             }
             let user = change(&current)?;
@@ -530,12 +531,13 @@ impl Store {
     }
 
     /// Changes a group as `change` says, given it and its members' ids: a PUT's replacement or
-    /// a PATCH's result. Its members become exactly those `change` names.
+    /// a PATCH's result, refused (412) unless `precondition` holds for its version. Its members
+    /// become exactly those `change` names.
     pub async fn change_scim_group(
         &self,
         author: &Author,
         group_id: &str,
-        expected_version: Option<i64>,
+        precondition: &Precondition,
         change: impl Fn(&StoredGroup, &[String]) -> Result<ScimGroup>,
     ) -> Result<()> {
         transact!(self, author, |tx| {
@@ -548,7 +550,7 @@ impl Store {
             .fetch_optional(&mut *tx.conn)
             .await?
             .ok_or_else(|| no_such_group(group_id))?;
-            if expected_version.is_some_and(|v| v != current.version) {
+            if !precondition.holds(current.version) {
                 return Err(changed_since("Group", group_id, current.version));
             }
             let members = members_of(&mut *tx.conn, tx.backend, &[group_id])
@@ -575,16 +577,24 @@ impl Store {
         })
     }
 
-    /// Deletes a group SCIM manages (or any group: the identity provider may take one over).
-    pub async fn delete_scim_group(&self, author: &Author, group_id: &str) -> Result<()> {
+    /// Deletes a group SCIM manages (or any group: the identity provider may take one over),
+    /// unless `precondition` does not hold for its version (412: the deletion rolls back).
+    pub async fn delete_scim_group(
+        &self,
+        author: &Author,
+        group_id: &str,
+        precondition: &Precondition,
+    ) -> Result<()> {
         transact!(self, author, |tx| {
-            let deleted = db::query("DELETE FROM org_groups WHERE org_id = $1 AND id = $2")
-                .bind(author.org_id.clone())
-                .bind(group_id.to_owned())
-                .execute(&mut *tx.conn)
-                .await?;
-            if deleted == 0 {
-                return Err(no_such_group(group_id));
+            let deleted: Option<(i64,)> =
+                db::query("DELETE FROM org_groups WHERE org_id = $1 AND id = $2 RETURNING version")
+                    .bind(author.org_id.clone())
+                    .bind(group_id.to_owned())
+                    .fetch_optional(&mut *tx.conn)
+                    .await?;
+            let (version,) = deleted.ok_or_else(|| no_such_group(group_id))?;
+            if !precondition.holds(version) {
+                return Err(changed_since("Group", group_id, version));
             }
             tx.record(Event::new(
                 "group.deleted",
@@ -700,19 +710,6 @@ fn no_such_group(group_id: &str) -> Error {
     }
 }
 
-/// The refusal of a change whose `If-Match` names a version the resource has left behind.
-fn changed_since(what: &str, id: &str, version: i64) -> Error {
-    Error::Invalid {
-        message: format!(
-            "{what} '{id}' has changed since (its version is {}); read it again.",
-            crate::domain::scim::etag(version)
-        )
-        .into(),
-        param: None,
-        code: Some(PRECONDITION_FAILED),
-    }
-}
-
 /// The SQL a filter's column stands for, over `org_groups g`.
 fn group_column(column: Column) -> &'static str {
     match column {
@@ -803,9 +800,6 @@ impl HasId for StoredGroup {
         &self.id
     }
 }
-
-/// `code` of the refusal of a change whose `If-Match` names another version: 412.
-pub const PRECONDITION_FAILED: &str = "preconditionFailed";
 
 fn no_such_user(user_id: &str) -> Error {
     Error::NotFound {

@@ -7,6 +7,7 @@ use super::{Author, Store};
 use crate::domain::audit::Event;
 use crate::domain::ids::UserId;
 use crate::domain::page::{Page, PageRequest};
+use crate::domain::scim::{Precondition, changed_since};
 use crate::domain::user::{OrgRole, User};
 use crate::domain::{Error, Result, name};
 use serde_json::json;
@@ -61,25 +62,33 @@ impl Store {
     }
 
     /// Deletes a user with her project memberships and the admin keys she owns, in one
-    /// transaction; through the Admin API (`through_scim` false) not one SCIM manages.
+    /// transaction: through the Admin API (`through_scim` `None`) not one SCIM manages; through
+    /// SCIM only if its precondition holds for her version.
     pub async fn delete_user(
         &self,
         author: &Author,
         user_id: &UserId,
-        through_scim: bool,
+        through_scim: Option<&Precondition>,
     ) -> Result<()> {
         let deleted = transact!(self, author, |tx| {
-            if !through_scim {
+            if through_scim.is_none() {
                 tx.refuse_scim_managed_user(user_id).await?;
             }
             tx.user_losing_ownership(user_id, true, "Deleting this user")
                 .await?;
             // Memberships and admin keys go by ON DELETE CASCADE, in this same transaction.
-            db::query("DELETE FROM users WHERE org_id = $1 AND id = $2")
-                .bind(author.org_id.clone())
-                .bind(user_id.to_owned())
-                .execute(&mut *tx.conn)
-                .await?;
+            let deleted: Option<(i64,)> =
+                db::query("DELETE FROM users WHERE org_id = $1 AND id = $2 RETURNING version")
+                    .bind(author.org_id.clone())
+                    .bind(user_id.to_owned())
+                    .fetch_optional(&mut *tx.conn)
+                    .await?;
+            // SCIM's If-Match and If-None-Match: a deletion they refuse rolls back.
+            if let (Some(precondition), Some((version,))) = (through_scim, deleted)
+                && !precondition.holds(version)
+            {
+                return Err(changed_since("User", user_id, version));
+            }
             tx.record(Event::new("user.deleted", user_id, json!({"id": user_id})))
                 .await
         });

@@ -975,6 +975,91 @@ async fn strings_up_to_their_bounds_are_kept_and_past_them_refused() {
     s.stop().await;
 }
 
+/// RFC 7644 §3.14: a read names the version it holds (`If-None-Match`: 304, its ETag and no
+/// body) or the one it wants (`If-Match`: 412 for another); a change or a deletion goes ahead
+/// only when its `If-Match` names the current version among its list, and its `If-None-Match`
+/// does not; a refused one changes nothing.
+#[tokio::test]
+async fn conditional_requests_follow_the_versions_they_name() {
+    let s = TestServer::start().await;
+    let token = token(&s).await;
+    let scim = s.with_key(&token);
+    let ada = create(&scim, user("ada@example.com", "x-ada", "Ada")).await;
+    let group = call(
+        &scim,
+        Method::POST,
+        GROUPS,
+        Some(json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+            "displayName": "Ops",
+        })),
+    )
+    .await
+    .body;
+    for (path, body) in [
+        (
+            format!("{USERS}/{}", ada["id"].as_str().unwrap()),
+            user("ada@example.com", "x-ada", "Ada L"),
+        ),
+        (
+            format!("{GROUPS}/{}", group["id"].as_str().unwrap()),
+            json!({"displayName": "Ops 2"}),
+        ),
+    ] {
+        let with = |method: Method, headers: &'static [(&'static str, &'static str)]| {
+            let (scim, path, body) = (&scim, &path, &body);
+            async move {
+                let body = (method == Method::PUT).then(|| body.clone());
+                scim.request_with(method, path, body, headers).await
+            }
+        };
+        let unchanged = with(Method::GET, &[("if-none-match", "W/\"1\"")]).await;
+        assert_eq!(unchanged.status, 304, "{path}: {}", unchanged.body);
+        assert_eq!(unchanged.headers["etag"], "W/\"1\"");
+        assert_eq!(unchanged.body, "");
+        assert_eq!(
+            with(Method::GET, &[("if-none-match", "W/\"0\", W/\"7\"")])
+                .await
+                .status,
+            200
+        );
+        refused(
+            &with(Method::GET, &[("if-match", "W/\"7\"")]).await,
+            412,
+            None,
+        );
+        for headers in [
+            &[("if-match", "W/\"7\"")][..],
+            &[("if-none-match", "*")],
+            &[("if-none-match", "W/\"1\"")],
+        ] {
+            refused(&with(Method::PUT, headers).await, 412, None);
+            refused(&with(Method::DELETE, headers).await, 412, None);
+        }
+        refused(
+            &with(Method::PUT, &[("if-match", "seven")]).await,
+            400,
+            Some("invalidValue"),
+        );
+        let still = with(Method::GET, &[]).await;
+        assert_eq!(
+            still.body["meta"]["version"], "W/\"1\"",
+            "{path}: nothing changed"
+        );
+        let changed = with(Method::PUT, &[("if-match", "W/\"7\", W/\"1\"")]).await;
+        assert_eq!(changed.status, 200, "{path}: {}", changed.body);
+        assert_eq!(changed.body["meta"]["version"], "W/\"2\"");
+        assert_eq!(
+            with(Method::DELETE, &[("if-match", "W/\"2\"")])
+                .await
+                .status,
+            204
+        );
+        refused(&with(Method::GET, &[]).await, 404, None);
+    }
+    s.stop().await;
+}
+
 #[tokio::test]
 async fn a_token_reaches_its_own_organization_only_and_stops_when_revoked() {
     let s = TestServer::start().await;

@@ -425,12 +425,26 @@ pub struct Caller<'a> {
 
 impl Caller<'_> {
     pub async fn request(&self, method: Method, path: &str, body: Option<Value>) -> Resp {
+        self.request_with(method, path, body, &[]).await
+    }
+
+    /// A request with `headers` besides the credential.
+    pub async fn request_with(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Resp {
         let mut request = self
             .server
             .client
             .request(method, format!("{}{path}", self.server.root));
         if let Some(key) = &self.key {
             request = request.bearer_auth(key);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
         }
         if let Some(body) = body {
             request = request.json(&body);
