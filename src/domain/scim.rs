@@ -547,8 +547,26 @@ impl StoredUser {
             return resource;
         };
         if let Some(fields) = resource.as_object_mut() {
-            if !fields.keys().any(|k| k.eq_ignore_ascii_case("schemas")) {
-                fields.insert("schemas".into(), json!([USER_SCHEMA]));
+            let schemas_key = key_of(fields, "schemas").unwrap_or_else(|| "schemas".into());
+            let present: Vec<&str> = EXTENSIONS
+                .into_iter()
+                .filter(|e| key_of(fields, e).is_some())
+                .collect();
+            // RFC 7643 §3: `schemas` names every schema whose attributes are present, also an
+            // extension a PATCH added.
+            let schemas = fields
+                .entry(schemas_key)
+                .or_insert_with(|| json!([USER_SCHEMA]));
+            if let Some(schemas) = schemas.as_array_mut() {
+                for extension in present {
+                    let listed = schemas.iter().any(|s| {
+                        s.as_str()
+                            .is_some_and(|s| s.eq_ignore_ascii_case(extension))
+                    });
+                    if !listed {
+                        schemas.push(json!(extension));
+                    }
+                }
             }
             fields.insert("id".into(), json!(self.id));
             fields.insert("meta".into(), meta);
@@ -1534,12 +1552,12 @@ mod tests {
                 "meta": meta,
             })
         );
-        // Sent: as sent, with the role she holds now.
+        // Sent: as sent, with the role she holds now; `schemas` names the extension it carries.
         let sent = json!({"userName": "ada@example.com", ROSTER_USER_SCHEMA: {"Role": "reader"}});
         assert_eq!(
             stored(Some(sent)).resource(BASE),
             json!({
-                "schemas": [USER_SCHEMA],
+                "schemas": [USER_SCHEMA, ROSTER_USER_SCHEMA],
                 "id": "user-1",
                 "userName": "ada@example.com",
                 ROSTER_USER_SCHEMA: {"Role": "owner"},

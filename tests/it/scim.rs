@@ -299,6 +299,8 @@ async fn okta_provisions_updates_deactivates_and_deletes() {
     s.stop().await;
 }
 
+const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+
 /// Entra ID capitalises its ops, sends booleans as strings and names sub-attributes in values.
 #[tokio::test]
 async fn entra_capitalised_ops_and_string_booleans() {
@@ -327,6 +329,7 @@ async fn entra_capitalised_ops_and_string_booleans() {
                 {"op": "Replace", "path": "emails[type eq \"work\"].value", "value": "hopper@example.com"},
                 {"op": "Add", "path": "emails", "value": [{"value": "grace@home.test", "type": "home"}]},
                 {"op": "Remove", "path": "emails[type eq \"home\"]"},
+                {"op": "Add", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department", "value": "Navy"},
             ],
         })),
     )
@@ -335,6 +338,16 @@ async fn entra_capitalised_ops_and_string_booleans() {
     assert_eq!(patched.body["active"], false);
     assert_eq!(patched.body["name"]["familyName"], "Hopper");
     assert_eq!(patched.body["displayName"], "Grace Hopper");
+    // The extension an op added is named in `schemas`, as RFC 7643 §3 asks.
+    assert_eq!(patched.body[ENTERPRISE]["department"], "Navy");
+    assert!(
+        patched.body["schemas"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(ENTERPRISE)),
+        "{}",
+        patched.body
+    );
     assert_eq!(
         patched.body["emails"],
         json!([{"value": "hopper@example.com", "type": "work", "primary": true}])
