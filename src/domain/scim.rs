@@ -1160,6 +1160,44 @@ pub fn apply_patch(resource: &mut Value, operations: &[PatchOperation]) -> ScimR
             }
             Some(PatchPath::Value(path)) => {
                 let name = qualified_name(&path.attr);
+                let present = key_of(object, &name).and_then(|k| object.get(&k));
+                let matches_any = match present {
+                    Some(Value::Array(items)) => {
+                        items.iter().any(|item| val_matches(&path.filter, item))
+                    }
+                    _ => false,
+                };
+                // Entra ID adds a value nobody has yet through a filter that names it:
+                // {"op": "Add", "path": "phoneNumbers[type eq \"mobile\"].value", ...}
+                // makes {"type": "mobile", "value": ...}, as Microsoft's provisioning team
+                // answers; a filter of equalities says what the new value is.
+                if operation.op == PatchOp::Add
+                    && !matches_any
+                    && matches!(present, None | Some(Value::Null | Value::Array(_)))
+                    && let Some(mut item) = value_named_by(&path.filter)
+                {
+                    let value = operation.value.clone().unwrap_or(Value::Null);
+                    match (path.sub_attr.as_deref(), value) {
+                        (Some(sub), value) => {
+                            item.insert(sub.to_owned(), value);
+                        }
+                        (None, Value::Object(sent)) => item.extend(sent),
+                        (None, _) => {
+                            return Err(ScimError::bad(
+                                "invalidValue",
+                                format!("A value of '{name}' must be an object."),
+                            ));
+                        }
+                    }
+                    let key = key_of(object, &name).unwrap_or_else(|| name.clone());
+                    match object.get_mut(&key) {
+                        Some(Value::Array(items)) => items.push(Value::Object(item)),
+                        _ => {
+                            object.insert(key, json!([item]));
+                        }
+                    }
+                    continue;
+                }
                 let Some(Value::Array(items)) =
                     key_of(object, &name).and_then(|k| object.get_mut(&k))
                 else {
@@ -1368,6 +1406,30 @@ fn remove_values(object: &mut Map<String, Value>, name: &str, values: Option<&Va
     };
     if let Some(Value::Array(items)) = key_of(object, name).and_then(|k| object.get_mut(&k)) {
         items.retain(|item| attr(item, "value").is_none_or(|v| !named.contains(&v.to_string())));
+    }
+}
+
+/// The value a filter of equalities names (`type eq "work" and primary eq true` names
+/// `{"type": "work", "primary": true}`); `None` for any other filter, which names no one value.
+fn value_named_by(filter: &ValFilter) -> Option<Map<String, Value>> {
+    match filter {
+        ValFilter::Attr(AttrExp::Comparison(path, CompareOp::Eq, expected))
+            if path.sub_attr.is_none() =>
+        {
+            let value = match expected {
+                CompValue::Str(text) => Value::String(text.clone()),
+                CompValue::True => Value::Bool(true),
+                CompValue::False => Value::Bool(false),
+                CompValue::Number(number) => Value::Number(number.clone()),
+                CompValue::Null => return None,
+            };
+            Some(Map::from_iter([(path.name.clone(), value)]))
+        }
+        ValFilter::And(filters) => filters.iter().try_fold(Map::new(), |mut item, filter| {
+            item.extend(value_named_by(filter)?);
+            Some(item)
+        }),
+        _ => None,
     }
 }
 
@@ -1933,6 +1995,35 @@ mod tests {
             json!([{"op": "replace", "path": "emails[type eq \"work\"].value", "value": "c@x.test"}]),
         );
         assert_eq!(replaced.unwrap_err().scim_type, Some("noTarget"));
+        // Entra ID adds a value no one has yet through the filter that names it.
+        apply(
+            &mut bare,
+            json!([
+                {"op": "Add", "path": "phoneNumbers[type eq \"mobile\"].value", "value": "+1 555"},
+                {"op": "Add", "path": "phoneNumbers[type eq \"work\"].value", "value": "+1 556"},
+                {"op": "Add", "path": "phoneNumbers[type eq \"work\"].value", "value": "+1 557"},
+                {"op": "Add", "path": "addresses[type eq \"work\" and primary eq true]",
+                 "value": {"locality": "Columbus"}},
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            bare,
+            json!({
+                "userName": "b@x.test",
+                "phoneNumbers": [
+                    {"type": "mobile", "value": "+1 555"},
+                    {"type": "work", "value": "+1 557"},
+                ],
+                "addresses": [{"type": "work", "primary": true, "locality": "Columbus"}],
+            })
+        );
+        // A filter that names no one value leaves nothing to add to.
+        let unnamed = apply(
+            &mut bare,
+            json!([{"op": "add", "path": "emails[type co \"wor\"].value", "value": "c@x.test"}]),
+        );
+        assert_eq!(unnamed.unwrap_err().scim_type, Some("noTarget"));
     }
 
     #[test]

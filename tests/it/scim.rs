@@ -330,6 +330,8 @@ async fn entra_capitalised_ops_and_string_booleans() {
                 {"op": "Add", "path": "emails", "value": [{"value": "grace@home.test", "type": "home"}]},
                 {"op": "Remove", "path": "emails[type eq \"home\"]"},
                 {"op": "Add", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department", "value": "Navy"},
+                // A phone number she has not had: Entra ID names the new value by its type.
+                {"op": "Add", "path": "phoneNumbers[type eq \"mobile\"].value", "value": "+1 555 0100"},
             ],
         })),
     )
@@ -351,6 +353,10 @@ async fn entra_capitalised_ops_and_string_booleans() {
     assert_eq!(
         patched.body["emails"],
         json!([{"value": "hopper@example.com", "type": "work", "primary": true}])
+    );
+    assert_eq!(
+        patched.body["phoneNumbers"],
+        json!([{"type": "mobile", "value": "+1 555 0100"}])
     );
     assert_eq!(
         s.admin()
