@@ -32,7 +32,7 @@ impl FromRequestParts<AppState> for Principal {
         let incorrect = || {
             unauthenticated(&format!(
                 "Incorrect API key provided: {}.",
-                shown(presented)
+                secret::masked(presented)
             ))
         };
         if !secret::looks_like_admin_key(presented) {
@@ -52,20 +52,20 @@ impl FromRequestParts<AppState> for Principal {
         if principal.is_expired(now) {
             return Err(unauthenticated(&format!(
                 "The API key {} has expired.",
-                shown(presented)
+                secret::masked(presented)
             )));
         }
         if !principal.user_active {
             return Err(unauthenticated(&format!(
                 "The API key {} belongs to a user whose account is suspended by the organization's identity provider.",
-                shown(presented)
+                secret::masked(presented)
             )));
         }
         if !principal.owner_is_owner() {
             return Err(unauthenticated(&format!(
                 "The API key {} belongs to a user who is no longer an owner of this organization; \
                  admin API keys work only for organization owners.",
-                shown(presented)
+                secret::masked(presented)
             )));
         }
         let rate_limits = state
@@ -101,16 +101,4 @@ fn unauthenticated(message: &str) -> ApiError {
     ApiError::Domain(Error::Unauthenticated {
         message: message.to_owned(),
     })
-}
-
-/// What an error may show of a presented key: its form, never enough of it to use.
-fn shown(presented: &str) -> String {
-    if presented.len() < 16 || !presented.is_ascii() {
-        return "***".to_owned();
-    }
-    format!(
-        "{}***{}",
-        &presented[..8],
-        &presented[presented.len() - 4..]
-    )
 }

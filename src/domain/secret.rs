@@ -45,6 +45,23 @@ pub fn redact(secret: &str) -> String {
     format!("{head}...{tail}")
 }
 
+/// A presented key as a refusal shows it, in the real service's form: its first 8 and last 4
+/// characters with a star for each one between (`sk-proj-****...****abcd`). A key too short to
+/// hide most of, or not ASCII, shows as `***`; the stars stop at 256, past any real key.
+pub fn masked(presented: &str) -> String {
+    const SHOWN: usize = 8 + 4;
+    if presented.len() < 16 || !presented.is_ascii() {
+        return "***".to_owned();
+    }
+    let hidden = (presented.len() - SHOWN).min(256);
+    format!(
+        "{}{}{}",
+        &presented[..8],
+        "*".repeat(hidden),
+        &presented[presented.len() - 4..]
+    )
+}
+
 /// Whether a string can be an admin key at all; anything else is refused before a lookup.
 pub fn looks_like_admin_key(value: &str) -> bool {
     value.len() >= ADMIN_KEY_PREFIX.len() + 16
@@ -100,6 +117,23 @@ mod tests {
         assert_ne!(a, b);
         assert!(looks_like_admin_key(&a));
         assert_eq!(redact(&a), format!("sk-admin...{}", &a[a.len() - 4..]));
+    }
+
+    #[test]
+    fn a_refusal_masks_all_but_the_ends_of_a_key() {
+        assert_eq!(
+            masked("sk-proj-abcdefghijklwxyz"),
+            "sk-proj-************wxyz"
+        );
+        assert_eq!(masked("sk-admin-xyz1234"), "sk-admin****1234");
+        assert_eq!(
+            masked("sk-admin-xyz123"),
+            "***",
+            "too short to hide most of"
+        );
+        assert_eq!(masked("sk-proj-ünïcødé-abcdef"), "***");
+        let junk = "x".repeat(100_000);
+        assert_eq!(masked(&junk).len(), 8 + 256 + 4);
     }
 
     #[test]

@@ -155,10 +155,14 @@ async fn keys_that_do_not_verify_get_the_real_services_401() {
         "api.model.request",
     )
     .await;
+    // The real service's mask: the first 8 and last 4 characters, a star for each between.
     assert_eq!(
         answer["error"]["message"],
-        "Incorrect API key provided: sk-proj-...nown. You can find your API key at \
-         https://platform.openai.com/account/api-keys."
+        format!(
+            "Incorrect API key provided: sk-proj-{}nown. You can find your API key at \
+             https://platform.openai.com/account/api-keys.",
+            "*".repeat(43)
+        )
     );
 
     // An expired key, by the clock.
