@@ -198,6 +198,16 @@ impl ScimUser {
             if let Some(key) = key_of(fields, "active") {
                 fields.insert(key, json!(active));
             }
+            // Entra ID sends the enterprise `manager` as its id alone; RFC 7643 §4.3 makes it
+            // complex, `{"value": id}`, which is how it is kept and shown.
+            if let Some(Value::Object(enterprise)) =
+                key_of(fields, ENTERPRISE_USER_SCHEMA).and_then(|k| fields.get_mut(&k))
+                && let Some(key) = key_of(enterprise, "manager")
+                && let Some(Value::String(id)) = enterprise.get(&key)
+            {
+                let manager = json!({"value": id});
+                enterprise.insert(key, manager);
+            }
         }
         Ok(ScimUser {
             user_name,
@@ -1970,9 +1980,17 @@ mod tests {
                 // Entra ID's removal by value removes only the values named.
                 {"op": "remove", "path": "emails", "value": [{"value": "ada@home.test"}]},
                 {"op": "remove", "path": "title"},
+                {"op": "Add", "path": format!("{ENTERPRISE_USER_SCHEMA}:manager"), "value": "user-9"},
             ]),
         )
         .unwrap();
+        // Entra ID's manager, an id alone, is kept as RFC 7643 shapes it.
+        let ada = ScimUser::from_resource(&resource).unwrap();
+        assert_eq!(
+            ada.resource[ENTERPRISE_USER_SCHEMA]["manager"],
+            json!({"value": "user-9"})
+        );
+        resource = ada.resource;
         assert_eq!(
             resource,
             json!({
@@ -1981,6 +1999,7 @@ mod tests {
                 "emails": [{"value": "ada@example.com", "type": "work"}],
                 ROSTER_USER_SCHEMA: {"role": "owner"},
                 "displayName": "Ada L",
+                ENTERPRISE_USER_SCHEMA: {"manager": {"value": "user-9"}},
             })
         );
         // A value filter with nothing to match: nothing to remove, nothing to replace.

@@ -330,6 +330,8 @@ async fn entra_capitalised_ops_and_string_booleans() {
                 {"op": "Add", "path": "emails", "value": [{"value": "grace@home.test", "type": "home"}]},
                 {"op": "Remove", "path": "emails[type eq \"home\"]"},
                 {"op": "Add", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department", "value": "Navy"},
+                // Her manager as Entra ID sends one: the id alone.
+                {"op": "Add", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager", "value": "user-0000"},
                 // A phone number she has not had: Entra ID names the new value by its type.
                 {"op": "Add", "path": "phoneNumbers[type eq \"mobile\"].value", "value": "+1 555 0100"},
             ],
@@ -342,6 +344,11 @@ async fn entra_capitalised_ops_and_string_booleans() {
     assert_eq!(patched.body["displayName"], "Grace Hopper");
     // The extension an op added is named in `schemas`, as RFC 7643 §3 asks.
     assert_eq!(patched.body[ENTERPRISE]["department"], "Navy");
+    assert_eq!(
+        patched.body[ENTERPRISE]["manager"],
+        json!({"value": "user-0000"}),
+        "complex, as RFC 7643 §4.3 has it"
+    );
     assert!(
         patched.body["schemas"]
             .as_array()
