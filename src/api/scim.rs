@@ -707,23 +707,16 @@ async fn retrieve_group(
     })
 }
 
-/// A group as a change left it.
-async fn changed_group(state: &AppState, token: &ScimToken, id: &str) -> Answer {
-    let group = state.store.get_scim_group(&token.org_id, id).await?;
-    Ok(Scim::ok(group_resource(state, &group)))
-}
-
 async fn create_group(
     State(state): State<AppState>,
     Provider(token): Provider,
     Body(body): Body,
 ) -> Answer {
     let group = ScimGroup::from_resource(&body)?;
-    let id = state
+    let created = state
         .store
         .create_scim_group(&token.author(), &group)
         .await?;
-    let created = state.store.get_scim_group(&token.org_id, &id).await?;
     Ok(Scim {
         status: StatusCode::CREATED,
         body: group_resource(&state, &created),
@@ -738,13 +731,13 @@ async fn replace_group(
     Body(body): Body,
 ) -> Answer {
     let group = ScimGroup::from_resource(&body)?;
-    state
+    let replaced = state
         .store
         .change_scim_group(&token.author(), &id, &precondition(&headers)?, |_, _| {
             Ok(group.clone())
         })
         .await?;
-    changed_group(&state, &token, &id).await
+    Ok(Scim::ok(group_resource(&state, &replaced)))
 }
 
 async fn patch_group(
@@ -756,7 +749,7 @@ async fn patch_group(
 ) -> Answer {
     let operations = scim::patch_operations(&body)?;
     let base = base(&state);
-    state
+    let patched = state
         .store
         .change_scim_group(
             &token.author(),
@@ -769,7 +762,7 @@ async fn patch_group(
             },
         )
         .await?;
-    changed_group(&state, &token, &id).await
+    Ok(Scim::ok(group_resource(&state, &patched)))
 }
 
 async fn delete_group(

@@ -508,7 +508,11 @@ impl Store {
     }
 
     /// Creates a group as the identity provider describes it, with its members: managed by SCIM.
-    pub async fn create_scim_group(&self, author: &Author, group: &ScimGroup) -> Result<String> {
+    pub async fn create_scim_group(
+        &self,
+        author: &Author,
+        group: &ScimGroup,
+    ) -> Result<GroupWithMembers> {
         let id = ids::new_id(ids::GROUP);
         transact!(self, author, |tx| {
             db::query(
@@ -526,20 +530,29 @@ impl Store {
             let details = json!({"id": id, "data": {"group_name": group.display_name}});
             tx.record(Event::new("group.created", &id, details)).await?;
             set_members(tx, &id, &[], &group.members).await?;
-            Ok(id.clone())
+            let created = StoredGroup {
+                id: id.clone(),
+                name: group.display_name.clone(),
+                created_at: tx.now,
+                scim_managed: true,
+                external_id: group.external_id.clone(),
+                updated_at: tx.now,
+                version: 1,
+            };
+            Ok((created, members_of_one(tx, &id).await?))
         })
     }
 
     /// Changes a group as `change` says, given it and its members' ids: a PUT's replacement or
     /// a PATCH's result, refused (412) unless `precondition` holds for its version. Its members
-    /// become exactly those `change` names.
+    /// become exactly those `change` names. Returns the group as the change left it.
     pub async fn change_scim_group(
         &self,
         author: &Author,
         group_id: &str,
         precondition: &Precondition,
         change: impl Fn(&StoredGroup, &[String]) -> Result<ScimGroup>,
-    ) -> Result<()> {
+    ) -> Result<GroupWithMembers> {
         transact!(self, author, |tx| {
             let current: StoredGroup = db::query(format!(
                 "{SELECT_SCIM_GROUP} WHERE g.org_id = $1 AND g.id = $2{}",
@@ -553,10 +566,7 @@ impl Store {
             if !precondition.holds(current.version) {
                 return Err(changed_since("Group", group_id, current.version));
             }
-            let members = members_of(&mut *tx.conn, tx.backend, &[group_id])
-                .await?
-                .remove(group_id)
-                .unwrap_or_default();
+            let members = members_of_one(tx, group_id).await?;
             let group = change(&current, &members)?;
             db::query(
                 "UPDATE org_groups SET name = $1, external_id = $2, scim_managed = 1, updated_at = $3, \
@@ -573,7 +583,16 @@ impl Store {
                 json!({"id": group_id, "changes_requested": {"group_name": group.display_name}});
             tx.record(Event::new("group.updated", group_id, details))
                 .await?;
-            set_members(tx, group_id, &members, &group.members).await
+            set_members(tx, group_id, &members, &group.members).await?;
+            let changed = StoredGroup {
+                name: group.display_name,
+                external_id: group.external_id,
+                scim_managed: true,
+                updated_at: tx.now,
+                version: current.version + 1,
+                ..current
+            };
+            Ok((changed, members_of_one(tx, group_id).await?))
         })
     }
 
@@ -628,6 +647,14 @@ async fn members_of<'e>(
         by_group.entry(group_id).or_default().push(user_id);
     }
     Ok(by_group)
+}
+
+/// The members' user ids of one group, in order, read in the transaction `tx`.
+async fn members_of_one(tx: &mut super::tx::Tx<'_>, group_id: &str) -> Result<Vec<String>> {
+    Ok(members_of(&mut *tx.conn, tx.backend, &[group_id])
+        .await?
+        .remove(group_id)
+        .unwrap_or_default())
 }
 
 /// Makes `wanted` the group's members (it has `current`): each user must be of the

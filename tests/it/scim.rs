@@ -1504,6 +1504,12 @@ async fn groups_keep_their_members_through_every_patch_form() {
     .await;
     assert_eq!(created.status, 201, "{}", created.body);
     let id = created.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        created.body,
+        call(&scim, Method::GET, &format!("{GROUPS}/{id}"), None)
+            .await
+            .body
+    );
     let members = |body: &Value| -> Vec<String> {
         body["members"]
             .as_array()
@@ -1533,6 +1539,9 @@ async fn groups_keep_their_members_through_every_patch_form() {
             )
             .await;
             assert_eq!(patched.status, 200, "{}", patched.body);
+            // What a change answers is the group as it left it, version and all.
+            let read = call(scim, Method::GET, &path, None).await;
+            assert_eq!(patched.body, read.body);
             patched.body
         }
     };
