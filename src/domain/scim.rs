@@ -194,6 +194,7 @@ impl ScimUser {
                     && !key.eq_ignore_ascii_case("id")
                     && !key.eq_ignore_ascii_case("meta")
             });
+            forget_password(fields);
             // Shown back as a boolean, however it came ("False", from Entra ID).
             if let Some(key) = key_of(fields, "active") {
                 fields.insert(key, json!(active));
@@ -219,6 +220,12 @@ impl ScimUser {
             resource: given,
         })
     }
+}
+
+/// Drops the `password` an identity provider may send (Okta's password sync): Roster signs no
+/// one in with one, and RFC 7643 §4.1.1 says it is never returned, so it is not kept either.
+fn forget_password(fields: &mut Map<String, Value>) {
+    fields.retain(|key, _| !key.eq_ignore_ascii_case("password"));
 }
 
 fn display_name(resource: &Value, name: Option<&Value>, user_name: &str) -> ScimResult<String> {
@@ -557,6 +564,8 @@ impl StoredUser {
             return resource;
         };
         if let Some(fields) = resource.as_object_mut() {
+            // Kept by a Roster from before it forgot them (migration 0017 takes `password`).
+            forget_password(fields);
             let schemas_key = key_of(fields, "schemas").unwrap_or_else(|| "schemas".into());
             let present: Vec<&str> = EXTENSIONS
                 .into_iter()
@@ -1597,6 +1606,20 @@ mod tests {
             updated_at: 1_700_000_060,
             version: 4,
         }
+    }
+
+    #[test]
+    fn a_password_is_neither_kept_nor_shown() {
+        let sent = json!({"userName": "ada@example.com", "Password": "Sup3r", "title": "Dev"});
+        let ada = user(sent.clone()).unwrap();
+        assert_eq!(
+            ada.resource,
+            json!({"userName": "ada@example.com", "title": "Dev"})
+        );
+        // One kept before Roster forgot them is not shown either.
+        let shown = stored(Some(sent)).resource("https://roster.test/scim/v2");
+        assert!(shown.get("Password").is_none(), "{shown}");
+        assert_eq!(shown["title"], "Dev");
     }
 
     #[test]

@@ -72,6 +72,7 @@ embed!(
     "0014_scim_counts",
     "0015_folded_names",
     "0016_folded_name_indexes",
+    "0017_forget_scim_passwords",
 );
 
 /// The migrations of `backend`, in order.

@@ -399,6 +399,47 @@ mod tests {
         assert!(store.decisions.get("digest").is_ok());
     }
 
+    /// A `password` an identity provider sent before Roster forgot them (migration 0017) is
+    /// taken out of the stored resource; the rest of it stays.
+    #[tokio::test]
+    async fn passwords_kept_before_migration_17_are_forgotten() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/roster.db?mode=rwc", dir.path().display());
+        let store = Store::connect(&url, &StoreOptions::default(), Clock::default())
+            .await
+            .unwrap();
+        let all = migrate::migrations(Backend::Sqlite);
+        let before = all.iter().position(|m| m.version == 17).unwrap();
+        store.db.migrate(&all[..before]).await.unwrap();
+        for statement in [
+            "INSERT INTO organizations (id, name, created_at, default_project_id) \
+             VALUES ('org-1', 'Org', 0, 'proj_1')",
+            r#"INSERT INTO users (id, org_id, email, name, role, added_at, user_name, user_name_folded, name_folded, scim_resource) VALUES
+             ('user-1', 'org-1', 'a@x.test', 'A', 'reader', 0, 'a@x.test', 'a@x.test', 'a', '{"userName":"a@x.test","password":"Sup3r","title":"Dev"}'),
+             ('user-2', 'org-1', 'b@x.test', 'B', 'reader', 0, 'b@x.test', 'b@x.test', 'b', '{"userName":"b@x.test"}'),
+             ('user-3', 'org-1', 'c@x.test', 'C', 'reader', 0, 'c@x.test', 'c@x.test', 'c', NULL)"#,
+        ] {
+            store.write_once(db::query(statement)).await.unwrap();
+        }
+        store.migrate().await.unwrap();
+        let kept: Vec<(Option<String>,)> = db::query("SELECT scim_resource FROM users ORDER BY id")
+            .fetch_all(&store.db)
+            .await
+            .unwrap();
+        let kept: Vec<Option<serde_json::Value>> = kept
+            .into_iter()
+            .map(|(r,)| r.map(|r| serde_json::from_str(&r).unwrap()))
+            .collect();
+        assert_eq!(
+            kept,
+            [
+                Some(serde_json::json!({"userName": "a@x.test", "title": "Dev"})),
+                Some(serde_json::json!({"userName": "b@x.test"})),
+                None
+            ]
+        );
+    }
+
     /// Names stored before the folded columns (migration 0015) that SQLite's `lower()` cannot
     /// fold are folded as Roster folds them, so SCIM finds them by any case of their letters.
     #[tokio::test]

@@ -192,7 +192,12 @@ async fn okta_provisions_updates_deactivates_and_deletes() {
         .post(format!("{}{USERS}", s.root))
         .bearer_auth(&token)
         .header("content-type", "application/scim+json; charset=utf-8")
-        .body(user("ada@example.com", "00u1", "Ada").to_string())
+        .body({
+            // With Okta's password sync on, the password comes along.
+            let mut ada = user("ada@example.com", "00u1", "Ada");
+            ada["password"] = json!("Sup3rSecret!");
+            ada.to_string()
+        })
         .send()
         .await
         .unwrap();
@@ -208,6 +213,7 @@ async fn okta_provisions_updates_deactivates_and_deletes() {
         "{location}"
     );
     assert_eq!(ada["meta"]["version"], etag);
+    assert!(ada.get("password").is_none(), "never returned: {ada}");
 
     // In the Admin API: an organization user, with no invitation sent.
     let admin = s.admin();
