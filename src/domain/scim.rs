@@ -1179,7 +1179,8 @@ pub fn apply_patch(resource: &mut Value, operations: &[PatchOperation]) -> ScimR
             }
             Some(PatchPath::Value(path)) => {
                 let name = qualified_name(&path.attr);
-                let present = key_of(object, &name).and_then(|k| object.get(&k));
+                let key = key_of(object, &name);
+                let present = key.as_ref().and_then(|k| object.get(k));
                 let matches_any = match present {
                     Some(Value::Array(items)) => {
                         items.iter().any(|item| val_matches(&path.filter, item))
@@ -1208,7 +1209,7 @@ pub fn apply_patch(resource: &mut Value, operations: &[PatchOperation]) -> ScimR
                             ));
                         }
                     }
-                    let key = key_of(object, &name).unwrap_or_else(|| name.clone());
+                    let key = key.unwrap_or_else(|| name.clone());
                     match object.get_mut(&key) {
                         Some(Value::Array(items)) => items.push(Value::Object(item)),
                         _ => {
@@ -1217,9 +1218,7 @@ pub fn apply_patch(resource: &mut Value, operations: &[PatchOperation]) -> ScimR
                     }
                     continue;
                 }
-                let Some(Value::Array(items)) =
-                    key_of(object, &name).and_then(|k| object.get_mut(&k))
-                else {
+                let Some(Value::Array(items)) = key.and_then(|k| object.get_mut(&k)) else {
                     if operation.op == PatchOp::Remove {
                         continue;
                     }

@@ -399,28 +399,40 @@ mod tests {
         assert!(store.decisions.get("digest").is_ok());
     }
 
-    /// A `password` an identity provider sent before Roster forgot them (migration 0017) is
-    /// taken out of the stored resource; the rest of it stays.
-    #[tokio::test]
-    async fn passwords_kept_before_migration_17_are_forgotten() {
+    /// A store on a new SQLite database migrated up to, not including, migration `version`,
+    /// holding an organization `org-1` and the rows `inserts` write (the directory holding it
+    /// goes with the first of the pair).
+    async fn sqlite_migrated_before(version: i64, inserts: &[&str]) -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}/roster.db?mode=rwc", dir.path().display());
         let store = Store::connect(&url, &StoreOptions::default(), Clock::default())
             .await
             .unwrap();
         let all = migrate::migrations(Backend::Sqlite);
-        let before = all.iter().position(|m| m.version == 17).unwrap();
+        let before = all.iter().position(|m| m.version == version).unwrap();
         store.db.migrate(&all[..before]).await.unwrap();
-        for statement in [
-            "INSERT INTO organizations (id, name, created_at, default_project_id) \
-             VALUES ('org-1', 'Org', 0, 'proj_1')",
-            r#"INSERT INTO users (id, org_id, email, name, role, added_at, user_name, user_name_folded, name_folded, scim_resource) VALUES
-             ('user-1', 'org-1', 'a@x.test', 'A', 'reader', 0, 'a@x.test', 'a@x.test', 'a', '{"userName":"a@x.test","password":"Sup3r","title":"Dev"}'),
-             ('user-2', 'org-1', 'b@x.test', 'B', 'reader', 0, 'b@x.test', 'b@x.test', 'b', '{"userName":"b@x.test"}'),
-             ('user-3', 'org-1', 'c@x.test', 'C', 'reader', 0, 'c@x.test', 'c@x.test', 'c', NULL)"#,
-        ] {
-            store.write_once(db::query(statement)).await.unwrap();
+        let organization = "INSERT INTO organizations (id, name, created_at, default_project_id) \
+                            VALUES ('org-1', 'Org', 0, 'proj_1')";
+        for insert in std::iter::once(&organization).chain(inserts) {
+            store.write_once(db::query(*insert)).await.unwrap();
         }
+        (dir, store)
+    }
+
+    /// A `password` an identity provider sent before Roster forgot them (migration 0017) is
+    /// taken out of the stored resource; the rest of it stays.
+    #[tokio::test]
+    async fn passwords_kept_before_migration_17_are_forgotten() {
+        let (_dir, store) = sqlite_migrated_before(
+            17,
+            &[
+                r#"INSERT INTO users (id, org_id, email, name, role, added_at, user_name, user_name_folded, name_folded, scim_resource) VALUES
+                 ('user-1', 'org-1', 'a@x.test', 'A', 'reader', 0, 'a@x.test', 'a@x.test', 'a', '{"userName":"a@x.test","password":"Sup3r","title":"Dev"}'),
+                 ('user-2', 'org-1', 'b@x.test', 'B', 'reader', 0, 'b@x.test', 'b@x.test', 'b', '{"userName":"b@x.test"}'),
+                 ('user-3', 'org-1', 'c@x.test', 'C', 'reader', 0, 'c@x.test', 'c@x.test', 'c', NULL)"#,
+            ],
+        )
+        .await;
         store.migrate().await.unwrap();
         let kept: Vec<(Option<String>,)> = db::query("SELECT scim_resource FROM users ORDER BY id")
             .fetch_all(&store.db)
@@ -445,24 +457,16 @@ mod tests {
     #[tokio::test]
     async fn names_from_before_the_folded_columns_are_folded_as_roster_folds() {
         use crate::domain::scim::{Resource, parse_filter};
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}/roster.db?mode=rwc", dir.path().display());
-        let store = Store::connect(&url, &StoreOptions::default(), Clock::default())
-            .await
-            .unwrap();
-        let all = migrate::migrations(Backend::Sqlite);
-        let before = all.iter().position(|m| m.version == 15).unwrap();
-        store.db.migrate(&all[..before]).await.unwrap();
-        for statement in [
-            "INSERT INTO organizations (id, name, created_at, default_project_id) \
-             VALUES ('org-1', 'Org', 0, 'proj_1')",
-            "INSERT INTO users (id, org_id, email, name, role, added_at, user_name) VALUES \
-             ('user-1', 'org-1', 'ünal@example.com', 'ÜNAL Şahin', 'reader', 0, 'Ünal@Example.com'), \
-             ('user-2', 'org-1', 'ada@example.com', 'Ada', 'reader', 0, 'Ada@Example.com')",
-            "INSERT INTO org_groups (id, org_id, name, created_at) VALUES ('group_1', 'org-1', 'Équipe Ärzte', 0)",
-        ] {
-            store.write_once(db::query(statement)).await.unwrap();
-        }
+        let (_dir, store) = sqlite_migrated_before(
+            15,
+            &[
+                "INSERT INTO users (id, org_id, email, name, role, added_at, user_name) VALUES \
+                 ('user-1', 'org-1', 'ünal@example.com', 'ÜNAL Şahin', 'reader', 0, 'Ünal@Example.com'), \
+                 ('user-2', 'org-1', 'ada@example.com', 'Ada', 'reader', 0, 'Ada@Example.com')",
+                "INSERT INTO org_groups (id, org_id, name, created_at) VALUES ('group_1', 'org-1', 'Équipe Ärzte', 0)",
+            ],
+        )
+        .await;
         store.migrate().await.unwrap();
         let folded: Vec<(String, String)> =
             db::query("SELECT user_name_folded, name_folded FROM users ORDER BY id")

@@ -500,10 +500,7 @@ impl Store {
         .fetch_optional(&self.db)
         .await?
         .ok_or_else(|| no_such_group(group_id))?;
-        let members = members_of(&self.db, self.backend, &[group.id.as_str()])
-            .await?
-            .remove(&group.id)
-            .unwrap_or_default();
+        let members = members_of_one(&self.db, self.backend, &group.id).await?;
         Ok((group, members))
     }
 
@@ -539,7 +536,10 @@ impl Store {
                 updated_at: tx.now,
                 version: 1,
             };
-            Ok((created, members_of_one(tx, &id).await?))
+            Ok((
+                created,
+                members_of_one(&mut *tx.conn, tx.backend, &id).await?,
+            ))
         })
     }
 
@@ -566,7 +566,7 @@ impl Store {
             if !precondition.holds(current.version) {
                 return Err(changed_since("Group", group_id, current.version));
             }
-            let members = members_of_one(tx, group_id).await?;
+            let members = members_of_one(&mut *tx.conn, tx.backend, group_id).await?;
             let group = change(&current, &members)?;
             db::query(
                 "UPDATE org_groups SET name = $1, external_id = $2, scim_managed = 1, updated_at = $3, \
@@ -592,7 +592,10 @@ impl Store {
                 version: current.version + 1,
                 ..current
             };
-            Ok((changed, members_of_one(tx, group_id).await?))
+            Ok((
+                changed,
+                members_of_one(&mut *tx.conn, tx.backend, group_id).await?,
+            ))
         })
     }
 
@@ -649,9 +652,13 @@ async fn members_of<'e>(
     Ok(by_group)
 }
 
-/// The members' user ids of one group, in order, read in the transaction `tx`.
-async fn members_of_one(tx: &mut super::tx::Tx<'_>, group_id: &str) -> Result<Vec<String>> {
-    Ok(members_of(&mut *tx.conn, tx.backend, &[group_id])
+/// The members' user ids of one group, in order.
+async fn members_of_one<'e>(
+    executor: impl Into<db::Executor<'e>>,
+    backend: Backend,
+    group_id: &str,
+) -> Result<Vec<String>> {
+    Ok(members_of(executor, backend, &[group_id])
         .await?
         .remove(group_id)
         .unwrap_or_default())
