@@ -710,6 +710,8 @@ pub enum Column {
     Active,
     Created,
     LastModified,
+    /// A group's members, by their user ids: true of a group if true of any member.
+    Member,
 }
 
 impl Column {
@@ -724,6 +726,7 @@ impl Column {
             Column::Active => "active",
             Column::Created => "meta.created",
             Column::LastModified => "meta.lastModified",
+            Column::Member => "members",
         }
     }
 
@@ -889,6 +892,9 @@ fn column(path: &AttrPath, resource: Resource, parent: Option<&AttrPath>) -> Sci
         (Resource::User, n, None) if is(n, "active") => Some(Column::Active),
         (Resource::User, n, None) if is(n, "emails") => Some(Column::Email),
         (Resource::User, n, Some(s)) if is(n, "emails") && is(s, "value") => Some(Column::Email),
+        // Entra ID asks whether a group has a member: `id eq "..." and members eq "..."`.
+        (Resource::Group, n, None) if is(n, "members") => Some(Column::Member),
+        (Resource::Group, n, Some(s)) if is(n, "members") && is(s, "value") => Some(Column::Member),
         _ => None,
     };
     found.ok_or_else(|| {
@@ -921,6 +927,12 @@ fn operand(column: Column, op: Op, value: &CompValue) -> ScimResult<Operand> {
                 .map(Operand::Integer)
                 .ok_or_else(|| wrong("a date and time such as 2026-11-30T12:00:00Z")),
             _ => Err(wrong("a date and time such as 2026-11-30T12:00:00Z")),
+        },
+        // A member is found by her user id's own index; a part or a range of ids would read
+        // every organization's memberships.
+        Column::Member => match (value, op) {
+            (CompValue::Str(text), Op::Eq | Op::Ne) => Ok(Operand::Text(text.clone())),
+            _ => Err(wrong("a user id, by eq or ne")),
         },
         _ => match value {
             CompValue::Str(text) if column.ignores_case() => Ok(Operand::Text(name::folded(text))),
@@ -1777,7 +1789,27 @@ mod tests {
             compare(r#"displayName eq "Team""#, Resource::Group).0,
             Column::DisplayName
         );
+        // A group's members by user id, as Entra ID asks, exactly.
+        for filter in [
+            r#"members eq "User-AB""#,
+            r#"Members.Value eq "User-AB""#,
+            r#"members[value eq "User-AB"]"#,
+        ] {
+            assert_eq!(
+                compare(filter, Resource::Group),
+                (Column::Member, Op::Eq, text("User-AB")),
+                "{filter}"
+            );
+        }
+        assert_eq!(
+            compare(r#"members ne "user-ab""#, Resource::Group),
+            (Column::Member, Op::Ne, text("user-ab"))
+        );
         for (filter, resource) in [
+            (r#"members eq "user-ab""#, Resource::User),
+            (r#"members co "user-ab""#, Resource::Group),
+            (r#"members.value gt "user-ab""#, Resource::Group),
+            (r#"members.display eq "Ada""#, Resource::Group),
             (r#"userName eq "a""#, Resource::Group),
             ("active eq true", Resource::Group),
             (r#"emails eq "a@x.test""#, Resource::Group),

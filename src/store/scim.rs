@@ -752,8 +752,8 @@ fn group_column(column: Column) -> &'static str {
         Column::DisplayName => "g.name_folded",
         Column::Created => "g.created_at",
         Column::LastModified => "g.updated_at",
-        // The domain lets no group filter name these.
-        Column::UserName | Column::Email | Column::Active => "NULL",
+        // The domain lets no group filter name these; members are asked by their own SQL.
+        Column::UserName | Column::Email | Column::Active | Column::Member => "NULL",
     }
 }
 
@@ -865,6 +865,8 @@ fn user_column(column: Column) -> &'static str {
         Column::Active => "u.active",
         Column::Created => "u.added_at",
         Column::LastModified => "u.updated_at",
+        // The domain lets no user filter name them.
+        Column::Member => "NULL",
     }
 }
 
@@ -891,6 +893,7 @@ fn push_condition(
     negated: bool,
 ) {
     let column = list.column;
+    let not = if negated { "NOT " } else { "" };
     // The items in halves, `((a OR b) OR (c OR d))`, not as one chain: SQLite parses a chain
     // into a tree as deep as it is long, and refuses one deeper than 1,000, where the grammar
     // allows 1,024 terms.
@@ -925,6 +928,32 @@ fn push_condition(
             group(sql, items, false, list, backend, negated)
         }
         (Condition::Not(inner), _) => push_condition(sql, inner, list, backend, !negated),
+        // A group's members (the domain lets only groups name them, by eq and ne): `eq` is the
+        // groups of the user's memberships, read from their index by user id; `ne` and `pr` ask
+        // each group in turn, by the members' primary key.
+        (Condition::Compare(Column::Member, Op::Eq, Operand::Text(user_id)), _) => {
+            sql.push(&format!(
+                "{}.id {not}IN (SELECT gm.group_id FROM group_users gm WHERE gm.user_id = ",
+                list.alias
+            ))
+            .bind(user_id.clone())
+            .push(")");
+        }
+        (Condition::Compare(Column::Member, _, Operand::Text(user_id)), _) => {
+            sql.push(&format!(
+                "{not}EXISTS (SELECT 1 FROM group_users gm WHERE gm.group_id = {}.id AND \
+                 gm.user_id <> ",
+                list.alias
+            ))
+            .bind(user_id.clone())
+            .push(")");
+        }
+        (Condition::Present(Column::Member), _) => {
+            sql.push(&format!(
+                "{not}EXISTS (SELECT 1 FROM group_users gm WHERE gm.group_id = {}.id)",
+                list.alias
+            ));
+        }
         (Condition::Present(c), false) => {
             let name = column(*c);
             sql.push(&format!("({name} IS NOT NULL AND {name} <> '')"));
@@ -1179,6 +1208,9 @@ mod tests {
             r#"displayName eq "Ops""#.into(),
             r#"displayName co "Ops""#.into(),
             r#"externalId eq "g-1""#.into(),
+            r#"members eq "user-abc""#.into(),
+            r#"id eq "group_abc" and members[value eq "user-abc"]"#.into(),
+            r#"not (members.value eq "user-abc")"#.into(),
             format!("meta.lastModified ge {date}"),
             format!("meta.created ge {date}"),
         ];

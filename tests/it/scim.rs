@@ -1734,3 +1734,130 @@ async fn admin_api_member_changes_move_a_groups_etag() {
     assert_eq!(removed["members"], json!([]));
     s.stop().await;
 }
+
+/// Entra ID asks whether a group has a member before it adds or removes her
+/// (`id eq "..." and members eq "..."`, answered with the id alone): a group is found by any of
+/// its members, through each form of the path, as its members change.
+#[tokio::test]
+async fn groups_are_found_by_their_members() {
+    let s = TestServer::start().await;
+    let token = token(&s).await;
+    let scim = s.with_key(&token);
+    let mut people = Vec::new();
+    for name in ["ann", "ben"] {
+        let created = create(&scim, user(&format!("{name}@example.com"), name, name)).await;
+        people.push(created["id"].as_str().unwrap().to_owned());
+    }
+    let [ann, ben] = <[String; 2]>::try_from(people).unwrap();
+    let mut groups = Vec::new();
+    for (name, members) in [
+        ("Eng", vec![&ann]),
+        ("Ops", vec![&ann, &ben]),
+        ("Empty", vec![]),
+    ] {
+        let members: Vec<Value> = members.iter().map(|m| json!({"value": m})).collect();
+        let created = call(
+            &scim,
+            Method::POST,
+            GROUPS,
+            Some(json!({"displayName": name, "members": members})),
+        )
+        .await;
+        assert_eq!(created.status, 201, "{}", created.body);
+        groups.push(created.body["id"].as_str().unwrap().to_owned());
+    }
+    let eng = &groups[0];
+    let names = |list: &Value| -> Vec<String> {
+        list["Resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["displayName"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let listed = |filter: String| {
+        let scim = &scim;
+        async move {
+            let found = call(scim, Method::GET, &filtered(GROUPS, &filter), None).await;
+            assert_eq!(found.status, 200, "{filter}: {}", found.body);
+            assert_eq!(
+                found.body["totalResults"],
+                names(&found.body).len(),
+                "{filter}: {}",
+                found.body
+            );
+            names(&found.body)
+        }
+    };
+
+    // Entra ID's request, as it sends it.
+    let asked = call(
+        &scim,
+        Method::GET,
+        &format!(
+            "{}&attributes=id",
+            filtered(GROUPS, &format!(r#"id eq "{eng}" and members eq "{ann}""#))
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(asked.status, 200, "{}", asked.body);
+    assert_eq!(asked.body["totalResults"], 1, "{}", asked.body);
+    assert_eq!(
+        asked.body["Resources"],
+        json!([{"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "id": eng}])
+    );
+    assert!(
+        listed(format!(r#"id eq "{eng}" and members eq "{ben}""#))
+            .await
+            .is_empty()
+    );
+
+    for (filter, expected) in [
+        (format!(r#"members eq "{ann}""#), vec!["Eng", "Ops"]),
+        (format!(r#"members.value eq "{ben}""#), vec!["Ops"]),
+        (format!(r#"members[value eq "{ben}"]"#), vec!["Ops"]),
+        (format!(r#"not (members eq "{ann}")"#), vec!["Empty"]),
+        (format!(r#"members ne "{ann}""#), vec!["Ops"]),
+        ("members pr".to_owned(), vec!["Eng", "Ops"]),
+        ("not (members pr)".to_owned(), vec!["Empty"]),
+        (
+            format!(r#"members eq "{ben}" or displayName eq "empty""#),
+            vec!["Ops", "Empty"],
+        ),
+    ] {
+        let mut found = listed(filter.clone()).await;
+        found.sort();
+        let mut expected = expected;
+        expected.sort();
+        assert_eq!(found, expected, "{filter}");
+    }
+
+    // Entra ID removes her from Eng; Roster removes ben altogether.
+    let removed = call(
+        &scim,
+        Method::PATCH,
+        &format!("{GROUPS}/{eng}"),
+        Some(json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "Remove", "path": "members", "value": [{"value": ann}]}],
+        })),
+    )
+    .await;
+    assert!(
+        removed.status == 200 || removed.status == 204,
+        "{}",
+        removed.body
+    );
+    assert_eq!(listed(format!(r#"members eq "{ann}""#)).await, ["Ops"]);
+    let deleted = call(&scim, Method::DELETE, &format!("{USERS}/{ben}"), None).await;
+    assert_eq!(deleted.status, 204, "{}", deleted.body);
+    assert!(listed(format!(r#"members eq "{ben}""#)).await.is_empty());
+
+    // A part or a range of ids is no member's id.
+    for filter in [r#"members co "user""#, r#"members gt "user""#] {
+        let refused_filter = call(&scim, Method::GET, &filtered(GROUPS, filter), None).await;
+        refused(&refused_filter, 400, Some("invalidFilter"));
+    }
+    s.stop().await;
+}
