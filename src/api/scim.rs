@@ -303,7 +303,13 @@ async fn search_everything(
         Ok(filter) => {
             state
                 .store
-                .list_scim_groups(&token.org_id, filter.as_ref(), group_start, group_count)
+                .list_scim_groups(
+                    &token.org_id,
+                    filter.as_ref(),
+                    group_start,
+                    group_count,
+                    request.returns("members"),
+                )
                 .await?
         }
         Err(_) => (0, Vec::new()),
@@ -510,6 +516,11 @@ impl ListRequest {
     }
 
     /// `resource` with the attributes asked for.
+    /// Whether the answer carries the top-level attribute `name`.
+    fn returns(&self, name: &str) -> bool {
+        scim::returns(name, &self.attributes, &self.excluded_attributes)
+    }
+
     fn shaped(&self, mut resource: Value) -> Value {
         scim::project(&mut resource, &self.attributes, &self.excluded_attributes);
         resource
@@ -668,7 +679,13 @@ async fn groups_page(state: &AppState, token: &ScimToken, request: ListRequest) 
     let filter = request.filter(Resource::Group)?;
     let (total, groups) = state
         .store
-        .list_scim_groups(&token.org_id, filter.as_ref(), start, count)
+        .list_scim_groups(
+            &token.org_id,
+            filter.as_ref(),
+            start,
+            count,
+            request.returns("members"),
+        )
         .await?;
     let resources = groups
         .iter()
@@ -701,7 +718,10 @@ async fn retrieve_group(
     RawQuery(query): RawQuery,
 ) -> Answer {
     let request = ListRequest::from_query(query.as_deref())?;
-    let group = state.store.get_scim_group(&token.org_id, &id).await?;
+    let group = state
+        .store
+        .get_scim_group(&token.org_id, &id, request.returns("members"))
+        .await?;
     read(&headers, ("Group", &id, group.0.version), || {
         Ok(request.shaped(group_resource(&state, &group)))
     })

@@ -1008,6 +1008,19 @@ pub fn project(resource: &mut Value, attributes: &[String], excluded: &[String])
     }
 }
 
+/// Whether a response shaped by `attributes` and `excluded`, as `project` shapes it, carries the
+/// top-level attribute `name`: one it does not carry need not be read (Entra ID reads every
+/// group with `excludedAttributes=members`).
+pub fn returns(name: &str, attributes: &[String], excluded: &[String]) -> bool {
+    let top_is = |attribute: &String| split_attribute(attribute).0.eq_ignore_ascii_case(name);
+    if !attributes.is_empty() {
+        return attributes.iter().any(top_is);
+    }
+    !excluded
+        .iter()
+        .any(|attribute| top_is(attribute) && split_attribute(attribute).1.is_none())
+}
+
 /// `urn:...:User:name.givenName` as (`name`, `givenName`); an extension's attribute as (its
 /// schema, the attribute).
 fn split_attribute(name: &str) -> (String, Option<String>) {
@@ -2258,6 +2271,31 @@ mod tests {
                 "emails": [{"value": "a@x.test"}], ROSTER_USER_SCHEMA: {},
             })
         );
+    }
+
+    #[test]
+    fn what_a_response_returns_is_what_its_shape_keeps() {
+        let names = |list: &[&str]| list.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+        let group = json!({"schemas": [GROUP_SCHEMA], "id": "g", "displayName": "Ops",
+            "members": [{"value": "user-1"}]});
+        for (attributes, excluded) in [
+            (vec![], vec![]),
+            (vec![], vec!["members"]),
+            (vec![], vec!["Members.display"]),
+            (vec![], vec![&*format!("{GROUP_SCHEMA}:members")]),
+            (vec!["displayName"], vec![]),
+            (vec!["members.value"], vec![]),
+            (vec!["MEMBERS"], vec!["members"]),
+        ] {
+            let (attributes, excluded) = (names(&attributes), names(&excluded));
+            let mut shaped = group.clone();
+            project(&mut shaped, &attributes, &excluded);
+            assert_eq!(
+                returns("members", &attributes, &excluded),
+                shaped.get("members").is_some(),
+                "{attributes:?} {excluded:?}: {shaped}"
+            );
+        }
     }
 
     #[test]

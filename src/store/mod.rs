@@ -494,7 +494,7 @@ mod tests {
         }
         let condition = parse_filter(r#"displayName eq "ÉQUIPE ÄRZTE""#, Resource::Group).unwrap();
         let (total, _) = store
-            .list_scim_groups("org-1", Some(&condition), 1, 10)
+            .list_scim_groups("org-1", Some(&condition), 1, 10, true)
             .await
             .unwrap();
         assert_eq!(total, 1);

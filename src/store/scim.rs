@@ -467,19 +467,24 @@ const SELECT_SCIM_GROUP: &str = "SELECT g.id, g.name, g.created_at, g.scim_manag
 pub type GroupWithMembers = (StoredGroup, Vec<String>);
 
 impl Store {
-    /// A page of the organization's groups matching `filter`, with their members (read in one
-    /// query for the page), and how many match in all.
+    /// A page of the organization's groups matching `filter`, `count` from the `start_index`th,
+    /// with their members when `with_members` (read in one query for the page; else none), and
+    /// how many match in all.
     pub async fn list_scim_groups(
         &self,
         org_id: &str,
         filter: Option<&Condition>,
         start_index: i64,
         count: i64,
+        with_members: bool,
     ) -> Result<(i64, Vec<GroupWithMembers>)> {
         let (total, groups): (i64, Vec<StoredGroup>) = self
             .scim_page(&GROUP_LIST, org_id, filter, start_index, count)
             .await?;
-        let ids: Vec<&str> = groups.iter().map(|g| g.id.as_str()).collect();
+        let ids: Vec<&str> = match with_members {
+            true => groups.iter().map(|g| g.id.as_str()).collect(),
+            false => Vec::new(),
+        };
         let mut members = members_of(&self.db, self.backend, &ids).await?;
         let with_members = groups
             .into_iter()
@@ -491,7 +496,13 @@ impl Store {
         Ok((total, with_members))
     }
 
-    pub async fn get_scim_group(&self, org_id: &str, group_id: &str) -> Result<GroupWithMembers> {
+    /// A group, with its members when `with_members` (else none).
+    pub async fn get_scim_group(
+        &self,
+        org_id: &str,
+        group_id: &str,
+        with_members: bool,
+    ) -> Result<GroupWithMembers> {
         let group: StoredGroup = db::query(format!(
             "{SELECT_SCIM_GROUP} WHERE g.org_id = $1 AND g.id = $2"
         ))
@@ -500,7 +511,10 @@ impl Store {
         .fetch_optional(&self.db)
         .await?
         .ok_or_else(|| no_such_group(group_id))?;
-        let members = members_of_one(&self.db, self.backend, &group.id).await?;
+        let members = match with_members {
+            true => members_of_one(&self.db, self.backend, &group.id).await?,
+            false => Vec::new(),
+        };
         Ok((group, members))
     }
 

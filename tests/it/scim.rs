@@ -1859,5 +1859,44 @@ async fn groups_are_found_by_their_members() {
         let refused_filter = call(&scim, Method::GET, &filtered(GROUPS, filter), None).await;
         refused(&refused_filter, 400, Some("invalidFilter"));
     }
+
+    // Entra ID reads groups without their members; asked for, they are there.
+    let ops = &groups[1];
+    let without = call(
+        &scim,
+        Method::GET,
+        &format!("{GROUPS}/{ops}?excludedAttributes=members"),
+        None,
+    )
+    .await;
+    assert_eq!(without.status, 200, "{}", without.body);
+    assert_eq!(without.body["displayName"], "Ops", "{}", without.body);
+    assert!(without.body.get("members").is_none(), "{}", without.body);
+    let listed_without = call(
+        &scim,
+        Method::GET,
+        &format!(
+            "{}&excludedAttributes=members",
+            filtered(GROUPS, r#"displayName eq "Ops""#)
+        ),
+        None,
+    )
+    .await;
+    let found = &listed_without.body["Resources"][0];
+    assert_eq!(found["displayName"], "Ops", "{}", listed_without.body);
+    assert!(found.get("members").is_none(), "{found}");
+    for path in [
+        format!("{GROUPS}/{ops}?attributes=members.value"),
+        format!("{GROUPS}/{ops}?excludedAttributes=members.display"),
+    ] {
+        let with = call(&scim, Method::GET, &path, None).await;
+        assert_eq!(
+            with.body["members"][0]["value"],
+            ann.as_str(),
+            "{path}: {}",
+            with.body
+        );
+        assert_eq!(with.body["members"].as_array().map(Vec::len), Some(1));
+    }
     s.stop().await;
 }
