@@ -515,12 +515,12 @@ impl ListRequest {
             .transpose()
     }
 
-    /// `resource` with the attributes asked for.
     /// Whether the answer carries the top-level attribute `name`.
     fn returns(&self, name: &str) -> bool {
         scim::returns(name, &self.attributes, &self.excluded_attributes)
     }
 
+    /// `resource` with the attributes asked for.
     fn shaped(&self, mut resource: Value) -> Value {
         scim::project(&mut resource, &self.attributes, &self.excluded_attributes);
         resource
