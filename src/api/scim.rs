@@ -425,7 +425,8 @@ async fn schema(State(state): State<AppState>, _: Provider, Path(id): Path<Strin
 }
 
 /// A list's request, from the query or a `.search` body: `filter`, 1-based `startIndex`,
-/// `count`, and which attributes to answer with.
+/// `count`, and which attributes to answer with (which any answer with a resource reads from its
+/// query).
 #[derive(Debug, Default, Deserialize)]
 struct ListRequest {
     filter: Option<String>,
@@ -575,13 +576,15 @@ async fn retrieve_user(
 async fn create_user(
     State(state): State<AppState>,
     Provider(token): Provider,
+    RawQuery(query): RawQuery,
     Body(body): Body,
 ) -> Answer {
+    let shape = ListRequest::from_query(query.as_deref())?;
     let user = ScimUser::from_resource(&body)?;
     let created = state.store.create_scim_user(&token.author(), &user).await?;
     Ok(Scim {
         status: StatusCode::CREATED,
-        body: created.resource(&base(&state)),
+        body: shape.shaped(created.resource(&base(&state))),
     })
 }
 
@@ -624,8 +627,10 @@ async fn replace_user(
     Provider(token): Provider,
     ResourceId(id): ResourceId,
     headers: HeaderMap,
+    RawQuery(query): RawQuery,
     Body(body): Body,
 ) -> Answer {
+    let shape = ListRequest::from_query(query.as_deref())?;
     let user = ScimUser::from_resource(&body)?;
     let replaced = state
         .store
@@ -633,7 +638,7 @@ async fn replace_user(
             Ok(user.clone())
         })
         .await?;
-    Ok(Scim::ok(replaced.resource(&base(&state))))
+    Ok(Scim::ok(shape.shaped(replaced.resource(&base(&state)))))
 }
 
 async fn patch_user(
@@ -641,8 +646,10 @@ async fn patch_user(
     Provider(token): Provider,
     ResourceId(id): ResourceId,
     headers: HeaderMap,
+    RawQuery(query): RawQuery,
     Body(body): Body,
 ) -> Answer {
+    let shape = ListRequest::from_query(query.as_deref())?;
     let operations = scim::patch_operations(&body)?;
     let base = base(&state);
     let patched = state
@@ -653,7 +660,7 @@ async fn patch_user(
             Ok(ScimUser::from_resource(&resource)?)
         })
         .await?;
-    Ok(Scim::ok(patched.resource(&base)))
+    Ok(Scim::ok(shape.shaped(patched.resource(&base))))
 }
 
 async fn delete_user(
@@ -730,8 +737,10 @@ async fn retrieve_group(
 async fn create_group(
     State(state): State<AppState>,
     Provider(token): Provider,
+    RawQuery(query): RawQuery,
     Body(body): Body,
 ) -> Answer {
+    let shape = ListRequest::from_query(query.as_deref())?;
     let group = ScimGroup::from_resource(&body)?;
     let created = state
         .store
@@ -739,7 +748,7 @@ async fn create_group(
         .await?;
     Ok(Scim {
         status: StatusCode::CREATED,
-        body: group_resource(&state, &created),
+        body: shape.shaped(group_resource(&state, &created)),
     })
 }
 
@@ -748,8 +757,10 @@ async fn replace_group(
     Provider(token): Provider,
     ResourceId(id): ResourceId,
     headers: HeaderMap,
+    RawQuery(query): RawQuery,
     Body(body): Body,
 ) -> Answer {
+    let shape = ListRequest::from_query(query.as_deref())?;
     let group = ScimGroup::from_resource(&body)?;
     let replaced = state
         .store
@@ -757,7 +768,7 @@ async fn replace_group(
             Ok(group.clone())
         })
         .await?;
-    Ok(Scim::ok(group_resource(&state, &replaced)))
+    Ok(Scim::ok(shape.shaped(group_resource(&state, &replaced))))
 }
 
 async fn patch_group(
@@ -765,8 +776,10 @@ async fn patch_group(
     Provider(token): Provider,
     ResourceId(id): ResourceId,
     headers: HeaderMap,
+    RawQuery(query): RawQuery,
     Body(body): Body,
 ) -> Answer {
+    let shape = ListRequest::from_query(query.as_deref())?;
     let operations = scim::patch_operations(&body)?;
     let base = base(&state);
     let patched = state
@@ -782,7 +795,7 @@ async fn patch_group(
             },
         )
         .await?;
-    Ok(Scim::ok(group_resource(&state, &patched)))
+    Ok(Scim::ok(shape.shaped(group_resource(&state, &patched))))
 }
 
 async fn delete_group(

@@ -1693,6 +1693,82 @@ async fn searches_and_attribute_selection() {
     )
     .await;
     assert_eq!(groups_only.body["totalResults"], 1, "{}", groups_only.body);
+
+    // A change answers with the attributes asked for too (RFC 7644 §3.9).
+    let created = call(
+        &scim,
+        Method::POST,
+        &format!("{USERS}?attributes=userName"),
+        Some(user("ivy@example.com", "x-ivy", "Ivy")),
+    )
+    .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let ivy = created.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        created.body,
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "id": ivy,
+            "userName": "ivy@example.com"})
+    );
+    let patched = call(
+        &scim,
+        Method::PATCH,
+        &format!("{USERS}/{ivy}?excludedAttributes=emails,meta"),
+        Some(json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "replace", "path": "displayName", "value": "Ivy B"}],
+        })),
+    )
+    .await;
+    assert_eq!(patched.status, 200, "{}", patched.body);
+    assert_eq!(patched.body["displayName"], "Ivy B", "{}", patched.body);
+    assert!(
+        patched.body.get("emails").is_none() && patched.body.get("meta").is_none(),
+        "{}",
+        patched.body
+    );
+    let group = groups_only.body["Resources"][0]["id"].as_str().unwrap();
+    let added = call(
+        &scim,
+        Method::PATCH,
+        &format!("{GROUPS}/{group}?excludedAttributes=members"),
+        Some(json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "Add", "path": "members", "value": [{"$ref": null, "value": ivy}]}],
+        })),
+    )
+    .await;
+    assert_eq!(added.status, 200, "{}", added.body);
+    assert_eq!(added.body["displayName"], "Ops", "{}", added.body);
+    assert!(added.body.get("members").is_none(), "{}", added.body);
+    let replaced = call(
+        &scim,
+        Method::PUT,
+        &format!("{GROUPS}/{group}?attributes=members.value"),
+        Some(json!({"displayName": "Ops", "members": [{"value": ivy}]})),
+    )
+    .await;
+    assert_eq!(
+        replaced.body,
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "id": group,
+            "members": [{"value": ivy}]})
+    );
+    // A query that cannot be read changes nothing.
+    let unread = call(
+        &scim,
+        Method::POST,
+        &format!("{USERS}?count=many"),
+        Some(user("jo@example.com", "x-jo", "Jo")),
+    )
+    .await;
+    refused(&unread, 400, Some("invalidValue"));
+    let jo = call(
+        &scim,
+        Method::GET,
+        &filtered(USERS, r#"userName eq "jo@example.com""#),
+        None,
+    )
+    .await;
+    assert_eq!(jo.body["totalResults"], 0, "{}", jo.body);
     s.stop().await;
 }
 
@@ -1756,13 +1832,18 @@ async fn groups_are_found_by_their_members() {
         ("Empty", vec![]),
     ] {
         let members: Vec<Value> = members.iter().map(|m| json!({"value": m})).collect();
-        let created = call(
-            &scim,
-            Method::POST,
-            GROUPS,
-            Some(json!({"displayName": name, "members": members})),
-        )
-        .await;
+        // Entra ID creates a group as Microsoft documents it: no members, its own schema too.
+        let body = match members.is_empty() {
+            true => json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group",
+                    "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"],
+                "externalId": "8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159",
+                "displayName": name,
+                "meta": {"resourceType": "Group"},
+            }),
+            false => json!({"displayName": name, "members": members}),
+        };
+        let created = call(&scim, Method::POST, GROUPS, Some(body)).await;
         assert_eq!(created.status, 201, "{}", created.body);
         groups.push(created.body["id"].as_str().unwrap().to_owned());
     }
