@@ -194,7 +194,7 @@ impl ScimUser {
                     && !key.eq_ignore_ascii_case("id")
                     && !key.eq_ignore_ascii_case("meta")
             });
-            forget_password(fields);
+            forget_not_hers(fields);
             // Shown back as a boolean, however it came ("False", from Entra ID).
             if let Some(key) = key_of(fields, "active") {
                 fields.insert(key, json!(active));
@@ -222,10 +222,14 @@ impl ScimUser {
     }
 }
 
-/// Drops the `password` an identity provider may send (Okta's password sync): Roster signs no
-/// one in with one, and RFC 7643 §4.1.1 says it is never returned, so it is not kept either.
-fn forget_password(fields: &mut Map<String, Value>) {
-    fields.retain(|key, _| !key.eq_ignore_ascii_case("password"));
+/// Drops what an identity provider may send of a User that is not hers to set: `password`
+/// (Okta's password sync; Roster signs no one in with one, and RFC 7643 §4.1.1 says it is never
+/// returned) and `groups` (read-only, RFC 7643 §4.1.2: memberships change through Groups; Okta
+/// sends `"groups": []`, and one kept would be shown back whatever her groups are).
+fn forget_not_hers(fields: &mut Map<String, Value>) {
+    fields.retain(|key, _| {
+        !key.eq_ignore_ascii_case("password") && !key.eq_ignore_ascii_case("groups")
+    });
 }
 
 fn display_name(resource: &Value, name: Option<&Value>, user_name: &str) -> ScimResult<String> {
@@ -565,7 +569,7 @@ impl StoredUser {
         };
         if let Some(fields) = resource.as_object_mut() {
             // Kept by a Roster from before it forgot them (migration 0017 takes `password`).
-            forget_password(fields);
+            forget_not_hers(fields);
             let schemas_key = key_of(fields, "schemas").unwrap_or_else(|| "schemas".into());
             let present: Vec<&str> = EXTENSIONS
                 .into_iter()
@@ -1633,8 +1637,9 @@ mod tests {
     }
 
     #[test]
-    fn a_password_is_neither_kept_nor_shown() {
-        let sent = json!({"userName": "ada@example.com", "Password": "Sup3r", "title": "Dev"});
+    fn a_password_and_groups_are_neither_kept_nor_shown() {
+        let sent = json!({"userName": "ada@example.com", "Password": "Sup3r", "title": "Dev",
+            "groups": [{"value": "group_1"}]});
         let ada = user(sent.clone()).unwrap();
         assert_eq!(
             ada.resource,
@@ -1642,7 +1647,10 @@ mod tests {
         );
         // One kept before Roster forgot them is not shown either.
         let shown = stored(Some(sent)).resource("https://roster.test/scim/v2");
-        assert!(shown.get("Password").is_none(), "{shown}");
+        assert!(
+            shown.get("Password").is_none() && shown.get("groups").is_none(),
+            "{shown}"
+        );
         assert_eq!(shown["title"], "Dev");
     }
 

@@ -193,9 +193,11 @@ async fn okta_provisions_updates_deactivates_and_deletes() {
         .bearer_auth(&token)
         .header("content-type", "application/scim+json; charset=utf-8")
         .body({
-            // With Okta's password sync on, the password comes along.
+            // With Okta's password sync on, the password comes along; and Okta sends
+            // `groups`, which is read-only (RFC 7643 §4.1.2).
             let mut ada = user("ada@example.com", "00u1", "Ada");
             ada["password"] = json!("Sup3rSecret!");
+            ada["groups"] = json!([]);
             ada.to_string()
         })
         .send()
@@ -214,6 +216,7 @@ async fn okta_provisions_updates_deactivates_and_deletes() {
     );
     assert_eq!(ada["meta"]["version"], etag);
     assert!(ada.get("password").is_none(), "never returned: {ada}");
+    assert!(ada.get("groups").is_none(), "not hers to set: {ada}");
 
     // In the Admin API: an organization user, with no invitation sent.
     let admin = s.admin();
