@@ -23,7 +23,7 @@ use crate::domain::scim::{
     Versions,
 };
 use crate::domain::secret;
-use crate::store::scim::{GroupWithMembers, ScimToken, TOKEN_PREFIX};
+use crate::store::scim::{GroupWithMembers, MemberChange, ScimToken, TOKEN_PREFIX};
 
 /// Where SCIM is served.
 pub const BASE_PATH: &str = "/scim/v2";
@@ -764,9 +764,14 @@ async fn replace_group(
     let group = ScimGroup::from_resource(&body)?;
     let replaced = state
         .store
-        .change_scim_group(&token.author(), &id, &precondition(&headers)?, |_, _| {
-            Ok(group.clone())
-        })
+        .change_scim_group(
+            &token.author(),
+            &id,
+            &precondition(&headers)?,
+            MemberChange::Replaced,
+            |_, _| Ok(group.clone()),
+            shape.returns("members"),
+        )
         .await?;
     Ok(Scim::ok(shape.shaped(group_resource(&state, &replaced))))
 }
@@ -781,6 +786,12 @@ async fn patch_group(
 ) -> Answer {
     let shape = ListRequest::from_query(query.as_deref())?;
     let operations = scim::patch_operations(&body)?;
+    // Members added or removed by id change alone; any other form patches the group whole.
+    let by_id = scim::member_changes(&operations);
+    let (members, operations) = match &by_id {
+        Some(changes) => (MemberChange::Named(&changes.members), &changes.others),
+        None => (MemberChange::Replaced, &operations),
+    };
     let base = base(&state);
     let patched = state
         .store
@@ -788,11 +799,13 @@ async fn patch_group(
             &token.author(),
             &id,
             &precondition(&headers)?,
+            members,
             |current, members| {
                 let mut resource = current.resource(&base, members);
-                scim::apply_patch(&mut resource, &operations)?;
+                scim::apply_patch(&mut resource, operations)?;
                 Ok(ScimGroup::from_resource(&resource)?)
             },
+            shape.returns("members"),
         )
         .await?;
     Ok(Scim::ok(shape.shaped(group_resource(&state, &patched))))

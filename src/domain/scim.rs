@@ -1161,6 +1161,96 @@ impl PatchOperation {
     }
 }
 
+/// A group PATCH read as identity providers send one: the members it adds or removes by id
+/// (`add` or `remove` of `members` with a list of `{"value": id}`, `remove` of
+/// `members[value eq "id"]`), each with whether she is a member after it (the last operation
+/// naming her decides), and its other operations, which do not touch the members. So a group
+/// of 100,000 is changed without reading every member.
+#[derive(Debug, Clone)]
+pub struct MemberChanges {
+    pub members: Vec<(String, bool)>,
+    pub others: Vec<PatchOperation>,
+}
+
+/// `operations` as `MemberChanges`; `None` when one treats the members otherwise (replaces or
+/// removes them all, names one by anything but her id, or sets them without a path): the group
+/// is then patched whole.
+pub fn member_changes(operations: &[PatchOperation]) -> Option<MemberChanges> {
+    let is_members = |path: &AttrPath| {
+        path.name.eq_ignore_ascii_case("members")
+            && path
+                .uri
+                .as_deref()
+                .is_none_or(|uri| uri.eq_ignore_ascii_case(GROUP_SCHEMA))
+    };
+    let ids = |value: &Option<Value>| -> Option<Vec<String>> {
+        match value {
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|item| match attr(item, "value") {
+                    Some(Value::String(id)) => Some(id.clone()),
+                    _ => None,
+                })
+                .collect(),
+            _ => None,
+        }
+    };
+    let mut after: Vec<(String, bool)> = Vec::new();
+    let mut at: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut others = Vec::new();
+    for operation in operations {
+        let named: Vec<String> = match (&operation.path, operation.op) {
+            (Some(PatchPath::Attr(path)), op) if is_members(path) => {
+                match (op, path.sub_attr.is_none()) {
+                    (PatchOp::Add | PatchOp::Remove, true) => ids(&operation.value)?,
+                    _ => return None,
+                }
+            }
+            (Some(PatchPath::Value(path)), PatchOp::Remove) if is_members(&path.attr) => {
+                match (&path.filter, &path.sub_attr) {
+                    (
+                        ValFilter::Attr(AttrExp::Comparison(on, CompareOp::Eq, CompValue::Str(id))),
+                        None,
+                    ) if on.name.eq_ignore_ascii_case("value") && on.sub_attr.is_none() => {
+                        vec![id.clone()]
+                    }
+                    _ => return None,
+                }
+            }
+            (Some(PatchPath::Value(path)), _) if is_members(&path.attr) => return None,
+            (None, _)
+                if operation
+                    .value
+                    .as_ref()
+                    .and_then(Value::as_object)
+                    .is_none_or(|values| {
+                        values.keys().any(|k| k.eq_ignore_ascii_case("members"))
+                    }) =>
+            {
+                return None;
+            }
+            _ => {
+                others.push(operation.clone());
+                continue;
+            }
+        };
+        let member = operation.op == PatchOp::Add;
+        for id in named {
+            match at.get(&id) {
+                Some(&i) => after[i].1 = member,
+                None => {
+                    at.insert(id.clone(), after.len());
+                    after.push((id, member));
+                }
+            }
+        }
+    }
+    Some(MemberChanges {
+        members: after,
+        others,
+    })
+}
+
 /// Applies `operations` to `resource` (a rendered resource, JSON), as RFC 7644 §3.5.2 says.
 pub fn apply_patch(resource: &mut Value, operations: &[PatchOperation]) -> ScimResult<()> {
     for operation in operations {
@@ -2303,6 +2393,46 @@ mod tests {
                 shaped.get("members").is_some(),
                 "{attributes:?} {excluded:?}: {shaped}"
             );
+        }
+    }
+
+    #[test]
+    fn members_added_or_removed_by_id_are_read_apart_from_the_rest() {
+        let read = |operations: Value| {
+            let operations = patch_operations(&json!({"Operations": operations})).unwrap();
+            member_changes(&operations)
+        };
+        let changes = read(json!([
+            {"op": "Add", "path": "members", "value": [{"$ref": null, "value": "user-1"}, {"value": "user-2"}]},
+            {"op": "Remove", "path": "members", "value": [{"value": "user-2"}, {"value": "user-3"}]},
+            {"op": "remove", "path": "members[value eq \"user-1\"]"},
+            {"op": "add", "path": "urn:ietf:params:scim:schemas:core:2.0:Group:members", "value": [{"value": "user-1"}]},
+            {"op": "replace", "path": "displayName", "value": "Ops"},
+            {"op": "replace", "value": {"id": "group_1", "displayName": "Ops"}},
+        ]))
+        .unwrap();
+        assert_eq!(
+            changes.members,
+            [
+                ("user-1".to_owned(), true),
+                ("user-2".to_owned(), false),
+                ("user-3".to_owned(), false),
+            ]
+        );
+        assert_eq!(changes.others.len(), 2);
+        // Any other form of members is the whole group's to patch.
+        for whole in [
+            json!([{"op": "replace", "path": "members", "value": [{"value": "user-1"}]}]),
+            json!([{"op": "remove", "path": "members"}]),
+            json!([{"op": "add", "path": "members", "value": [{"display": "Ada"}]}]),
+            json!([{"op": "remove", "path": "members[display eq \"Ada\"]"}]),
+            json!([{"op": "remove", "path": "members[value sw \"user\"]"}]),
+            json!([{"op": "replace", "path": "members[value eq \"user-1\"].value", "value": "user-2"}]),
+            json!([{"op": "replace", "path": "members.value", "value": "user-2"}]),
+            json!([{"op": "add", "value": {"members": [{"value": "user-1"}]}}]),
+            json!([{"op": "add", "value": "user-1"}]),
+        ] {
+            assert!(read(whole.clone()).is_none(), "{whole}");
         }
     }
 

@@ -557,15 +557,18 @@ impl Store {
         })
     }
 
-    /// Changes a group as `change` says, given it and its members' ids: a PUT's replacement or
-    /// a PATCH's result, refused (412) unless `precondition` holds for its version. Its members
-    /// become exactly those `change` names. Returns the group as the change left it.
+    /// Changes a group as `change` says, given it and its members' ids (none are read when
+    /// `members` names those that change): a PUT's replacement or a PATCH's result, refused (412)
+    /// unless `precondition` holds for its version. Returns the group as the change left it,
+    /// with its members when `with_members`.
     pub async fn change_scim_group(
         &self,
         author: &Author,
         group_id: &str,
         precondition: &Precondition,
+        members: MemberChange<'_>,
         change: impl Fn(&StoredGroup, &[String]) -> Result<ScimGroup>,
+        with_members: bool,
     ) -> Result<GroupWithMembers> {
         transact!(self, author, |tx| {
             let current: StoredGroup = db::query(format!(
@@ -580,8 +583,13 @@ impl Store {
             if !precondition.holds(current.version) {
                 return Err(changed_since("Group", group_id, current.version));
             }
-            let members = members_of_one(&mut *tx.conn, tx.backend, group_id).await?;
-            let group = change(&current, &members)?;
+            let before = match members {
+                MemberChange::Replaced => {
+                    Some(members_of_one(&mut *tx.conn, tx.backend, group_id).await?)
+                }
+                MemberChange::Named(_) => None,
+            };
+            let group = change(&current, before.as_deref().unwrap_or_default())?;
             db::query(
                 "UPDATE org_groups SET name = $1, external_id = $2, scim_managed = 1, updated_at = $3, \
                  version = version + 1, name_folded = $5 WHERE id = $4",
@@ -597,7 +605,22 @@ impl Store {
                 json!({"id": group_id, "changes_requested": {"group_name": group.display_name}});
             tx.record(Event::new("group.updated", group_id, details))
                 .await?;
-            set_members(tx, group_id, &members, &group.members).await?;
+            match (members, before) {
+                (MemberChange::Named(named), _) => {
+                    let ids = |member: bool| -> Vec<&String> {
+                        named
+                            .iter()
+                            .filter(|(_, after)| *after == member)
+                            .map(|(id, _)| id)
+                            .collect()
+                    };
+                    change_members(tx, group_id, &ids(true), &ids(false)).await?;
+                }
+                (MemberChange::Replaced, before) => {
+                    let before = before.unwrap_or_default();
+                    set_members(tx, group_id, &before, &group.members).await?;
+                }
+            }
             let changed = StoredGroup {
                 name: group.display_name,
                 external_id: group.external_id,
@@ -606,10 +629,11 @@ impl Store {
                 version: current.version + 1,
                 ..current
             };
-            Ok((
-                changed,
-                members_of_one(&mut *tx.conn, tx.backend, group_id).await?,
-            ))
+            let members = match with_members {
+                true => members_of_one(&mut *tx.conn, tx.backend, group_id).await?,
+                false => Vec::new(),
+            };
+            Ok((changed, members))
         })
     }
 
@@ -678,8 +702,7 @@ async fn members_of_one<'e>(
         .unwrap_or_default())
 }
 
-/// Makes `wanted` the group's members (it has `current`): each user must be of the
-/// organization; one event names who was added and who removed.
+/// Makes `wanted` the group's members (it has `current`), as `change_members` does.
 async fn set_members(
     tx: &mut super::tx::Tx<'_>,
     group_id: &str,
@@ -698,7 +721,29 @@ async fn set_members(
         .iter()
         .filter(|id| !wanted_set.contains(id))
         .collect();
+    change_members(tx, group_id, &added, &removed).await
+}
+
+/// Adds `added` to the group and takes `removed` from it, whoever of them is a member already or
+/// not: each one added must be a user of the organization; one event names who was added and
+/// who removed, of those that changed.
+async fn change_members(
+    tx: &mut super::tx::Tx<'_>,
+    group_id: &str,
+    added: &[&String],
+    removed: &[&String],
+) -> Result<()> {
     let as_json = |ids: &[&String]| serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
+    // Those that changed, in the order named.
+    let changed = |named: &[&String], rows: Vec<(String,)>| -> Vec<String> {
+        let rows: HashSet<String> = rows.into_iter().map(|(id,)| id).collect();
+        named
+            .iter()
+            .filter(|id| rows.contains(id.as_str()))
+            .map(|id| id.to_string())
+            .collect()
+    };
+    let mut users_added = Vec::new();
     if !added.is_empty() {
         let org_id = tx.org_id()?;
         let known: HashSet<String> = db::query(format!(
@@ -706,7 +751,7 @@ async fn set_members(
             tx.backend.json_strings("$2")
         ))
         .bind(org_id.clone())
-        .bind(as_json(&added))
+        .bind(as_json(added))
         .fetch_all(&mut *tx.conn)
         .await?
         .into_iter()
@@ -719,36 +764,49 @@ async fn set_members(
                 code: Some("invalidValue"),
             });
         }
-        // One statement for them all. The group's row is locked, but the Admin API may have
-        // added one of them since: she is a member either way.
-        db::query(format!(
+        // One statement for them all; one already a member (the Admin API may have added her
+        // since) stays one.
+        let rows = db::query(format!(
             "INSERT INTO group_users (group_id, user_id, added_at) SELECT $1, u.id, $2 \
-             FROM users u WHERE u.org_id = $3 AND u.id IN ({}) ON CONFLICT DO NOTHING",
+             FROM users u WHERE u.org_id = $3 AND u.id IN ({}) ON CONFLICT DO NOTHING \
+             RETURNING user_id",
             tx.backend.json_strings("$4")
         ))
         .bind(group_id.to_owned())
         .bind(tx.now)
         .bind(org_id)
-        .bind(as_json(&added))
-        .execute(&mut *tx.conn)
+        .bind(as_json(added))
+        .fetch_all(&mut *tx.conn)
         .await?;
+        users_added = changed(added, rows);
     }
+    let mut users_removed = Vec::new();
     if !removed.is_empty() {
-        db::query(format!(
-            "DELETE FROM group_users WHERE group_id = $1 AND user_id IN ({})",
+        let rows = db::query(format!(
+            "DELETE FROM group_users WHERE group_id = $1 AND user_id IN ({}) RETURNING user_id",
             tx.backend.json_strings("$2")
         ))
         .bind(group_id.to_owned())
-        .bind(as_json(&removed))
-        .execute(&mut *tx.conn)
+        .bind(as_json(removed))
+        .fetch_all(&mut *tx.conn)
         .await?;
+        users_removed = changed(removed, rows);
     }
-    if !added.is_empty() || !removed.is_empty() {
-        let details = json!({"id": group_id, "changes_requested": {"users_added": added, "users_removed": removed}});
+    if !users_added.is_empty() || !users_removed.is_empty() {
+        let details = json!({"id": group_id, "changes_requested": {"users_added": users_added, "users_removed": users_removed}});
         tx.record(Event::new("group.updated", group_id, details))
             .await?;
     }
     Ok(())
+}
+
+/// What a change of a group does to its members.
+#[derive(Debug, Clone, Copy)]
+pub enum MemberChange<'a> {
+    /// They become exactly those the changed group names (a PUT, a PATCH applied whole).
+    Replaced,
+    /// Only these change, each a member after it or not (a PATCH of members by id).
+    Named(&'a [(String, bool)]),
 }
 
 fn no_such_group(group_id: &str) -> Error {

@@ -1579,10 +1579,58 @@ async fn groups_keep_their_members_through_every_patch_form() {
         &scim,
         Method::PATCH,
         &format!("{GROUPS}/{id}"),
-        Some(json!({"Operations": [{"op": "add", "path": "members", "value": [{"value": "user-nope"}]}]})),
+        Some(json!({"Operations": [{"op": "add", "path": "members", "value": [{"value": ann}, {"value": "user-nope"}]}]})),
     )
     .await;
     refused(&unknown, 400, Some("invalidValue"));
+    let unchanged = call(&scim, Method::GET, &format!("{GROUPS}/{id}"), None).await;
+    assert_eq!(
+        (members(&unchanged.body), &unchanged.body["meta"]["version"]),
+        (vec![], &body["meta"]["version"]),
+        "a refused change changes nothing"
+    );
+    // Adds and removes by id change those named alone, the last operation naming one
+    // deciding, beside a rename as Okta sends it; the audit log names who changed.
+    let body = patch(json!([
+        {"op": "Add", "path": "members", "value": [{"$ref": null, "value": ann}, {"value": ben}]},
+        {"op": "Remove", "path": "members", "value": [{"value": ben}, {"value": cat}]},
+        {"op": "add", "path": "members", "value": [{"value": ann}]},
+        {"op": "replace", "value": {"id": id, "displayName": "Platform"}},
+    ]))
+    .await;
+    assert_eq!(
+        (body["displayName"].as_str(), members(&body)),
+        (Some("Platform"), vec![ann.clone()])
+    );
+    let body = patch(json!([
+        {"op": "add", "path": "members", "value": [{"value": ann}, {"value": cat}]},
+        {"op": "remove", "path": format!("members[value eq \"{ben}\"]")},
+    ]))
+    .await;
+    assert_eq!(members(&body), [ann.clone(), cat.clone()]);
+    let changes = s
+        .admin()
+        .get(&format!(
+            "/v1/organization/audit_logs?resource_ids[]={id}&event_types[]=group.updated&limit=100"
+        ))
+        .await;
+    let member_changes: Vec<&Value> = changes.ok()["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["group.updated"]["changes_requested"])
+        .filter(|change| change.get("users_added").is_some())
+        .take(2)
+        .collect();
+    assert_eq!(
+        member_changes,
+        [
+            &json!({"users_added": [cat], "users_removed": []}),
+            &json!({"users_added": [ann], "users_removed": []}),
+        ],
+        "newest first: {}",
+        changes.body
+    );
 
     // The Admin API shows it as SCIM-managed and leaves it alone.
     let admin = s.admin();
