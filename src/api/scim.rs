@@ -109,7 +109,10 @@ impl IntoResponse for Scim {
         let location = (self.status == StatusCode::CREATED)
             .then(|| self.body["meta"]["location"].as_str().map(str::to_owned))
             .flatten();
-        if self.status == StatusCode::NOT_MODIFIED {
+        if matches!(
+            self.status,
+            StatusCode::NOT_MODIFIED | StatusCode::NO_CONTENT
+        ) {
             let mut response = self.status.into_response();
             if let Some(value) = version.and_then(|v| HeaderValue::from_str(&v).ok()) {
                 response.headers_mut().insert(ETAG, value);
@@ -516,6 +519,11 @@ impl ListRequest {
             .transpose()
     }
 
+    /// Whether the request names the attributes to answer with (either parameter).
+    fn names_attributes(&self) -> bool {
+        !self.attributes.is_empty() || !self.excluded_attributes.is_empty()
+    }
+
     /// Whether the answer carries the top-level attribute `name`.
     fn returns(&self, name: &str) -> bool {
         scim::returns(name, &self.attributes, &self.excluded_attributes)
@@ -805,9 +813,18 @@ async fn patch_group(
                 scim::apply_patch(&mut resource, operations)?;
                 Ok(ScimGroup::from_resource(&resource)?)
             },
-            shape.returns("members"),
+            shape.names_attributes() && shape.returns("members"),
         )
         .await?;
+    // 204 and the new ETag, as Microsoft asks of a group PATCH ("returning a body with a list of
+    // all the members isn't advisable") and RFC 7644 §3.5.2 allows, unless the request names the
+    // attributes to answer with.
+    if !shape.names_attributes() {
+        return Ok(Scim {
+            status: StatusCode::NO_CONTENT,
+            body: json!({"meta": {"version": scim::etag(patched.0.version)}}),
+        });
+    }
     Ok(Scim::ok(shape.shaped(group_resource(&state, &patched))))
 }
 
