@@ -101,6 +101,14 @@ impl Scim {
             body,
         }
     }
+
+    /// An answer with no body (304, 204): only the version, as its `ETag`.
+    fn bodiless(status: StatusCode, version: i64) -> Scim {
+        Scim {
+            status,
+            body: json!({"meta": {"version": scim::etag(version)}}),
+        }
+    }
 }
 
 impl IntoResponse for Scim {
@@ -619,10 +627,7 @@ fn read(
 ) -> Answer {
     let precondition = precondition(headers)?;
     if precondition.unchanged(version) {
-        return Ok(Scim {
-            status: StatusCode::NOT_MODIFIED,
-            body: json!({"meta": {"version": scim::etag(version)}}),
-        });
+        return Ok(Scim::bodiless(StatusCode::NOT_MODIFIED, version));
     }
     if !precondition.holds(version) {
         return Err(scim::changed_since(what, id, version).into());
@@ -820,10 +825,7 @@ async fn patch_group(
     // all the members isn't advisable") and RFC 7644 §3.5.2 allows, unless the request names the
     // attributes to answer with.
     if !shape.names_attributes() {
-        return Ok(Scim {
-            status: StatusCode::NO_CONTENT,
-            body: json!({"meta": {"version": scim::etag(patched.0.version)}}),
-        });
+        return Ok(Scim::bodiless(StatusCode::NO_CONTENT, patched.0.version));
     }
     Ok(Scim::ok(shape.shaped(group_resource(&state, &patched))))
 }

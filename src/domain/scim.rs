@@ -5,7 +5,7 @@
 //! Attribute names are case-insensitive (RFC 7643 §2.1): Entra ID and Okta spell them
 //! differently, so every read goes through `attr`.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use scim_v2::filter::{AttrExp, AttrPath, CompValue, CompareOp, Filter, PatchPath, ValFilter};
 use serde_json::{Map, Value, json};
@@ -1196,7 +1196,7 @@ pub fn member_changes(operations: &[PatchOperation]) -> Option<MemberChanges> {
         }
     };
     let mut after: Vec<(String, bool)> = Vec::new();
-    let mut at: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut at: HashMap<String, usize> = HashMap::new();
     let mut others = Vec::new();
     for operation in operations {
         let named: Vec<String> = match (&operation.path, operation.op) {

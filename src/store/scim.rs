@@ -585,11 +585,11 @@ impl Store {
             }
             let before = match members {
                 MemberChange::Replaced => {
-                    Some(members_of_one(&mut *tx.conn, tx.backend, group_id).await?)
+                    members_of_one(&mut *tx.conn, tx.backend, group_id).await?
                 }
-                MemberChange::Named(_) => None,
+                MemberChange::Named(_) => Vec::new(),
             };
-            let group = change(&current, before.as_deref().unwrap_or_default())?;
+            let group = change(&current, &before)?;
             db::query(
                 "UPDATE org_groups SET name = $1, external_id = $2, scim_managed = 1, updated_at = $3, \
                  version = version + 1, name_folded = $5 WHERE id = $4",
@@ -605,8 +605,8 @@ impl Store {
                 json!({"id": group_id, "changes_requested": {"group_name": group.display_name}});
             tx.record(Event::new("group.updated", group_id, details))
                 .await?;
-            match (members, before) {
-                (MemberChange::Named(named), _) => {
+            match members {
+                MemberChange::Named(named) => {
                     let ids = |member: bool| -> Vec<&String> {
                         named
                             .iter()
@@ -616,8 +616,7 @@ impl Store {
                     };
                     change_members(tx, group_id, &ids(true), &ids(false)).await?;
                 }
-                (MemberChange::Replaced, before) => {
-                    let before = before.unwrap_or_default();
+                MemberChange::Replaced => {
                     set_members(tx, group_id, &before, &group.members).await?;
                 }
             }
