@@ -9,7 +9,7 @@ use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, ETAG, IF_MATCH, IF_NONE_MA
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tower_http::catch_panic::CatchPanicLayer;
@@ -75,6 +75,9 @@ pub fn routes() -> Router<AppState> {
                 .delete(delete_group),
         )
         .route("/.search", post(search_everything))
+        .route("/Me", any(no_me))
+        .route("/Me/{*rest}", any(no_me))
+        .route("/Bulk", any(no_bulk))
         .fallback(unknown)
         .layer(CatchPanicLayer::custom(panicked))
 }
@@ -335,6 +338,29 @@ async fn search_everything(
         users_total + groups_total,
         start,
     )))
+}
+
+/// RFC 7644 §3.11: a provider without `/Me` answers 501. A SCIM token is the organization's,
+/// not a person's, so there is no "me" to answer with.
+async fn no_me() -> Refusal {
+    not_implemented(
+        "/Me is not supported: a SCIM token belongs to an organization, not to a person.",
+    )
+}
+
+/// RFC 7644 §3.7: bulk is optional, and the configuration says `bulk.supported: false`.
+async fn no_bulk() -> Refusal {
+    not_implemented(
+        "Bulk operations are not supported (ServiceProviderConfig: bulk.supported is false): send each change on its own.",
+    )
+}
+
+fn not_implemented(detail: &str) -> Refusal {
+    Refusal(ScimError {
+        status: StatusCode::NOT_IMPLEMENTED.as_u16(),
+        scim_type: None,
+        detail: detail.to_owned(),
+    })
 }
 
 async fn unknown() -> Refusal {

@@ -139,6 +139,23 @@ async fn discovery_answers_at_the_base_and_only_to_a_token() {
         404,
         None,
     );
+    // Optional endpoints Roster does not serve answer 501, as RFC 7644 §3.11 asks of /Me.
+    for (method, path) in [
+        (Method::GET, "/scim/v2/Me"),
+        (Method::PATCH, "/scim/v2/Me/anything"),
+        (Method::POST, "/scim/v2/Bulk"),
+    ] {
+        let answer = call(&scim, method, path, Some(json!({}))).await;
+        refused(&answer, 501, None);
+        assert!(
+            answer.body["detail"]
+                .as_str()
+                .unwrap()
+                .contains("not supported"),
+            "{}",
+            answer.body
+        );
+    }
 
     for key in [
         None,
