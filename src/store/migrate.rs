@@ -73,6 +73,7 @@ embed!(
     "0015_folded_names",
     "0016_folded_name_indexes",
     "0017_forget_scim_passwords",
+    "0018_code_point_order",
 );
 
 /// The migrations of `backend`, in order.

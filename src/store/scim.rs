@@ -1033,20 +1033,19 @@ fn push_condition(
             let name = column(*c);
             sql.push(&format!("({name} IS NULL OR {name} = '')"));
         }
-        // A prefix is a range of the index, [prefix, the next prefix), which the comparison of
-        // the first characters then checks exactly (a collation other than C may order a few
-        // other strings into the range). Not a LIKE: PostgreSQL would read the trigram index for
-        // it rather than the range.
+        // A prefix is a range of the index, [prefix, the next prefix): exactly the strings
+        // that start with it, in code point order, which every column a filter compares has
+        // (SQLite's BINARY; PostgreSQL's "C", migration 0018). Not a LIKE: PostgreSQL would
+        // read the trigram index for it rather than the range.
         (Condition::Compare(c, Op::Sw, Operand::Text(prefix)), false)
             if next_prefix(prefix).is_some() =>
         {
             let name = column(*c);
-            let start = sql.arg(prefix.clone());
-            sql.push(&format!("({name} >= {start} AND {name} < "))
+            sql.push(&format!("({name} >= "))
+                .bind(prefix.clone())
+                .push(&format!(" AND {name} < "))
                 .bind(next_prefix(prefix).unwrap_or_default())
-                .push(&format!(
-                    " AND substr({name}, 1, length({start})) = {start})"
-                ));
+                .push(")");
         }
         (Condition::Compare(c, op, operand), _) => {
             let name = column(*c);

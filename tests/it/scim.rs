@@ -532,6 +532,79 @@ async fn every_filter_operator_selects_what_it_says() {
     s.stop().await;
 }
 
+/// Strings compare lexicographically (RFC 7644 §3.4.2.2), by code point, on both backends,
+/// whatever PostgreSQL's collation. The tests' PostgreSQL databases are ICU's en-US (a linguistic
+/// collation, as many servers have), where ':' sorts before '9': a prefix read as the range
+/// [prefix, next prefix) then found nothing for `sw "user9"` (up to "user:").
+#[tokio::test]
+async fn strings_compare_by_code_point_whatever_the_database_collation() {
+    let s = TestServer::start().await;
+    let token = token(&s).await;
+    let scim = s.with_key(&token);
+    create(&scim, user("user9@example.com", "id:9", "Agent 9")).await;
+    create(&scim, user("user10@example.com", "id-10", "Agent 10")).await;
+    for (name, external) in [("Team 9", "g:9"), ("Team 10", "g-10")] {
+        let body = json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+            "displayName": name,
+            "externalId": external,
+        });
+        let made = call(&scim, Method::POST, GROUPS, Some(body)).await;
+        assert_eq!(made.status, 201, "{}", made.body);
+    }
+    let found = |path: &'static str, filter: &'static str, attribute: &'static str| {
+        let scim = &scim;
+        async move {
+            let list = call(scim, Method::GET, &filtered(path, filter), None).await;
+            assert_eq!(list.status, 200, "{filter}: {}", list.body);
+            let names: Vec<String> = list.body["Resources"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r[attribute].as_str().unwrap().to_owned())
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            assert_eq!(list.body["totalResults"], names.len(), "{filter}");
+            names
+        }
+    };
+    for (filter, expected) in [
+        (r#"userName sw "user9""#, vec!["user9@example.com"]),
+        (r#"userName sw "USER1""#, vec!["user10@example.com"]),
+        (r#"externalId sw "id:""#, vec!["user9@example.com"]),
+        (r#"displayName sw "agent 9""#, vec!["user9@example.com"]),
+        (r#"emails.value sw "user9@""#, vec!["user9@example.com"]),
+        (
+            r#"not (userName sw "user9")"#,
+            vec!["owner@example.com", "user10@example.com"],
+        ),
+        (
+            r#"userName lt "user:""#,
+            vec![
+                "owner@example.com",
+                "user10@example.com",
+                "user9@example.com",
+            ],
+        ),
+        (r#"userName gt "user:""#, vec![]),
+    ] {
+        assert_eq!(found(USERS, filter, "userName").await, expected, "{filter}");
+    }
+    for (filter, expected) in [
+        (r#"displayName sw "team 9""#, vec!["Team 9"]),
+        (r#"externalId sw "g:""#, vec!["Team 9"]),
+        (r#"displayName lt "team :""#, vec!["Team 10", "Team 9"]),
+    ] {
+        assert_eq!(
+            found(GROUPS, filter, "displayName").await,
+            expected,
+            "{filter}"
+        );
+    }
+    s.stop().await;
+}
+
 /// The longest filter the grammar reads, 1,024 terms, is answered (SQLite refuses an expression
 /// deeper than 1,000, so a chain of terms must not become one), on users and groups, in `and`
 /// and `or` chains of every kind of comparison; one term more is a 400.

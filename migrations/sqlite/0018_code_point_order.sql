@@ -1,0 +1,2 @@
+-- PostgreSQL's 0018 makes the columns SCIM filters compare use code point order. SQLite's text
+-- columns compare by BINARY, byte order of UTF-8, which is code point order already.
