@@ -1047,55 +1047,89 @@ fn push_condition(
                 .bind(next_prefix(prefix).unwrap_or_default())
                 .push(")");
         }
-        (Condition::Compare(c, op, operand), _) => {
+        // The rest of a prefix's range: below it or above it, from the same index.
+        (Condition::Compare(c, Op::Sw, Operand::Text(prefix)), true)
+            if next_prefix(prefix).is_some() =>
+        {
             let name = column(*c);
-            let (text, like) = match (op, operand, negated) {
-                (Op::Co | Op::Sw | Op::Ew, Operand::Text(t), _) => (
-                    if negated { "NOT LIKE" } else { "LIKE" },
-                    like_pattern(*op, &escape_like(t)),
-                ),
-                (Op::Eq, _, false) | (Op::Ne, _, true) => ("=", None),
-                (Op::Ne, _, false) | (Op::Eq, _, true) => ("<>", None),
-                (Op::Gt, _, false) | (Op::Le, _, true) => (">", None),
-                (Op::Ge, _, false) | (Op::Lt, _, true) => (">=", None),
-                (Op::Lt, _, false) | (Op::Ge, _, true) => ("<", None),
-                (Op::Le, _, false) | (Op::Gt, _, true) => ("<=", None),
-                // co, sw and ew on a number: the domain allows none.
-                (Op::Co | Op::Sw | Op::Ew, Operand::Integer(_), _) => {
-                    (if negated { "<>" } else { "=" }, None)
-                }
-            };
+            sql.push(&format!("({name} IS NULL OR {name} < "))
+                .bind(prefix.clone())
+                .push(&format!(" OR {name} >= "))
+                .bind(next_prefix(prefix).unwrap_or_default())
+                .push(")");
+        }
+        (Condition::Compare(c, op @ (Op::Co | Op::Sw | Op::Ew), Operand::Text(text)), _) => {
+            let name = column(*c);
             // The index's LIKE ignores case and reads `_` and `%` as wildcards: it finds a few
             // more rows than match, never fewer, and the comparison after it decides. The rows
             // that do not match are no range of it.
-            let candidates = match (&like, operand, (list.trigrams.1)(*c), negated) {
-                (Some(_), Operand::Text(t), Some(indexed), false) => backend
+            let candidates = match ((list.trigrams.1)(*c), negated) {
+                (Some(indexed), false) => backend
                     .trigram_candidates(list.alias, list.trigrams.0, indexed)
                     .map(|(before, after)| {
                         sql.push("(")
                             .push(&before)
-                            .bind(like_pattern(*op, t).unwrap_or_default())
+                            .bind(like_pattern(*op, text))
                             .push(after)
                             .push(" AND ");
                     }),
                 _ => None,
             };
             if negated {
+                sql.push(&format!("({name} IS NULL OR NOT "));
+            }
+            sql.push(&format!("({name} LIKE "))
+                .bind(like_pattern(*op, &escape_like(text)))
+                .push(" ESCAPE '\\'");
+            // SQLite's LIKE ignores ASCII case: a case-exact column is also compared exactly
+            // (ignoring case, both sides are folded already).
+            if !c.ignores_case() && !text.is_empty() {
+                let text = sql.arg(text.clone());
+                sql.push(&match op {
+                    Op::Co => format!(" AND replace({name}, {text}, '') <> {name}"),
+                    Op::Sw => format!(" AND substr({name}, 1, length({text})) = {text}"),
+                    _ => format!(
+                        " AND length({name}) >= length({text}) \
+                         AND substr({name}, length({name}) - length({text}) + 1) = {text}"
+                    ),
+                });
+            }
+            sql.push(")");
+            if candidates.is_some() || negated {
+                sql.push(")");
+            }
+        }
+        (Condition::Compare(c, op, operand), _) => {
+            let name = column(*c);
+            let text = match (op, negated) {
+                (Op::Eq, false) | (Op::Ne, true) => "=",
+                (Op::Ne, false) | (Op::Eq, true) => "<>",
+                (Op::Gt, false) | (Op::Le, true) => ">",
+                (Op::Ge, false) | (Op::Lt, true) => ">=",
+                (Op::Lt, false) | (Op::Ge, true) => "<",
+                (Op::Le, false) | (Op::Gt, true) => "<=",
+                // co, sw and ew on a number: the domain allows none.
+                (Op::Co | Op::Sw | Op::Ew, _) => {
+                    if negated {
+                        "<>"
+                    } else {
+                        "="
+                    }
+                }
+            };
+            if negated {
                 sql.push(&format!("({name} IS NULL OR "));
             }
             sql.push(&format!("{name} {text} "));
-            match (like, operand) {
-                (Some(pattern), _) => {
-                    sql.bind(pattern).push(" ESCAPE '\\'");
-                }
-                (None, Operand::Text(t)) => {
+            match operand {
+                Operand::Text(t) => {
                     sql.bind(t.clone());
                 }
-                (None, Operand::Integer(i)) => {
+                Operand::Integer(i) => {
                     sql.bind(*i);
                 }
             }
-            if candidates.is_some() || negated {
+            if negated {
                 sql.push(")");
             }
         }
@@ -1113,13 +1147,12 @@ fn next_prefix(prefix: &str) -> Option<String> {
     ))
 }
 
-/// The LIKE pattern of `co`, `sw` or `ew` around `text`; `None` for any other operator.
-fn like_pattern(op: Op, text: &str) -> Option<String> {
+/// The LIKE pattern of `co`, `sw` or `ew` around `text`.
+fn like_pattern(op: Op, text: &str) -> String {
     match op {
-        Op::Co => Some(format!("%{text}%")),
-        Op::Sw => Some(format!("{text}%")),
-        Op::Ew => Some(format!("%{text}")),
-        _ => None,
+        Op::Sw => format!("{text}%"),
+        Op::Ew => format!("%{text}"),
+        _ => format!("%{text}%"),
     }
 }
 

@@ -716,6 +716,30 @@ async fn substring_filters_match_exactly_and_follow_every_change() {
         users(r#"displayName co "le" and not (userName co "_")"#).await,
         ["leexb@example.com"]
     );
+    // externalId is case-exact (RFC 7643 §3.1): every operator compares it with case (SQLite's
+    // LIKE ignores ASCII case), and a filter's `not` is every other user.
+    let everyone = [
+        "lee_b@example.com",
+        "leexb@example.com",
+        "owner@example.com",
+    ];
+    for (filter, expected) in [
+        (r#"externalId co "EXT""#, vec![]),
+        (r#"externalId co "Ext""#, vec!["lee_b@example.com"]),
+        (r#"externalId ew "T_1""#, vec![]),
+        (r#"externalId ew "t_1""#, vec!["lee_b@example.com"]),
+        (r#"externalId sw "e""#, vec!["leexb@example.com"]),
+        (r#"externalId sw "E""#, vec!["lee_b@example.com"]),
+        (r#"not (externalId co "EXT")"#, everyone.to_vec()),
+        (r#"not (externalId ew "T_1")"#, everyone.to_vec()),
+        (
+            r#"not (externalId sw "E")"#,
+            vec!["leexb@example.com", "owner@example.com"],
+        ),
+        (r#"not (externalId co "xt")"#, vec!["owner@example.com"]),
+    ] {
+        assert_eq!(users(filter).await, expected, "{filter}");
+    }
 
     // Renamed: found by the new name only.
     let patched = call(
