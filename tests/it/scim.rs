@@ -105,6 +105,33 @@ fn ids(list: &Value) -> BTreeSet<String> {
     user_names(list).into_iter().collect()
 }
 
+/// The `attribute` of each resource `path` lists with `filter`, sorted, having checked that
+/// `totalResults` counts them.
+async fn found(scim: &Caller<'_>, path: &str, filter: &str, attribute: &str) -> Vec<String> {
+    let list = call(scim, Method::GET, &filtered(path, filter), None).await;
+    assert_eq!(list.status, 200, "{filter}: {}", list.body);
+    let names: BTreeSet<String> = list.body["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r[attribute].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(list.body["totalResults"], names.len(), "{filter}");
+    names.into_iter().collect()
+}
+
+/// Creates a SCIM group named `name` with `external_id`.
+async fn create_group(scim: &Caller<'_>, name: &str, external_id: &str) -> Value {
+    let body = json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+        "displayName": name,
+        "externalId": external_id,
+    });
+    let made = call(scim, Method::POST, GROUPS, Some(body)).await;
+    assert_eq!(made.status, 201, "{}", made.body);
+    made.body
+}
+
 #[tokio::test]
 async fn discovery_answers_at_the_base_and_only_to_a_token() {
     let s = TestServer::start().await;
@@ -543,32 +570,8 @@ async fn strings_compare_by_code_point_whatever_the_database_collation() {
     let scim = s.with_key(&token);
     create(&scim, user("user9@example.com", "id:9", "Agent 9")).await;
     create(&scim, user("user10@example.com", "id-10", "Agent 10")).await;
-    for (name, external) in [("Team 9", "g:9"), ("Team 10", "g-10")] {
-        let body = json!({
-            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
-            "displayName": name,
-            "externalId": external,
-        });
-        let made = call(&scim, Method::POST, GROUPS, Some(body)).await;
-        assert_eq!(made.status, 201, "{}", made.body);
-    }
-    let found = |path: &'static str, filter: &'static str, attribute: &'static str| {
-        let scim = &scim;
-        async move {
-            let list = call(scim, Method::GET, &filtered(path, filter), None).await;
-            assert_eq!(list.status, 200, "{filter}: {}", list.body);
-            let names: Vec<String> = list.body["Resources"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|r| r[attribute].as_str().unwrap().to_owned())
-                .collect::<BTreeSet<_>>()
-                .into_iter()
-                .collect();
-            assert_eq!(list.body["totalResults"], names.len(), "{filter}");
-            names
-        }
-    };
+    create_group(&scim, "Team 9", "g:9").await;
+    create_group(&scim, "Team 10", "g-10").await;
     for (filter, expected) in [
         (r#"userName sw "user9""#, vec!["user9@example.com"]),
         (r#"userName sw "USER1""#, vec!["user10@example.com"]),
@@ -589,7 +592,11 @@ async fn strings_compare_by_code_point_whatever_the_database_collation() {
         ),
         (r#"userName gt "user:""#, vec![]),
     ] {
-        assert_eq!(found(USERS, filter, "userName").await, expected, "{filter}");
+        assert_eq!(
+            found(&scim, USERS, filter, "userName").await,
+            expected,
+            "{filter}"
+        );
     }
     for (filter, expected) in [
         (r#"displayName sw "team 9""#, vec!["Team 9"]),
@@ -597,7 +604,7 @@ async fn strings_compare_by_code_point_whatever_the_database_collation() {
         (r#"displayName lt "team :""#, vec!["Team 10", "Team 9"]),
     ] {
         assert_eq!(
-            found(GROUPS, filter, "displayName").await,
+            found(&scim, GROUPS, filter, "displayName").await,
             expected,
             "{filter}"
         );
@@ -678,22 +685,7 @@ async fn substring_filters_match_exactly_and_follow_every_change() {
     let scim = s.with_key(&token);
     let lee = create(&scim, user("lee_b@example.com", "Ext_1", "Lee Brown")).await;
     let leo = create(&scim, user("leexb@example.com", "ext-1", "Leo Black")).await;
-    let found = |filter: &'static str, path: &'static str, attribute: &'static str| {
-        let scim = &scim;
-        async move {
-            let list = call(scim, Method::GET, &filtered(path, filter), None).await;
-            assert_eq!(list.status, 200, "{filter}: {}", list.body);
-            let names: BTreeSet<String> = list.body["Resources"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|r| r[attribute].as_str().unwrap().to_owned())
-                .collect();
-            assert_eq!(list.body["totalResults"], names.len(), "{filter}");
-            names.into_iter().collect::<Vec<_>>()
-        }
-    };
-    let users = |filter| found(filter, USERS, "userName");
+    let users = |filter| found(&scim, USERS, filter, "userName");
     assert_eq!(users(r#"userName co "e_b""#).await, ["lee_b@example.com"]);
     assert_eq!(users(r#"userName co "E_B@""#).await, ["lee_b@example.com"]);
     assert_eq!(
@@ -773,16 +765,9 @@ async fn substring_filters_match_exactly_and_follow_every_change() {
     assert_eq!(users(r#"userName co "e_b""#).await, Vec::<String>::new());
 
     // Groups: by displayName and externalId.
-    for (name, external) in [("Team_Red", "grp_1"), ("TeamXRed", "grp-2")] {
-        let body = json!({
-            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
-            "displayName": name,
-            "externalId": external,
-        });
-        let made = call(&scim, Method::POST, GROUPS, Some(body)).await;
-        assert_eq!(made.status, 201, "{}", made.body);
-    }
-    let groups = |filter| found(filter, GROUPS, "displayName");
+    create_group(&scim, "Team_Red", "grp_1").await;
+    create_group(&scim, "TeamXRed", "grp-2").await;
+    let groups = |filter| found(&scim, GROUPS, filter, "displayName");
     assert_eq!(groups(r#"displayName co "m_r""#).await, ["Team_Red"]);
     assert_eq!(groups(r#"displayName ew "XRED""#).await, ["TeamXRed"]);
     assert_eq!(groups(r#"externalId co "p_1""#).await, ["Team_Red"]);
