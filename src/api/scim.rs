@@ -343,24 +343,16 @@ async fn search_everything(
 /// RFC 7644 §3.11: a provider without `/Me` answers 501. A SCIM token is the organization's,
 /// not a person's, so there is no "me" to answer with.
 async fn no_me() -> Refusal {
-    not_implemented(
+    Refusal(ScimError::not_implemented(
         "/Me is not supported: a SCIM token belongs to an organization, not to a person.",
-    )
+    ))
 }
 
 /// RFC 7644 §3.7: bulk is optional, and the configuration says `bulk.supported: false`.
 async fn no_bulk() -> Refusal {
-    not_implemented(
+    Refusal(ScimError::not_implemented(
         "Bulk operations are not supported (ServiceProviderConfig: bulk.supported is false): send each change on its own.",
-    )
-}
-
-fn not_implemented(detail: &str) -> Refusal {
-    Refusal(ScimError {
-        status: StatusCode::NOT_IMPLEMENTED.as_u16(),
-        scim_type: None,
-        detail: detail.to_owned(),
-    })
+    ))
 }
 
 async fn unknown() -> Refusal {

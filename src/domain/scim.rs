@@ -49,6 +49,15 @@ impl ScimError {
         }
     }
 
+    /// 501: what RFC 7644 leaves optional and Roster does not serve.
+    pub fn not_implemented(detail: impl Into<String>) -> ScimError {
+        ScimError {
+            status: 501,
+            scim_type: None,
+            detail: detail.into(),
+        }
+    }
+
     pub fn body(&self) -> Value {
         let mut body = json!({
             "schemas": [ERROR_SCHEMA],

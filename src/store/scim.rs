@@ -1035,26 +1035,23 @@ fn push_condition(
         }
         // A prefix is a range of the index, [prefix, the next prefix): exactly the strings
         // that start with it, in code point order, which every column a filter compares has
-        // (SQLite's BINARY; PostgreSQL's "C", migration 0018). Not a LIKE: PostgreSQL would
-        // read the trigram index for it rather than the range.
-        (Condition::Compare(c, Op::Sw, Operand::Text(prefix)), false)
+        // (SQLite's BINARY; PostgreSQL's "C", migration 0018); its complement is the rest of
+        // the index, below the range or above it. Not a LIKE: PostgreSQL would read the
+        // trigram index for it rather than the range.
+        (Condition::Compare(c, Op::Sw, Operand::Text(prefix)), _)
             if next_prefix(prefix).is_some() =>
         {
             let name = column(*c);
-            sql.push(&format!("({name} >= "))
+            let (from, to) = match negated {
+                false => (format!("({name} >= "), format!(" AND {name} < ")),
+                true => (
+                    format!("({name} IS NULL OR {name} < "),
+                    format!(" OR {name} >= "),
+                ),
+            };
+            sql.push(&from)
                 .bind(prefix.clone())
-                .push(&format!(" AND {name} < "))
-                .bind(next_prefix(prefix).unwrap_or_default())
-                .push(")");
-        }
-        // The rest of a prefix's range: below it or above it, from the same index.
-        (Condition::Compare(c, Op::Sw, Operand::Text(prefix)), true)
-            if next_prefix(prefix).is_some() =>
-        {
-            let name = column(*c);
-            sql.push(&format!("({name} IS NULL OR {name} < "))
-                .bind(prefix.clone())
-                .push(&format!(" OR {name} >= "))
+                .push(&to)
                 .bind(next_prefix(prefix).unwrap_or_default())
                 .push(")");
         }
