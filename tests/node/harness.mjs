@@ -82,7 +82,9 @@ export class Roster {
     if (process.env.ROSTER_TEST_BACKEND === 'postgres') {
       const adminUrl = process.env.ROSTER_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
       database = { adminUrl, name: `roster_node_${process.pid}_${++databases}` };
-      psql(adminUrl, `CREATE DATABASE ${database.name}`);
+      // ICU's en-US collation, as the Rust suite's databases (tests/it/common/mod.rs): no result
+      // may rest on the C order of this machine's cluster.
+      psql(adminUrl, `CREATE DATABASE ${database.name} TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US'`);
       env.ROSTER_DATABASE_URL = `${adminUrl.slice(0, adminUrl.lastIndexOf('/'))}/${database.name}`;
     }
     const child = spawn(BINARY, ['serve', '--listen', '127.0.0.1:0', ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });

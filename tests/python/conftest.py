@@ -32,7 +32,9 @@ class Database:
         admin_url = os.environ.get("ROSTER_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
         Database.created += 1
         self.admin_url, self.name = admin_url, f"roster_py_{os.getpid()}_{Database.created}"
-        self._psql(f"CREATE DATABASE {self.name}")
+        # ICU's en-US collation, as the Rust suite's databases (tests/it/common/mod.rs): no
+        # result may rest on the C order of this machine's cluster.
+        self._psql(f"CREATE DATABASE {self.name} TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US'")
         self.url = admin_url.rsplit("/", 1)[0] + "/" + self.name
 
     def _psql(self, command):
