@@ -743,6 +743,14 @@ impl Column {
         }
     }
 
+    /// Whether the column holds text (else a flag or a time).
+    pub fn is_text(self) -> bool {
+        !matches!(
+            self,
+            Column::Active | Column::Created | Column::LastModified
+        )
+    }
+
     /// Whether comparisons ignore case (RFC 7643's `caseExact: false`).
     pub fn ignores_case(self) -> bool {
         matches!(self, Column::UserName | Column::Email | Column::DisplayName)
@@ -935,11 +943,19 @@ fn operand(column: Column, op: Op, value: &CompValue) -> ScimResult<Operand> {
             (CompValue::False, Op::Eq | Op::Ne) => Ok(Operand::Integer(0)),
             _ => Err(wrong("true or false, by eq or ne")),
         },
-        Column::Created | Column::LastModified => match value {
-            CompValue::Str(text) => parse_date_time(text)
-                .map(Operand::Integer)
-                .ok_or_else(|| wrong("a date and time such as 2026-11-30T12:00:00Z")),
-            _ => Err(wrong("a date and time such as 2026-11-30T12:00:00Z")),
+        // A time is compared by its order (RFC 7644 §3.4.2.2); a part of one is no time, and
+        // "the specified attribute and filter comparison combination is not supported".
+        Column::Created | Column::LastModified => match (value, op) {
+            (CompValue::Str(text), Op::Eq | Op::Ne | Op::Gt | Op::Ge | Op::Lt | Op::Le) => {
+                parse_date_time(text).map(Operand::Integer).ok_or_else(|| {
+                    wrong(
+                        "a date and time such as 2026-11-30T12:00:00Z, by eq, ne, gt, ge, lt or le",
+                    )
+                })
+            }
+            _ => Err(wrong(
+                "a date and time such as 2026-11-30T12:00:00Z, by eq, ne, gt, ge, lt or le",
+            )),
         },
         // A member is found by her user id's own index; a part or a range of ids would read
         // every organization's memberships.
@@ -2045,7 +2061,11 @@ mod tests {
         for (filter, detail) in [
             (
                 r#"meta.lastModified gt "yesterday""#,
-                "'meta.lastModified' is compared with a date and time such as 2026-11-30T12:00:00Z.",
+                "'meta.lastModified' is compared with a date and time such as 2026-11-30T12:00:00Z, by eq, ne, gt, ge, lt or le.",
+            ),
+            (
+                r#"meta.created sw "2026-11-30T12:00:00Z""#,
+                "'meta.created' is compared with a date and time such as 2026-11-30T12:00:00Z, by eq, ne, gt, ge, lt or le.",
             ),
             (
                 "active gt true",

@@ -1025,13 +1025,16 @@ fn push_condition(
                 list.alias
             ));
         }
-        (Condition::Present(c), false) => {
+        // RFC 7643 §2.5 takes an empty string as unassigned; a flag or a time is present when
+        // it is not null (comparing either with '' is an error on PostgreSQL).
+        (Condition::Present(c), negated) => {
             let name = column(*c);
-            sql.push(&format!("({name} IS NOT NULL AND {name} <> '')"));
-        }
-        (Condition::Present(c), true) => {
-            let name = column(*c);
-            sql.push(&format!("({name} IS NULL OR {name} = '')"));
+            sql.push(&match (c.is_text(), negated) {
+                (true, false) => format!("({name} IS NOT NULL AND {name} <> '')"),
+                (true, true) => format!("({name} IS NULL OR {name} = '')"),
+                (false, false) => format!("{name} IS NOT NULL"),
+                (false, true) => format!("{name} IS NULL"),
+            });
         }
         // A prefix is a range of the index, [prefix, the next prefix): exactly the strings
         // that start with it, in code point order, which every column a filter compares has
@@ -1105,7 +1108,7 @@ fn push_condition(
                 (Op::Ge, false) | (Op::Lt, true) => ">=",
                 (Op::Lt, false) | (Op::Ge, true) => "<",
                 (Op::Le, false) | (Op::Gt, true) => "<=",
-                // co, sw and ew on a number: the domain allows none.
+                // co, sw and ew on a flag or a time: the domain allows none (`operand`).
                 (Op::Co | Op::Sw | Op::Ew, _) => {
                     if negated {
                         "<>"

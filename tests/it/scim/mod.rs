@@ -541,6 +541,12 @@ async fn every_filter_operator_selects_what_it_says() {
             vec!["ada", "bob", "carol", "dave", "owner"],
         ),
         (r#"meta.lastModified gt "2999-01-01T00:00:00Z""#, vec![]),
+        // A flag and a time are present when set: every user has them.
+        (
+            r#"active pr and meta.created pr"#,
+            vec!["ada", "bob", "carol", "dave", "owner"],
+        ),
+        (r#"not (meta.lastModified pr)"#, vec![]),
     ] {
         assert_eq!(matching(filter).await, expected, "{filter}");
     }
@@ -549,6 +555,8 @@ async fn every_filter_operator_selects_what_it_says() {
         r#"title eq "x""#,
         r#"active gt true"#,
         r#"userName eq "a" and"#,
+        // A part of a time is no time.
+        r#"meta.created sw "2026-11-30T12:00:00Z""#,
     ] {
         refused(
             &call(&scim, Method::GET, &filtered(USERS, bad), None).await,
