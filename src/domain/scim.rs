@@ -231,6 +231,18 @@ impl ScimUser {
     }
 }
 
+impl ScimUser {
+    /// `displayName` as sent (trimmed), which filters compare: `None` when she was sent without
+    /// one, for her resource shows none, though Roster names her from `name` or `userName`.
+    pub fn sent_display_name(&self) -> Option<String> {
+        string_attr(&self.resource, "displayName")
+            .ok()
+            .flatten()
+            .map(|name| name.trim().to_owned())
+            .filter(|name| !name.is_empty())
+    }
+}
+
 /// Drops what an identity provider may send of a User that is not hers to set: `password`
 /// (Okta's password sync; Roster signs no one in with one, and RFC 7643 §4.1.1 says it is never
 /// returned) and `groups` (read-only, RFC 7643 §4.1.2: memberships change through Groups; Okta

@@ -74,6 +74,7 @@ embed!(
     "0016_folded_name_indexes",
     "0017_forget_scim_passwords",
     "0018_code_point_order",
+    "0019_display_names_as_sent",
 );
 
 /// The migrations of `backend`, in order.

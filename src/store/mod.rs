@@ -452,6 +452,31 @@ mod tests {
         );
     }
 
+    /// A user an identity provider sent without a `displayName` (before migration 0019) has
+    /// none for filters to compare, as her resource shows none; one sent with one, or never
+    /// sent through SCIM, keeps hers.
+    #[tokio::test]
+    async fn display_names_never_sent_are_not_filtered_on_after_migration_19() {
+        let (_dir, store) = sqlite_migrated_before(
+            19,
+            &[
+                r#"INSERT INTO users (id, org_id, email, name, role, added_at, user_name, user_name_folded, name_folded, scim_resource) VALUES
+                 ('user-1', 'org-1', 'a@x.test', 'Ada L', 'reader', 0, 'a@x.test', 'a@x.test', 'ada l', '{"userName":"a@x.test","name":{"givenName":"Ada","familyName":"L"}}'),
+                 ('user-2', 'org-1', 'b@x.test', 'b@x.test', 'reader', 0, 'b@x.test', 'b@x.test', 'b@x.test', '{"userName":"b@x.test","displayName":" "}'),
+                 ('user-3', 'org-1', 'c@x.test', 'Cy', 'reader', 0, 'c@x.test', 'c@x.test', 'cy', '{"userName":"c@x.test","DisplayName":"Cy"}'),
+                 ('user-4', 'org-1', 'd@x.test', 'Di', 'reader', 0, 'd@x.test', 'd@x.test', 'di', NULL)"#,
+            ],
+        )
+        .await;
+        store.migrate().await.unwrap();
+        let kept: Vec<(Option<String>,)> = db::query("SELECT name_folded FROM users ORDER BY id")
+            .fetch_all(&store.db)
+            .await
+            .unwrap();
+        let kept: Vec<Option<String>> = kept.into_iter().map(|(name,)| name).collect();
+        assert_eq!(kept, [None, None, Some("cy".into()), Some("di".into())]);
+    }
+
     /// Names stored before the folded columns (migration 0015) that SQLite's `lower()` cannot
     /// fold are folded as Roster folds them, so SCIM finds them by any case of their letters.
     #[tokio::test]

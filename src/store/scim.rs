@@ -377,7 +377,7 @@ impl Store {
             .bind(user.external_id.clone())
             .bind(user.resource.to_string())
             .bind(name::folded(&user.user_name))
-            .bind(name::folded(&user.display_name))
+            .bind(user.sent_display_name().as_deref().map(name::folded))
             .execute_unique(&mut *tx.conn, || taken(user))
             .await?;
             let details =
@@ -441,7 +441,7 @@ impl Store {
             .bind(author.org_id.clone())
             .bind(user_id.to_owned())
             .bind(name::folded(&user.user_name))
-            .bind(name::folded(&user.display_name))
+            .bind(user.sent_display_name().as_deref().map(name::folded))
             .execute_unique(&mut *tx.conn, || taken(&user))
             .await?;
             let details = json!({"id": user_id, "changes_requested": {
