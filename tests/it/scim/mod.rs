@@ -9,6 +9,8 @@ use serde_json::{Value, json};
 
 use crate::common::{Caller, Resp, TestServer};
 
+mod filters_by_meaning;
+
 const USERS: &str = "/scim/v2/Users";
 const ROLE_EXTENSION: &str = "urn:roster:params:scim:schemas:extension:roster:2.0:User";
 
