@@ -229,9 +229,7 @@ impl ScimUser {
             resource: given,
         })
     }
-}
 
-impl ScimUser {
     /// `displayName` as sent (trimmed), which filters compare: `None` when she was sent without
     /// one, for her resource shows none, though Roster names her from `name` or `userName`.
     pub fn sent_display_name(&self) -> Option<String> {
@@ -957,18 +955,19 @@ fn operand(column: Column, op: Op, value: &CompValue) -> ScimResult<Operand> {
         },
         // A time is compared by its order (RFC 7644 §3.4.2.2); a part of one is no time, and
         // "the specified attribute and filter comparison combination is not supported".
-        Column::Created | Column::LastModified => match (value, op) {
-            (CompValue::Str(text), Op::Eq | Op::Ne | Op::Gt | Op::Ge | Op::Lt | Op::Le) => {
-                parse_date_time(text).map(Operand::Integer).ok_or_else(|| {
-                    wrong(
-                        "a date and time such as 2026-11-30T12:00:00Z, by eq, ne, gt, ge, lt or le",
-                    )
-                })
+        Column::Created | Column::LastModified => {
+            let not_a_time = || {
+                wrong("a date and time such as 2026-11-30T12:00:00Z, by eq, ne, gt, ge, lt or le")
+            };
+            match (value, op) {
+                (CompValue::Str(text), Op::Eq | Op::Ne | Op::Gt | Op::Ge | Op::Lt | Op::Le) => {
+                    parse_date_time(text)
+                        .map(Operand::Integer)
+                        .ok_or_else(not_a_time)
+                }
+                _ => Err(not_a_time()),
             }
-            _ => Err(wrong(
-                "a date and time such as 2026-11-30T12:00:00Z, by eq, ne, gt, ge, lt or le",
-            )),
-        },
+        }
         // A member is found by her user id's own index; a part or a range of ids would read
         // every organization's memberships.
         Column::Member => match (value, op) {
