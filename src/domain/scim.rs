@@ -94,6 +94,13 @@ fn string_attr(object: &Value, name: &str) -> ScimResult<Option<String>> {
     }
 }
 
+/// A string attribute without the spaces at its ends; `None` when it is absent or blank.
+fn trimmed_attr(object: &Value, name: &str) -> ScimResult<Option<String>> {
+    Ok(string_attr(object, name)?
+        .map(|text| text.trim().to_owned())
+        .filter(|text| !text.is_empty()))
+}
+
 /// A boolean, also as the strings "True" and "False" that Entra ID sends in PATCH.
 fn boolean(value: &Value, name: &str) -> ScimResult<bool> {
     match value {
@@ -233,11 +240,7 @@ impl ScimUser {
     /// `displayName` as sent (trimmed), which filters compare: `None` when she was sent without
     /// one, for her resource shows none, though Roster names her from `name` or `userName`.
     pub fn sent_display_name(&self) -> Option<String> {
-        string_attr(&self.resource, "displayName")
-            .ok()
-            .flatten()
-            .map(|name| name.trim().to_owned())
-            .filter(|name| !name.is_empty())
+        trimmed_attr(&self.resource, "displayName").ok().flatten()
     }
 }
 
@@ -252,12 +255,12 @@ fn forget_not_hers(fields: &mut Map<String, Value>) {
 }
 
 fn display_name(resource: &Value, name: Option<&Value>, user_name: &str) -> ScimResult<String> {
-    if let Some(display) = string_attr(resource, "displayName")?.filter(|d| !d.trim().is_empty()) {
-        return Ok(display.trim().to_owned());
+    if let Some(display) = trimmed_attr(resource, "displayName")? {
+        return Ok(display);
     }
     if let Some(name) = name {
-        if let Some(formatted) = string_attr(name, "formatted")?.filter(|f| !f.trim().is_empty()) {
-            return Ok(formatted.trim().to_owned());
+        if let Some(formatted) = trimmed_attr(name, "formatted")? {
+            return Ok(formatted);
         }
         let parts: Vec<String> = ["givenName", "familyName"]
             .iter()

@@ -377,15 +377,22 @@ impl From<&crate::domain::principal::Principal> for Author {
 mod tests {
     use super::*;
 
-    /// A statistics run changes no key's rights: the gateway's cached decisions stay, and a
-    /// check on a cached key still touches no database.
-    #[tokio::test]
-    async fn a_statistics_run_keeps_the_gateways_cached_decisions() {
+    /// A store on a new SQLite database, migrated (the directory holding it goes with the first
+    /// of the pair).
+    pub(super) async fn new_sqlite_store() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}/roster.db?mode=rwc", dir.path().display());
         let store = Store::open(&url, &StoreOptions::default(), Clock::default())
             .await
             .unwrap();
+        (dir, store)
+    }
+
+    /// A statistics run changes no key's rights: the gateway's cached decisions stay, and a
+    /// check on a cached key still touches no database.
+    #[tokio::test]
+    async fn a_statistics_run_keeps_the_gateways_cached_decisions() {
+        let (_dir, store) = new_sqlite_store().await;
         let miss = store.decisions.get("digest").unwrap_err();
         store
             .decisions

@@ -1210,9 +1210,8 @@ pub fn scim_actor(token: &ScimToken) -> Actor {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::clock::Clock;
     use crate::domain::scim::{Resource, parse_filter};
-    use crate::store::StoreOptions;
+    use crate::store::tests::new_sqlite_store;
 
     /// A first page reads its ids first and then their rows by id, whatever SQLite's statistics
     /// say. With statistics taken when the organization had one user, before an import of
@@ -1221,11 +1220,7 @@ mod tests {
     /// `ANALYZE`, and a `co` of many took a second.
     #[tokio::test]
     async fn a_first_page_reads_its_ids_first_whatever_the_statistics() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}/roster.db?mode=rwc", dir.path().display());
-        let store = Store::open(&url, &StoreOptions::default(), Clock::default())
-            .await
-            .unwrap();
+        let (_dir, store) = new_sqlite_store().await;
         let users = |from: i64, to: i64| {
             db::query(format!(
                 "INSERT INTO users (id, org_id, email, name, role, added_at, user_name, \
@@ -1294,11 +1289,7 @@ mod tests {
     /// the sampled statistics (STAT4) tell SQLite this one is large, not the average.
     #[tokio::test]
     async fn every_filter_is_served_by_an_index() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}/roster.db?mode=rwc", dir.path().display());
-        let store = Store::open(&url, &StoreOptions::default(), Clock::default())
-            .await
-            .unwrap();
+        let (_dir, store) = new_sqlite_store().await;
         // A reader, opened and kept before the statistics exist.
         store.list_scim_tokens("org-1").await.unwrap();
         // An organization of 2,000 users and 2,000 groups, and beside it, as on a shared

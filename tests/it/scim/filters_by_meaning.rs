@@ -367,12 +367,12 @@ async fn ask(
         told_apart += usize::from(!expected.is_empty() && expected.len() < resources.len());
         // Read in pages of 7 (walked by startIndex) or whole.
         let count = *[7, 200].choose(rng).unwrap();
-        let mut listed = Vec::new();
+        let mut ids = Vec::new();
         loop {
             let page = format!(
                 "{}&startIndex={}&count={count}",
                 filtered(path, &written),
-                listed.len() + 1
+                ids.len() + 1
             );
             let page = call(scim, Method::GET, &page, None).await;
             assert_eq!(page.status, 200, "seed {seed}, {written}: {}", page.body);
@@ -382,15 +382,15 @@ async fn ask(
                 "seed {seed}, {written}: totalResults"
             );
             let found = page.body["Resources"].as_array().unwrap();
-            listed.extend(found.iter().map(|r| r["id"].as_str().unwrap().to_owned()));
-            if found.is_empty() || listed.len() >= expected.len() {
+            ids.extend(found.iter().map(|r| r["id"].as_str().unwrap().to_owned()));
+            if found.is_empty() || ids.len() >= expected.len() {
                 break;
             }
         }
-        let found: BTreeSet<&str> = listed.iter().map(String::as_str).collect();
+        let found: BTreeSet<&str> = ids.iter().map(String::as_str).collect();
         assert_eq!(
             found.len(),
-            listed.len(),
+            ids.len(),
             "seed {seed}, {written}: listed twice"
         );
         let named = |id: &&str| {
