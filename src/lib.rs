@@ -24,7 +24,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use api::{AppState, Settings};
-use store::Store;
+use store::{Store, TableWatch};
 
 /// A server accepting connections; dropping it does not stop it, `shutdown` does.
 pub struct RunningServer {
@@ -135,19 +135,34 @@ pub async fn start(
     })
 }
 
-/// Refreshes the query planner's statistics at start, off the way to ready, and every hour: an
-/// organization that grows from a few users to many gets plans for many within the hour.
+/// Refreshes the query planner's statistics at start, off the way to ready; every minute, of
+/// each table that may have doubled since; and every hour, of every table. An organization that
+/// grows from a few users to many, as an identity provider's first push makes it, gets plans for
+/// many within the minute, as PostgreSQL's autovacuum gives them.
 async fn keep_statistics(store: Store) {
     let mut ticks = tokio::time::interval(STATISTICS_EVERY);
-    loop {
+    let mut watch = TableWatch::default();
+    for run in 0u64.. {
         ticks.tick().await;
-        if let Err(error) = store.refresh_statistics().await {
-            tracing::warn!(%error, "could not refresh the query planner's statistics; will retry");
+        if run % RECOUNT_EVERY == 0 {
+            watch = TableWatch::default();
+        }
+        match store.refresh_statistics(&mut watch).await {
+            Ok(run) if !run.analyzed.is_empty() => {
+                tracing::debug!(tables = ?run.analyzed, "refreshed the query planner's statistics");
+            }
+            Ok(_) => {}
+            Err(error) => {
+                tracing::warn!(%error, "could not refresh the query planner's statistics; will retry");
+            }
         }
     }
 }
 
-const STATISTICS_EVERY: Duration = Duration::from_secs(3600);
+const STATISTICS_EVERY: Duration = Duration::from_secs(60);
+/// Every this many runs, each table is counted whatever its rowids say: a table that lost half
+/// its rows, which they cannot tell, is analyzed again within the hour.
+const RECOUNT_EVERY: u64 = 60;
 
 /// Writes the gateway checks' key uses five times a second, off the checks' path: small batches
 /// often rather than one large one, which would hold a core long enough to show in the checks'

@@ -1211,12 +1211,13 @@ pub fn scim_actor(token: &ScimToken) -> Actor {
 mod tests {
     use super::*;
     use crate::domain::scim::{Resource, parse_filter};
+    use crate::store::TableWatch;
     use crate::store::tests::new_sqlite_store;
 
     /// A first page reads its ids first and then their rows by id, whatever SQLite's statistics
     /// say. With statistics taken when the organization had one user, before an import of
     /// 2,000, it read every user and ran the page's subquery again for each: an identity
-    /// provider's `userName eq` lookup cost what the organization held until the hourly
+    /// provider's `userName eq` lookup cost what the organization held until the next
     /// `ANALYZE`, and a `co` of many took a second.
     #[tokio::test]
     async fn a_first_page_reads_its_ids_first_whatever_the_statistics() {
@@ -1238,7 +1239,10 @@ mod tests {
             .await
             .unwrap();
         store.write_once(users(1, 1)).await.unwrap();
-        store.refresh_statistics().await.unwrap();
+        store
+            .refresh_statistics(&mut TableWatch::default())
+            .await
+            .unwrap();
         store.write_once(users(2, 2_000)).await.unwrap();
         for (filter, matched) in [
             (r#"userName eq "u1999@example.com""#, 1),
@@ -1342,7 +1346,10 @@ mod tests {
             Ok(())
         })
         .unwrap();
-        store.refresh_statistics().await.unwrap();
+        store
+            .refresh_statistics(&mut TableWatch::default())
+            .await
+            .unwrap();
         let (analyzed,): (i64,) = db::query("SELECT COUNT(*) FROM sqlite_stat1")
             .fetch_one(&store.db)
             .await
