@@ -77,7 +77,7 @@ impl Listed for AuditLogObject {
 }
 
 /// The contract's query. Arrays come as `name[]=a&name[]=b` (what the SDKs send) or as repeated
-/// `name=a`; `effective_at` as `effective_at[gt]=...`.
+/// `name=a` (`extract::Query` reads both); `effective_at` as `effective_at[gt]=...`.
 #[derive(Debug, Default, Deserialize)]
 struct AuditLogQuery {
     #[serde(rename = "effective_at[gt]")]
@@ -88,15 +88,15 @@ struct AuditLogQuery {
     lt: Option<i64>,
     #[serde(rename = "effective_at[lte]")]
     lte: Option<i64>,
-    #[serde(default, rename = "project_ids[]", alias = "project_ids")]
+    #[serde(default)]
     project_ids: Vec<String>,
-    #[serde(default, rename = "event_types[]", alias = "event_types")]
+    #[serde(default)]
     event_types: Vec<String>,
-    #[serde(default, rename = "actor_ids[]", alias = "actor_ids")]
+    #[serde(default)]
     actor_ids: Vec<String>,
-    #[serde(default, rename = "actor_emails[]", alias = "actor_emails")]
+    #[serde(default)]
     actor_emails: Vec<String>,
-    #[serde(default, rename = "resource_ids[]", alias = "resource_ids")]
+    #[serde(default)]
     resource_ids: Vec<String>,
     #[serde(default)]
     tenant_only: bool,

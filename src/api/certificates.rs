@@ -185,7 +185,7 @@ async fn upload(
 /// `include[]=content` adds the PEM.
 #[derive(Debug, Default, Deserialize)]
 struct Include {
-    #[serde(default, alias = "include[]")]
+    #[serde(default)]
     include: Vec<String>,
 }
 

@@ -68,7 +68,8 @@ fn nul_error(param: &str) -> ApiError {
     })
 }
 
-/// Query-string parameters; repeated keys (`project_ids[]=a&project_ids[]=b`) fill a `Vec`.
+/// Query-string parameters; repeated keys (`project_ids[]=a&project_ids[]=b`) fill a `Vec`,
+/// named without the brackets.
 pub struct Query<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
@@ -82,19 +83,31 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
             // `emails[]` names the parameter `emails`, as the contract does.
             return Err(nul_error(name.trim_end_matches("[]")));
         }
+        // A list's name reads alike with brackets or without, in one query too
+        // (`ids[]=a&ids=b`): the SDKs send `ids[]`, form encoders `ids`.
+        let named = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(
+                form_urlencoded::parse(query.as_bytes())
+                    .map(|(name, value)| (name.trim_end_matches("[]").to_owned(), value)),
+            )
+            .finish();
         let deserializer =
-            serde_html_form::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+            serde_html_form::Deserializer::new(form_urlencoded::parse(named.as_bytes()));
         serde_path_to_error::deserialize(deserializer)
             .map(Query)
             .map_err(|e| {
-                let param = e.path().to_string();
-                let message = format!(
-                    "Invalid value for query parameter '{param}': {}.",
-                    e.inner()
-                );
+                // A parameter given twice that takes one value fails at the query's root.
+                let param = Some(e.path().to_string()).filter(|path| path != ".");
+                let message = match &param {
+                    Some(param) => format!(
+                        "Invalid value for query parameter '{param}': {}.",
+                        e.inner()
+                    ),
+                    None => format!("Invalid query parameters: {}.", e.inner()),
+                };
                 ApiError::Domain(Error::Invalid {
                     message: message.into(),
-                    param: Some(param.into()),
+                    param: param.map(Into::into),
                     code: Some("invalid_value"),
                 })
             })

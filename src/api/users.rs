@@ -57,7 +57,7 @@ struct ListUsersQuery {
     after: Option<String>,
     limit: Option<i64>,
     /// Repeated (`emails=a&emails=b`), with or without brackets.
-    #[serde(default, alias = "emails[]")]
+    #[serde(default)]
     emails: Vec<String>,
 }
 

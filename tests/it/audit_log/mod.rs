@@ -1,6 +1,8 @@
 //! The audit log on both backends: filters combined with both cursors, failed requests leaving
 //! nothing, retention by the clock, and the `roster audit` commands.
 
+mod filters_by_meaning;
+
 use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
@@ -112,6 +114,12 @@ async fn combined_filters_page_both_ways() {
     back.insert(0, renames[1].clone());
     back.reverse();
     assert_eq!(back, renames);
+    // A list's two spellings in one query name one list (they were a 400, "duplicate field").
+    let mixed = format!(
+        "project_ids[]={}&project_ids={}&event_types=project.updated",
+        chosen[0], chosen[2]
+    );
+    assert_eq!(walk(&admin, &format!("{LOG}?{mixed}"), 100).await, renames);
     let renamed = events(&admin, &pairs).await;
     assert!(renamed.iter().all(|e| e["type"] == "project.updated"));
     assert_eq!(renamed[0]["project"]["id"], chosen[2].as_str());
@@ -279,6 +287,10 @@ async fn bad_filters_are_refused() {
         .error(400, Some("tenant_only"));
     admin
         .get(&format!("{LOG}?limit=0"))
+        .await
+        .error(400, Some("limit"));
+    admin
+        .get(&format!("{LOG}?limit=1&limit=2"))
         .await
         .error(400, Some("limit"));
     admin
