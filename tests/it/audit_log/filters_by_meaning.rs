@@ -13,8 +13,8 @@ use rand::seq::IndexedRandom;
 use rand::{RngExt, SeedableRng};
 use serde_json::{Value, json};
 
-use super::LOG;
-use crate::common::{Caller, TestServer};
+use super::{ids, walk_back, walk_forward};
+use crate::common::TestServer;
 
 const CHANGES: usize = 70;
 const LISTS: usize = 150;
@@ -120,106 +120,6 @@ impl Filters {
 
 fn encoded(value: &str) -> String {
     value.replace('@', "%40").replace('+', "%2B")
-}
-
-/// A page of the log: its events, and what it says of itself.
-struct Page {
-    events: Vec<Value>,
-    has_more: bool,
-}
-
-async fn page(caller: &Caller<'_>, query: &str) -> Page {
-    let body = caller.get(&format!("{LOG}?{query}")).await;
-    let body = body.ok();
-    let events = body["data"].as_array().expect("data").clone();
-    let ids: Vec<&str> = events.iter().map(|e| e["id"].as_str().unwrap()).collect();
-    assert_eq!(body["first_id"].as_str(), ids.first().copied(), "{query}");
-    assert_eq!(body["last_id"].as_str(), ids.last().copied(), "{query}");
-    let mut newest_first = ids.clone();
-    newest_first.sort_by(|a, b| b.cmp(a));
-    assert_eq!(ids, newest_first, "a page is newest first: {query}");
-    Page {
-        events,
-        has_more: body["has_more"].as_bool().expect("has_more"),
-    }
-}
-
-fn ids(events: &[Value]) -> Vec<String> {
-    events
-        .iter()
-        .map(|e| e["id"].as_str().unwrap().to_owned())
-        .collect()
-}
-
-/// `query` with `more` parameters.
-fn and(query: &str, more: &str) -> String {
-    match query {
-        "" => more.to_owned(),
-        _ => format!("{query}&{more}"),
-    }
-}
-
-/// The events of `query` older than `after` (or all), newest first, `limit` a page.
-async fn walk_forward(
-    caller: &Caller<'_>,
-    query: &str,
-    after: Option<&str>,
-    limit: usize,
-) -> Vec<Value> {
-    let mut found: Vec<Value> = Vec::new();
-    let mut cursor = after.map(str::to_owned);
-    loop {
-        let after = cursor.as_ref().map(|c| format!("&after={c}"));
-        let query = and(
-            query,
-            &format!("limit={limit}{}", after.unwrap_or_default()),
-        );
-        let page = page(caller, &query).await;
-        assert!(page.events.len() <= limit, "{query}");
-        found.extend(page.events.iter().cloned());
-        if !page.has_more {
-            return found;
-        }
-        assert_eq!(
-            page.events.len(),
-            limit,
-            "a page with more after it is full: {query}"
-        );
-        cursor = page
-            .events
-            .last()
-            .and_then(|e| e["id"].as_str())
-            .map(str::to_owned);
-        assert!(
-            found.len() <= 10 * CHANGES * 4,
-            "the walk does not end: {query}"
-        );
-    }
-}
-
-/// The events of `query` newer than `before`, oldest first, `limit` a page.
-async fn walk_back(caller: &Caller<'_>, query: &str, before: &str, limit: usize) -> Vec<String> {
-    let mut found = Vec::new();
-    let mut cursor = before.to_owned();
-    loop {
-        let query = and(query, &format!("limit={limit}&before={cursor}"));
-        let page = page(caller, &query).await;
-        assert!(page.events.len() <= limit, "{query}");
-        found.extend(ids(&page.events).into_iter().rev());
-        if !page.has_more {
-            return found;
-        }
-        assert_eq!(
-            page.events.len(),
-            limit,
-            "a page with more before it is full: {query}"
-        );
-        cursor = found.last().cloned().unwrap();
-        assert!(
-            found.len() <= 10 * CHANGES * 4,
-            "the walk does not end: {query}"
-        );
-    }
 }
 
 /// Makes `CHANGES` random changes, a random number of seconds apart (often none), by random

@@ -22,29 +22,97 @@ fn types(events: &[Value]) -> Vec<&str> {
     events.iter().map(|e| e["type"].as_str().unwrap()).collect()
 }
 
-/// Walks a list backwards with `before` from its oldest id, returning ids oldest first.
-async fn walk_back(caller: &Caller<'_>, query: &str, from: &str, limit: u32) -> Vec<String> {
-    let mut ids = Vec::new();
-    let mut before = from.to_owned();
+/// A page of the log: its events, and what it says of itself.
+struct Page {
+    events: Vec<Value>,
+    has_more: bool,
+}
+
+async fn page(caller: &Caller<'_>, query: &str) -> Page {
+    let body = caller.get(&format!("{LOG}?{query}")).await;
+    let body = body.ok();
+    let events = body["data"].as_array().expect("data").clone();
+    let ids: Vec<&str> = events.iter().map(|e| e["id"].as_str().unwrap()).collect();
+    assert_eq!(body["first_id"].as_str(), ids.first().copied(), "{query}");
+    assert_eq!(body["last_id"].as_str(), ids.last().copied(), "{query}");
+    let mut newest_first = ids.clone();
+    newest_first.sort_by(|a, b| b.cmp(a));
+    assert_eq!(ids, newest_first, "a page is newest first: {query}");
+    Page {
+        events,
+        has_more: body["has_more"].as_bool().expect("has_more"),
+    }
+}
+
+fn ids(events: &[Value]) -> Vec<String> {
+    events
+        .iter()
+        .map(|e| e["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// `query` with `more` parameters.
+fn and(query: &str, more: &str) -> String {
+    match query {
+        "" => more.to_owned(),
+        _ => format!("{query}&{more}"),
+    }
+}
+
+/// The events of `query` older than `after` (or all), newest first, `limit` a page.
+async fn walk_forward(
+    caller: &Caller<'_>,
+    query: &str,
+    after: Option<&str>,
+    limit: usize,
+) -> Vec<Value> {
+    let mut found: Vec<Value> = Vec::new();
+    let mut cursor = after.map(str::to_owned);
     loop {
-        let page = caller
-            .get(&format!("{LOG}?{query}&limit={limit}&before={before}"))
-            .await;
-        let body = page.ok();
-        let data: Vec<String> = body["data"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["id"].as_str().unwrap().to_owned())
-            .collect();
-        let mut sorted = data.clone();
-        sorted.sort_by(|a, b| b.cmp(a));
-        assert_eq!(data, sorted, "a page read backwards is still newest first");
-        ids.extend(data.iter().rev().cloned());
-        if !body["has_more"].as_bool().unwrap() {
-            return ids;
+        let after = cursor.as_ref().map(|c| format!("&after={c}"));
+        let query = and(
+            query,
+            &format!("limit={limit}{}", after.unwrap_or_default()),
+        );
+        let page = page(caller, &query).await;
+        assert!(page.events.len() <= limit, "{query}");
+        found.extend(page.events.iter().cloned());
+        if !page.has_more {
+            return found;
         }
-        before = body["first_id"].as_str().unwrap().to_owned();
+        assert_eq!(
+            page.events.len(),
+            limit,
+            "a page with more after it is full: {query}"
+        );
+        cursor = page
+            .events
+            .last()
+            .and_then(|e| e["id"].as_str())
+            .map(str::to_owned);
+        assert!(found.len() < 100_000, "the walk does not end: {query}");
+    }
+}
+
+/// The events of `query` newer than `before`, oldest first, `limit` a page.
+async fn walk_back(caller: &Caller<'_>, query: &str, before: &str, limit: usize) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut cursor = before.to_owned();
+    loop {
+        let query = and(query, &format!("limit={limit}&before={cursor}"));
+        let page = page(caller, &query).await;
+        assert!(page.events.len() <= limit, "{query}");
+        found.extend(ids(&page.events).into_iter().rev());
+        if !page.has_more {
+            return found;
+        }
+        assert_eq!(
+            page.events.len(),
+            limit,
+            "a page with more before it is full: {query}"
+        );
+        cursor = found.last().cloned().unwrap();
+        assert!(found.len() < 100_000, "the walk does not end: {query}");
     }
 }
 
