@@ -142,9 +142,9 @@ pub async fn start(
 async fn keep_statistics(store: Store) {
     let mut ticks = tokio::time::interval(STATISTICS_EVERY);
     let mut watch = TableWatch::default();
-    for run in 0u64.. {
+    for minute in 0u64.. {
         ticks.tick().await;
-        if run % RECOUNT_EVERY == 0 {
+        if minute % RECOUNT_EVERY == 0 {
             watch = TableWatch::default();
         }
         match store.refresh_statistics(&mut watch).await {

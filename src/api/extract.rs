@@ -77,26 +77,25 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or_default();
-        if let Some((name, _)) =
-            form_urlencoded::parse(query.as_bytes()).find(|(_, value)| value.contains('\0'))
-        {
-            // `emails[]` names the parameter `emails`, as the contract does.
-            return Err(nul_error(name.trim_end_matches("[]")));
-        }
         // A list's name reads alike with brackets or without, in one query too
         // (`ids[]=a&ids=b`): the SDKs send `ids[]`, form encoders `ids`.
-        let named = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(
-                form_urlencoded::parse(query.as_bytes())
-                    .map(|(name, value)| (name.trim_end_matches("[]").to_owned(), value)),
-            )
-            .finish();
+        let mut named = form_urlencoded::Serializer::new(String::new());
+        for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+            let name = name.trim_end_matches("[]");
+            if value.contains('\0') {
+                // `emails[]` names the parameter `emails`, as the contract does.
+                return Err(nul_error(name));
+            }
+            named.append_pair(name, &value);
+        }
+        let named = named.finish();
         let deserializer =
             serde_html_form::Deserializer::new(form_urlencoded::parse(named.as_bytes()));
         serde_path_to_error::deserialize(deserializer)
             .map(Query)
             .map_err(|e| {
-                // A parameter given twice that takes one value fails at the query's root.
+                // An error of the whole query (a parameter it needs is missing) is at its root,
+                // which names no parameter.
                 let param = Some(e.path().to_string()).filter(|path| path != ".");
                 let message = match &param {
                     Some(param) => format!(
