@@ -97,7 +97,18 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
                 // An error of the whole query (a parameter it needs is missing) is at its root,
                 // which names no parameter.
                 let param = Some(e.path().to_string()).filter(|path| path != ".");
+                // A one-value parameter given twice (`limit=1&limit=2`) is refused by the
+                // deserializer with a bare "unsupported value"; the query says what is wrong.
+                let repeated = |name: &str| {
+                    form_urlencoded::parse(named.as_bytes())
+                        .filter(|(given, _)| given == name)
+                        .nth(1)
+                        .is_some()
+                };
                 let message = match &param {
+                    Some(param) if repeated(param) => format!(
+                        "Invalid query parameter '{param}': it is given more than once, and takes one value."
+                    ),
                     Some(param) => format!(
                         "Invalid value for query parameter '{param}': {}.",
                         e.inner()

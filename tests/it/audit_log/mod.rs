@@ -360,7 +360,7 @@ async fn bad_filters_are_refused() {
     admin
         .get(&format!("{LOG}?limit=1&limit=2"))
         .await
-        .error(400, Some("limit"));
+        .error_mentioning(400, Some("limit"), "given more than once");
     admin
         .get(&format!("{LOG}?effective_at[gt]=yesterday"))
         .await
