@@ -1,15 +1,15 @@
 #!/usr/bin/env python3
 """How Roster's lists on SQLite fare right after an import, while the query planner's statistics
-still say the organization has one user, and how soon they recover (bench/README.md).
+still say the organization is small, and how soon they recover (bench/README.md).
 
-A server starts on an organization of one user (its start analyzes the tables at that size).
-While it runs, `users` users, four project memberships each and four audit events each are
-written straight into its database, as an identity provider's first push and a provisioning
-script would write them through the API, only faster. Then the same Admin API and SCIM reads are
-timed three times: at once, `wait` seconds later on the same server, and after a restart, once
-its start has analyzed the tables.
+A server starts on an organization of `before` users (its start analyzes the tables of 1,000
+rows or more at that size). While it runs, users up to `users` in all, four project memberships
+each and four audit events each are written straight into its database, as an identity
+provider's first push and a provisioning script would write them through the API, only faster.
+Then the same Admin API and SCIM reads are timed three times: at once, `wait` seconds later on
+the same server, and after a restart, once its start has analyzed the tables.
 
-    python3 bench/stale_statistics.py [users] [wait]      # default 100000 and 75
+    python3 bench/stale_statistics.py [users] [wait] [before]   # default 100000, 75 and 1
 
 It uses the debug binary `cargo build` leaves in target/debug unless ROSTER_BINARY names
 another.
@@ -86,28 +86,30 @@ class Server:
         self.process.wait()
 
 
-def import_organization(db: sqlite3.Connection, users: int, projects: list[str]) -> None:
-    """Rows shaped as bench/run.py seeds them, behind the running server's back."""
+def import_organization(db: sqlite3.Connection, numbers: range, projects: list[str],
+                        first: int) -> None:
+    """Users `numbers`, shaped as bench/run.py seeds them, with their memberships and audit
+    events (effective from `first`), behind the running server's back."""
     org_id, = db.execute("SELECT id FROM organizations").fetchone()
     actor = db.execute("SELECT actor_id, actor_email, actor_key_id, actor FROM audit_logs "
                        "WHERE actor_key_id IS NOT NULL LIMIT 1").fetchone()
-    first = int(time.time()) - users * PROJECTS - 100
+    users = numbers.stop
     db.execute("PRAGMA synchronous = OFF")
     db.executemany(
         "INSERT INTO users (id, org_id, email, name, role, added_at, user_name, external_id, "
         "updated_at, user_name_folded, name_folded) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
         ((bench.user_id(i), org_id, f"user{i}@bench.example", f"Bench User {i}", "reader", first,
           f"user{i}@bench.example", f"ext-{i}", first, f"user{i}@bench.example",
-          f"bench user {i}") for i in range(users)))
+          f"bench user {i}") for i in numbers))
     db.executemany(
         "INSERT INTO project_users (id, org_id, project_id, user_id, role, added_at) "
         "VALUES (?,?,?,?,?,?)",
         ((f"pu_{p:02d}{i:024d}", org_id, projects[p], bench.user_id(i), "member", first)
-         for p in range(PROJECTS) for i in range(users)))
-    rng = random.Random(users)
+         for p in range(PROJECTS) for i in numbers))
+    rng = random.Random(numbers.start)
 
     def audit_rows():
-        for j in range(users * PROJECTS):
+        for j in range(numbers.start * PROJECTS, numbers.stop * PROJECTS):
             kind = bench.EVENT_TYPES[rng.randrange(len(bench.EVENT_TYPES))]
             project = projects[rng.randrange(PROJECTS)]
             subject = bench.user_id(rng.randrange(users)) if kind.startswith("user.") else project
@@ -136,6 +138,7 @@ def current_statistics(db: sqlite3.Connection, table: str, rows: int) -> None:
 def main() -> None:
     users = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
     wait = int(sys.argv[2]) if len(sys.argv) > 2 else 75
+    before = int(sys.argv[3]) if len(sys.argv) > 3 else 1
     subprocess.run(["rm", "-rf", str(WORK)], check=True)
     WORK.mkdir(parents=True)
     subprocess.run(roster("init"), env=dict(os.environ, ROSTER_BOOTSTRAP_ADMIN_KEY=bench.ADMIN_KEY),
@@ -150,12 +153,18 @@ def main() -> None:
     server.call("POST", "/scim/v2/Users", {
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "first@x.test"},
         token=token)
+    first = int(time.time()) - users * PROJECTS - 100
+    if before > 1:
+        import_organization(db, range(before), projects, first)
     server.stop()
     server = Server()
-    print("statistics before the import:", db.execute(
+    if before >= 1000:
+        current_statistics(db, "users", before)
+    kept = db.execute("SELECT COUNT(*) FROM sqlite_schema WHERE name = 'sqlite_stat1'").fetchone()
+    print("statistics before the import:", kept[0] and db.execute(
         "SELECT idx, stat FROM sqlite_stat1 WHERE tbl = 'users' LIMIT 3").fetchall())
     started = time.perf_counter()
-    import_organization(db, users, projects)
+    import_organization(db, range(before if before > 1 else 0, users), projects, first)
     print(f"imported {users:,} users in {time.perf_counter() - started:.0f} s")
     middle = bench.user_id(users // 2)
     reads = [

@@ -148,8 +148,9 @@ async fn keep_statistics(store: Store) {
             watch = TableWatch::default();
         }
         match store.refresh_statistics(&mut watch).await {
-            Ok(run) if !run.analyzed.is_empty() => {
-                tracing::debug!(tables = ?run.analyzed, "refreshed the query planner's statistics");
+            Ok(run) if !run.analyzed.is_empty() || !run.dropped.is_empty() => {
+                tracing::debug!(analyzed = ?run.analyzed, dropped = ?run.dropped,
+                    "refreshed the query planner's statistics");
             }
             Ok(_) => {}
             Err(error) => {

@@ -177,12 +177,21 @@ pub struct TableWatch {
     counted: std::collections::HashMap<String, (i64, i64)>,
 }
 
-/// The tables a statistics run counted the rows of, and those it analyzed.
+/// The tables a statistics run counted the rows of, those it analyzed, and those whose
+/// statistics it dropped (under `ANALYZED_FROM` rows).
 #[derive(Debug, Default, PartialEq)]
 pub struct StatisticsRun {
     pub counted: Vec<String>,
     pub analyzed: Vec<String>,
+    pub dropped: Vec<String>,
 }
+
+/// A table with fewer rows keeps no statistics. Statistics of a handful of rows tell SQLite
+/// that reading the whole table costs less than one lookup by its primary key, a plan that
+/// stays until the next run however many rows arrive (an import of 100,000 users made a page
+/// of a project's members take 53-170 ms); with none, the planner assumes a large table and
+/// reads by index, and a table this small costs little whichever way it is read.
+const ANALYZED_FROM: i64 = 1_000;
 
 impl Store {
     /// Connects to `url` (`sqlite://...` or `postgres://...`) and applies pending migrations.
@@ -192,33 +201,37 @@ impl Store {
         Ok(store)
     }
 
-    /// Refreshes SQLite's query planner statistics: `ANALYZE` of each of Roster's tables never
-    /// analyzed, or whose rows have doubled or halved since it was, each table one write in its
-    /// turn. Without statistics, or with statistics from when an organization had a handful of
-    /// rows, SQLite may read them all rather than a filter's own index (at 100,000 users a
-    /// project's members took 180 ms a page, not 2 ms). Whole tables, not a sample
+    /// Refreshes SQLite's query planner statistics: `ANALYZE` of each of Roster's tables of
+    /// `ANALYZED_FROM` rows or more never analyzed, or whose rows have doubled or halved since it
+    /// was, each table one write in its turn; a smaller table's statistics are dropped. Without
+    /// statistics at 100,000 users, or with statistics from when an organization had a handful
+    /// of rows, SQLite may read every row rather than a filter's own index (a project's members
+    /// took 180 ms a page, not 2 ms). Whole tables, not a sample
     /// (`analysis_limit`): a sample of one organization's first rows says an organization has as
     /// many rows as the sample. Not `PRAGMA optimize`: it also analyzes the FTS5 indexes' shadow
     /// tables, whose statistics, taken small, made every insert four times slower as they grew.
     /// PostgreSQL's autovacuum keeps its statistics itself.
     ///
     /// A table is counted only if `watch` has not seen it, or if it may have doubled since it
-    /// last counted it: its highest rowid, one step down its B-tree, says how many rows were
-    /// inserted since then at most. So a run every minute costs a lookup a table, and a count
-    /// only after as many inserts as the table had rows.
+    /// last counted it (or, never analyzed, reached `ANALYZED_FROM`): its highest rowid, one
+    /// step down its B-tree, says how many rows were inserted since then at most. So a run
+    /// every minute costs a lookup a table, and a count only after as many inserts as the table
+    /// had rows.
     pub async fn refresh_statistics(&self, watch: &mut TableWatch) -> Result<StatisticsRun> {
         let mut run = StatisticsRun::default();
         if self.backend == Backend::Postgres {
             return Ok(run);
         }
-        let (kept,): (i64,) =
-            db::query("SELECT COUNT(*) FROM sqlite_schema WHERE name = 'sqlite_stat1'")
-                .fetch_one(&self.db)
-                .await?;
+        // The statistics tables ANALYZE has made: sqlite_stat1, and sqlite_stat4's samples.
+        let kept: Vec<(String,)> = db::query(
+            "SELECT name FROM sqlite_schema WHERE name IN ('sqlite_stat1', 'sqlite_stat4')",
+        )
+        .fetch_all(&self.db)
+        .await?;
         // The rows each table had when last analyzed: the first number of its statistics.
-        let analyzed = match kept {
-            0 => "NULL",
-            _ => {
+        let analyzed = match kept.iter().any(|(name,)| name == "sqlite_stat1") {
+            false => "NULL",
+            true => {
                 "(SELECT CAST(substr(s.stat, 1, instr(s.stat || ' ', ' ') - 1) AS BIGINT) \
                  FROM sqlite_stat1 s WHERE s.tbl = t.name LIMIT 1)"
             }
@@ -243,7 +256,7 @@ impl Store {
             let may_have_doubled = match (watch.counted.get(&table), highest) {
                 // Below what it was, the rowids were renumbered (`VACUUM`): count.
                 (Some(&(rows, at)), Some(highest)) if highest >= at => {
-                    rows + (highest - at) > 2 * analyzed.unwrap_or(0)
+                    rows + (highest - at) > analyzed.map_or(ANALYZED_FROM - 1, |then| 2 * then)
                 }
                 _ => true,
             };
@@ -254,13 +267,18 @@ impl Store {
                 .fetch_one(&self.db)
                 .await?;
             run.counted.push(table.clone());
-            let stale = match analyzed {
-                None => rows > 0,
-                Some(then) => rows > 2 * then || 2 * rows < then,
-            };
-            if stale {
-                // Not `transact!`: statistics change no key's rights, so the gateway's
-                // decisions stay cached.
+            // Not `transact!`: statistics change no key's rights, so the gateway's decisions
+            // stay cached.
+            if rows < ANALYZED_FROM {
+                if analyzed.is_some() {
+                    for (statistics,) in &kept {
+                        let forget = db::query(format!("DELETE FROM {statistics} WHERE tbl = $1"))
+                            .bind(table.clone());
+                        self.write_once(forget).await?;
+                    }
+                    run.dropped.push(table.clone());
+                }
+            } else if analyzed.is_none_or(|then| rows > 2 * then || 2 * rows < then) {
                 self.write_once(db::query(format!("ANALYZE \"{table}\"")))
                     .await?;
                 run.analyzed.push(table.clone());
@@ -269,7 +287,12 @@ impl Store {
                 watch.counted.insert(table, (rows, highest));
             }
         }
-        if !run.analyzed.is_empty() {
+        if !run.dropped.is_empty() {
+            // Has the writer reread the statistics tables, which a DELETE does not (the readers
+            // are renewed below).
+            self.write_once(db::query("ANALYZE sqlite_schema")).await?;
+        }
+        if !run.analyzed.is_empty() || !run.dropped.is_empty() {
             self.db.renew_readers();
         }
         Ok(run)
@@ -432,8 +455,17 @@ mod tests {
         (dir, store)
     }
 
-    /// A statistics run changes no key's rights: the gateway's cached decisions stay, and a
-    /// check on a cached key still touches no database.
+    /// Inserts the organizations `org-{from}` to `org-{to}`.
+    fn organizations(from: i64, to: i64) -> db::Query {
+        db::query(format!(
+            "INSERT INTO organizations (id, name, created_at, default_project_id) \
+             WITH RECURSIVE n(i) AS (SELECT {from} UNION ALL SELECT i + 1 FROM n \
+             WHERE i < {to}) SELECT 'org-' || i, 'Org', 0, 'proj_' || i FROM n"
+        ))
+    }
+
+    /// A statistics run changes no key's rights: the gateway's cached decisions stay, whether
+    /// it drops statistics or takes them, and a check on a cached key still touches no database.
     #[tokio::test]
     async fn a_statistics_run_keeps_the_gateways_cached_decisions() {
         let (_dir, store) = new_sqlite_store().await;
@@ -441,37 +473,81 @@ mod tests {
         store
             .decisions
             .put("digest", None, Duration::from_secs(60), miss);
+        store.write_once(organizations(1, 5)).await.unwrap();
         store
+            .write_once(db::query("ANALYZE organizations"))
+            .await
+            .unwrap();
+        let run = store
             .refresh_statistics(&mut TableWatch::default())
             .await
             .unwrap();
-        let (analyzed,): (i64,) = db::query("SELECT COUNT(*) FROM sqlite_stat1")
-            .fetch_one(&store.db)
+        assert_eq!(run.dropped, ["organizations"], "{run:?}");
+        assert!(store.decisions.get("digest").is_ok());
+
+        store
+            .write_once(organizations(6, ANALYZED_FROM))
             .await
             .unwrap();
-        assert!(analyzed > 0, "a table was analyzed");
+        let run = store
+            .refresh_statistics(&mut TableWatch::default())
+            .await
+            .unwrap();
+        assert_eq!(run.analyzed, ["organizations"], "{run:?}");
         assert!(store.decisions.get("digest").is_ok());
     }
 
     /// Statistics follow a table as it grows: with one watch from run to run, a table is
-    /// counted only once its highest rowid says it may have doubled, and analyzed when it has;
-    /// a new watch, as every hour, counts every table and finds one that lost half its rows.
+    /// counted only once its highest rowid says it may have reached `ANALYZED_FROM` rows, or
+    /// doubled since it was analyzed, and analyzed when it has; a new watch, as every hour,
+    /// counts every table and finds one that lost half its rows. A table under `ANALYZED_FROM`
+    /// keeps no statistics, even ones an earlier version or a larger table left.
     #[tokio::test]
     async fn statistics_follow_a_table_that_doubles() {
         let (_dir, store) = new_sqlite_store().await;
-        let organizations = |from: i64, to: i64| {
-            db::query(format!(
-                "INSERT INTO organizations (id, name, created_at, default_project_id) \
-                 WITH RECURSIVE n(i) AS (SELECT {from} UNION ALL SELECT i + 1 FROM n \
-                 WHERE i < {to}) SELECT 'org-' || i, 'Org', 0, 'proj_' || i FROM n"
-            ))
+        let statistics = || async {
+            let kept: Vec<(String,)> =
+                db::query("SELECT stat FROM sqlite_stat1 WHERE tbl = 'organizations' ORDER BY idx")
+                    .fetch_all(&store.db)
+                    .await
+                    .unwrap();
+            kept.into_iter().map(|(stat,)| stat).collect::<Vec<_>>()
         };
+        // Statistics of ten rows, as an earlier version kept them, are dropped.
         store.write_once(organizations(1, 10)).await.unwrap();
+        store
+            .write_once(db::query("ANALYZE organizations"))
+            .await
+            .unwrap();
+        assert!(!statistics().await.is_empty());
         let mut watch = TableWatch::default();
         let first = store.refresh_statistics(&mut watch).await.unwrap();
+        assert_eq!(first.dropped, ["organizations"], "{first:?}");
+        assert!(first.analyzed.is_empty(), "{first:?}");
+        assert_eq!(statistics().await, Vec::<String>::new());
+
+        store.write_once(organizations(11, 999)).await.unwrap();
+        let run = store.refresh_statistics(&mut watch).await.unwrap();
+        assert_eq!(
+            run,
+            StatisticsRun::default(),
+            "under ANALYZED_FROM rows, not counted"
+        );
+        store.write_once(organizations(1000, 1000)).await.unwrap();
+        let run = store.refresh_statistics(&mut watch).await.unwrap();
+        assert_eq!(
+            run,
+            StatisticsRun {
+                counted: vec!["organizations".into()],
+                analyzed: vec!["organizations".into()],
+                dropped: vec![],
+            },
+            "counted and analyzed at ANALYZED_FROM rows"
+        );
         assert!(
-            first.analyzed.contains(&"organizations".to_owned()),
-            "{first:?}"
+            statistics().await[0].starts_with("1000 "),
+            "{:?}",
+            statistics().await
         );
         let run = store.refresh_statistics(&mut watch).await.unwrap();
         assert_eq!(
@@ -479,46 +555,56 @@ mod tests {
             StatisticsRun::default(),
             "nothing new, nothing counted"
         );
-        store.write_once(organizations(11, 20)).await.unwrap();
+
+        store.write_once(organizations(1001, 2000)).await.unwrap();
         let run = store.refresh_statistics(&mut watch).await.unwrap();
         assert_eq!(
             run,
             StatisticsRun::default(),
             "twice as many is not more than double"
         );
-        store.write_once(organizations(21, 21)).await.unwrap();
+        store.write_once(organizations(2001, 2001)).await.unwrap();
         let run = store.refresh_statistics(&mut watch).await.unwrap();
-        assert_eq!(
-            run,
-            StatisticsRun {
-                counted: vec!["organizations".into()],
-                analyzed: vec!["organizations".into()],
-            }
+        assert_eq!(run.analyzed, ["organizations"], "{run:?}");
+        assert!(
+            statistics().await[0].starts_with("2001 "),
+            "{:?}",
+            statistics().await
         );
-        let (stat,): (String,) = db::query(
-            "SELECT stat FROM sqlite_stat1 WHERE tbl = 'organizations' ORDER BY idx LIMIT 1",
-        )
-        .fetch_one(&store.db)
-        .await
-        .unwrap();
-        assert!(stat.starts_with("21 "), "{stat}");
-        store
-            .write_once(db::query(
-                "DELETE FROM organizations WHERE CAST(substr(id, 5) AS INTEGER) <= 15",
+
+        store.write_once(organizations(2002, 4003)).await.unwrap();
+        let run = store.refresh_statistics(&mut watch).await.unwrap();
+        assert_eq!(run.analyzed, ["organizations"], "{run:?}");
+
+        // Deleting the oldest leaves the highest rowid as it was: only a new watch sees it.
+        let keep_above = |id: i64| {
+            db::query(format!(
+                "DELETE FROM organizations WHERE CAST(substr(id, 5) AS INTEGER) <= {id}"
             ))
-            .await
-            .unwrap();
+        };
+        store.write_once(keep_above(2003)).await.unwrap();
         let run = store.refresh_statistics(&mut watch).await.unwrap();
-        assert_eq!(
-            run,
-            StatisticsRun::default(),
-            "deleting the oldest leaves the highest rowid as it was"
-        );
+        assert_eq!(run, StatisticsRun::default(), "{run:?}");
         let run = store
             .refresh_statistics(&mut TableWatch::default())
             .await
             .unwrap();
-        assert_eq!(run.analyzed, ["organizations"], "{run:?}");
+        assert_eq!(run.analyzed, ["organizations"], "halved: {run:?}");
+        assert!(
+            statistics().await[0].starts_with("2000 "),
+            "{:?}",
+            statistics().await
+        );
+
+        // Shrunk under ANALYZED_FROM, it keeps no statistics.
+        store.write_once(keep_above(3500)).await.unwrap();
+        let run = store
+            .refresh_statistics(&mut TableWatch::default())
+            .await
+            .unwrap();
+        assert!(run.counted.contains(&"organizations".to_owned()), "{run:?}");
+        assert_eq!(run.dropped, ["organizations"], "{run:?}");
+        assert_eq!(statistics().await, Vec::<String>::new());
     }
 
     /// A store on a new SQLite database migrated up to, not including, migration `version`,
