@@ -161,7 +161,7 @@ impl Store {
         let floor = ids::audit_id_floor(before);
         let mut pruned = Vec::new();
         for org in orgs {
-            let removed = transact!(self, |tx| {
+            let removed = transact!(self, keeping decisions, |tx| {
                 let removed = db::query("DELETE FROM audit_logs WHERE org_id = $1 AND id < $2")
                     .bind(org.clone())
                     .bind(floor.clone())

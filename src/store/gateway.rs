@@ -1,7 +1,7 @@
 //! What a gateway check needs of a key, in one query, and a per-replica cache in front of it so
-//! that most checks touch no database. Every committed change clears the cache (`transact!`),
-//! so a change takes effect at once on the replica that made it; other replicas notice within
-//! `DECISION_CACHE_TTL`.
+//! that most checks touch no database. Every committed change that may change a decision clears
+//! the cache (`transact!`), so a change takes effect at once on the replica that made it; other
+//! replicas notice within `DECISION_CACHE_TTL`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;

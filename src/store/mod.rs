@@ -6,18 +6,24 @@
 /// `tx` is the transaction (`tx::Tx`: its connection, the backend, the author and the clock's
 /// reading), and a mutation and its audit event commit together or not at all.
 /// `transact!(store, |tx| { ... })` is the same for Roster's own housekeeping, with no author.
+/// Every commit clears the gateway's cached decisions, as any change may change what a key may
+/// do; `transact!(store, keeping decisions, |tx| { ... })` is housekeeping that provably cannot
+/// (the mail queue, audit pruning), so the cache stays.
 /// When PostgreSQL aborts the transaction for a serialization failure or a deadlock (concurrent
 /// writers on one row), the block runs again from the start. (A macro rather than a method
 /// taking an async closure: such closures can't yet be proven `Send`, which axum's handlers must
 /// be.)
 macro_rules! transact {
+    ($store:expr, keeping decisions, |$tx:ident| $body:block) => {
+        transact!(@run $store, None, false, |$tx| $body)
+    };
     ($store:expr, |$tx:ident| $body:block) => {
-        transact!(@run $store, None, |$tx| $body)
+        transact!(@run $store, None, true, |$tx| $body)
     };
     ($store:expr, $author:expr, |$tx:ident| $body:block) => {
-        transact!(@run $store, Some($crate::store::Author::clone($author)), |$tx| $body)
+        transact!(@run $store, Some($crate::store::Author::clone($author)), true, |$tx| $body)
     };
-    (@run $store:expr, $author:expr, |$tx:ident| $body:block) => {{
+    (@run $store:expr, $author:expr, $clears_decisions:expr, |$tx:ident| $body:block) => {{
         let store: &$crate::store::Store = $store;
         let mut attempt = 1;
         loop {
@@ -41,8 +47,10 @@ macro_rules! transact {
                     Ok(value) => {
                         turn.commit().await?;
                         metrics::counter!("roster_audit_events_total").increment(recorded);
-                        // Any change may change what a key may do: gateway checks load afresh.
-                        store.decisions.clear();
+                        if $clears_decisions {
+                            // Gateway checks load afresh what the change may have changed.
+                            store.decisions.clear();
+                        }
                         Ok(value)
                     }
                     Err(e) => {
@@ -495,6 +503,46 @@ mod tests {
             .unwrap();
         assert_eq!(run.analyzed, ["organizations"], "{run:?}");
         assert!(store.decisions.get("digest").is_ok());
+    }
+
+    /// Housekeeping changes no key's rights: claiming due mail and pruning the audit log keep the
+    /// gateway's cached decisions, where any other commit clears them.
+    #[tokio::test]
+    async fn housekeeping_keeps_the_gateways_cached_decisions() {
+        let (_dir, store) = new_sqlite_store().await;
+        let new =
+            crate::domain::organization::NewOrganization::new("Org", "ada@example.com", "Ada")
+                .unwrap();
+        let org = store.create_organization(&new, None).await.unwrap();
+        let mail = db::query(
+            "INSERT INTO outgoing_mail (id, org_id, recipient, subject, body, created_at, next_attempt_at) \
+             VALUES ('mail-1', $1, 'bo@example.com', 'Invited', 'Join us', 0, 0)",
+        )
+        .bind(org.organization.id.clone());
+        store.write_once(mail).await.unwrap();
+        let miss = store.decisions.get("digest").unwrap_err();
+        store
+            .decisions
+            .put("digest", None, Duration::from_secs(60), miss);
+
+        let now = store.clock.now();
+        let claimed = store.claim_due_mail(now, now + 60, 5).await.unwrap();
+        assert_eq!(claimed.len(), 1, "the due mail was not claimed");
+        let pruned = store
+            .prune_audit_logs(Some(&org.organization.id), now + 1)
+            .await
+            .unwrap();
+        assert!(pruned[0].1 > 0, "the founding's events were not pruned");
+        assert!(
+            store.decisions.get("digest").is_ok(),
+            "housekeeping cleared the cached decisions"
+        );
+
+        transact!(&store, |_tx| { Ok(()) }).unwrap();
+        assert!(
+            store.decisions.get("digest").is_err(),
+            "a commit kept the cached decisions"
+        );
     }
 
     /// Statistics follow a table as it grows: with one watch from run to run, a table is

@@ -48,7 +48,7 @@ impl Store {
             return Ok(Vec::new());
         }
         let skip_locked = self.backend.for_update_skip_locked();
-        transact!(self, |tx| {
+        transact!(self, keeping decisions, |tx| {
             db::query(format!(
                 "UPDATE outgoing_mail SET attempts = attempts + 1, next_attempt_at = $1 \
                  WHERE id IN (SELECT id FROM outgoing_mail WHERE next_attempt_at <= $2 \
