@@ -513,10 +513,32 @@ impl ListRequest {
             .map_err(|e| {
                 ScimError::bad("invalidValue", format!("The query cannot be read: {e}"))
             })?;
-        let object: serde_json::Map<String, Value> = pairs
-            .into_iter()
-            .map(|(k, v)| (k, Value::String(v)))
-            .collect();
+        // A repeated list of names adds to it; a repeated one-value parameter would leave one of
+        // its values unheard (a second `filter` widening the answer), so it is refused.
+        let mut object = serde_json::Map::new();
+        for (name, value) in pairs {
+            match object.get_mut(&name) {
+                None => {
+                    object.insert(name, Value::String(value));
+                }
+                Some(Value::String(names))
+                    if ["attributes", "excludedAttributes"].contains(&name.as_str()) =>
+                {
+                    names.push(',');
+                    names.push_str(&value);
+                }
+                Some(_) if ["filter", "startIndex", "count"].contains(&name.as_str()) => {
+                    return Err(ScimError::bad(
+                        "invalidValue",
+                        format!(
+                            "The query parameter '{name}' is given more than once, and takes one value."
+                        ),
+                    ));
+                }
+                // A parameter Roster does not read, as any other it does not know.
+                Some(_) => {}
+            }
+        }
         serde_json::from_value(Value::Object(object))
             .map_err(|e| ScimError::bad("invalidValue", format!("The query cannot be read: {e}")))
     }

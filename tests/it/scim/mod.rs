@@ -1945,6 +1945,42 @@ async fn searches_and_attribute_selection() {
     )
     .await;
     assert_eq!(jo.body["totalResults"], 0, "{}", jo.body);
+    // A second filter is not left unheard; a second list of names adds to the first.
+    let twice = call(
+        &scim,
+        Method::GET,
+        &format!(
+            "{}&filter=userName%20pr",
+            filtered(USERS, r#"userName eq "ivy@example.com""#)
+        ),
+        None,
+    )
+    .await;
+    refused(&twice, 400, Some("invalidValue"));
+    assert!(
+        twice.body["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("'filter' is given more than once")),
+        "{}",
+        twice.body
+    );
+    let names = call(
+        &scim,
+        Method::GET,
+        &format!(
+            "{}&attributes=userName&attributes=externalId",
+            filtered(USERS, r#"userName eq "ivy@example.com""#)
+        ),
+        None,
+    )
+    .await;
+    let ivy_named = &names.body["Resources"][0];
+    assert!(
+        ivy_named["userName"] == "ivy@example.com" && ivy_named["externalId"].is_string(),
+        "{}",
+        names.body
+    );
+    assert!(ivy_named.get("emails").is_none(), "{}", names.body);
     s.stop().await;
 }
 
