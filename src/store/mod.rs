@@ -161,7 +161,7 @@ pub struct Store {
     mail: Arc<tokio::sync::Notify>,
     /// What gateway checks loaded recently (`gateway.rs`), cleared by every commit.
     decisions: Arc<cache::Cache<Option<Arc<KeyFacts>>>>,
-    /// Where SCIM list walks left off (`scim.rs`), shared by the clones.
+    /// Where SCIM list walks left off (`scim/list.rs`), shared by the clones.
     scim_pages: Arc<scim::PageStarts>,
     /// Project keys used since their `last_used_at` was last written, by id: the time of use.
     key_uses: Arc<std::sync::Mutex<std::collections::HashMap<String, i64>>>,
