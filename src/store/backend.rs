@@ -1,5 +1,5 @@
 //! What differs in the SQL of the two backends: how a row is locked, how values aggregate.
-//! Every query elsewhere is shared; the drivers are `db.rs`'s.
+//! Every query elsewhere is shared; the drivers are `db/`'s.
 
 use crate::domain::{Error, Result};
 

@@ -1,5 +1,5 @@
 //! Storage: one set of queries for SQLite and PostgreSQL, written in the SQL both speak. The
-//! drivers (rusqlite, tokio-postgres) are behind one seam, `db.rs`; what differs in the SQL
+//! drivers (rusqlite, tokio-postgres) are behind one seam, `db/`; what differs in the SQL
 //! (row locks, an aggregate's name) is in `backend.rs`. Nothing else knows the backend.
 
 /// `transact!(store, author, |tx| { ... })` runs the block in one transaction and commits it:
