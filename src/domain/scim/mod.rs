@@ -27,6 +27,9 @@ pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 /// Roster's extension of the User: the organization role.
 pub const ROSTER_USER_SCHEMA: &str = "urn:roster:params:scim:schemas:extension:roster:2.0:User";
+/// The enterprise extension of the User (RFC 7643 §4.3).
+pub const ENTERPRISE_USER_SCHEMA: &str =
+    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 pub const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 pub const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 pub const PATCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
@@ -200,8 +203,6 @@ fn extension_attribute(name: &str) -> Option<(&str, &str)> {
 
 /// The extension schemas a User may carry.
 const EXTENSIONS: [&str; 2] = [ROSTER_USER_SCHEMA, ENTERPRISE_USER_SCHEMA];
-pub const ENTERPRISE_USER_SCHEMA: &str =
-    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 
 fn key_of(object: &Map<String, Value>, name: &str) -> Option<String> {
     object
