@@ -369,18 +369,24 @@ fn print_founded(founded: &FoundedOrganization, args: &BootstrapArgs, base_url: 
         "Roster founded the organization \"{}\" ({}), owned by {}.",
         org.name, org.id, org.owner_email
     );
-    if args.bootstrap_admin_key.is_some() {
-        println!("Its admin API key is the value of ROSTER_BOOTSTRAP_ADMIN_KEY.");
-    } else {
-        println!(
-            "Its admin API key (shown once; store it now):\n\n    {}\n",
-            founded.admin_key
-        );
-    }
-    let key = if args.bootstrap_admin_key.is_some() {
-        "$ROSTER_BOOTSTRAP_ADMIN_KEY"
-    } else {
-        founded.admin_key.as_str()
+    // A key the operator chose is not echoed (stdout is often logged): the example names it as
+    // it was given, by the variable only when it came from the environment.
+    let key = match &args.bootstrap_admin_key {
+        Some(chosen) if std::env::var("ROSTER_BOOTSTRAP_ADMIN_KEY").is_ok_and(|v| v == *chosen) => {
+            println!("Its admin API key is the value of ROSTER_BOOTSTRAP_ADMIN_KEY.");
+            "$ROSTER_BOOTSTRAP_ADMIN_KEY"
+        }
+        Some(_) => {
+            println!("Its admin API key is the value of --bootstrap-admin-key.");
+            "<the --bootstrap-admin-key value>"
+        }
+        None => {
+            println!(
+                "Its admin API key (shown once; store it now):\n\n    {}\n",
+                founded.admin_key
+            );
+            founded.admin_key.as_str()
+        }
     };
     println!(
         "Try it:\n\n    curl -H \"Authorization: Bearer {key}\" {base_url}/v1/organization/projects\n"

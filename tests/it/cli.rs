@@ -77,20 +77,43 @@ async fn first_start_prints_a_working_key_and_a_restart_keeps_everything() {
 }
 
 #[tokio::test]
-async fn the_bootstrap_key_can_be_fixed_by_the_environment() {
+async fn the_bootstrap_key_can_be_fixed_and_is_never_echoed() {
     let dir = tempfile::tempdir().unwrap();
     let site = Site::new(&dir.path().join("data")).await;
     let fixed = "sk-admin-fixedforci00000000000000000000000000";
     let served = site.serve(|c| {
         c.env("ROSTER_BOOTSTRAP_ADMIN_KEY", fixed);
     });
+    let printed = served.stdout();
     assert!(
-        !served.stdout().contains(fixed),
+        !printed.contains(fixed),
         "a key the operator chose is not echoed"
+    );
+    assert!(
+        printed.contains("Bearer $ROSTER_BOOTSTRAP_ADMIN_KEY"),
+        "the example names the variable that holds the key: {printed}"
     );
     let (status, keys) = served.get(fixed, "/v1/organization/admin_api_keys").await;
     assert_eq!(status, 200);
     assert_eq!(keys["data"][0]["redacted_value"], "sk-admin...0000");
+    assert!(served.terminate());
+
+    // Given as a flag, the key is in no variable: the example does not send an unset one.
+    let flagged = Site::new(&dir.path().join("flagged")).await;
+    let served = flagged.serve(|c| {
+        c.args(["--bootstrap-admin-key", fixed]);
+    });
+    let printed = served.stdout();
+    assert!(
+        !printed.contains(fixed) && !printed.contains("$ROSTER_BOOTSTRAP_ADMIN_KEY"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("Bearer <the --bootstrap-admin-key value>"),
+        "{printed}"
+    );
+    let (status, _) = served.get(fixed, "/v1/organization/admin_api_keys").await;
+    assert_eq!(status, 200);
     assert!(served.terminate());
 
     let other = Site::new(&dir.path().join("other")).await;
