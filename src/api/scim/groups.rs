@@ -1,6 +1,6 @@
 //! `/Groups`: an organization's groups, with their members, as SCIM resources.
 
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use serde_json::Value;
 
@@ -12,7 +12,12 @@ pub(super) fn group_resource(state: &AppState, (group, members): &GroupWithMembe
     group.resource(&base(state), members)
 }
 
-async fn groups_page(state: &AppState, token: &ScimToken, request: ListRequest) -> Answer {
+/// A page of groups: `GET /Groups`, or `POST /Groups/.search`.
+pub(super) async fn list_groups(
+    State(state): State<AppState>,
+    Provider(token): Provider,
+    request: ListRequest,
+) -> Answer {
     let (start, count) = request.window();
     let filter = request.filter(Resource::Group)?;
     let (total, groups) = state
@@ -27,25 +32,9 @@ async fn groups_page(state: &AppState, token: &ScimToken, request: ListRequest) 
         .await?;
     let resources = groups
         .iter()
-        .map(|g| request.shaped(group_resource(state, g)))
+        .map(|g| request.shaped(group_resource(&state, g)))
         .collect();
     Ok(Scim::ok(list_response(resources, total, start)))
-}
-
-pub(super) async fn list_groups(
-    State(state): State<AppState>,
-    Provider(token): Provider,
-    RawQuery(query): RawQuery,
-) -> Answer {
-    groups_page(&state, &token, ListRequest::from_query(query.as_deref())?).await
-}
-
-pub(super) async fn search_groups(
-    State(state): State<AppState>,
-    Provider(token): Provider,
-    Body(body): Body,
-) -> Answer {
-    groups_page(&state, &token, ListRequest::from_search(body)?).await
 }
 
 pub(super) async fn retrieve_group(
@@ -53,25 +42,23 @@ pub(super) async fn retrieve_group(
     Provider(token): Provider,
     ResourceId(id): ResourceId,
     headers: HeaderMap,
-    RawQuery(query): RawQuery,
+    Shape(shape): Shape,
 ) -> Answer {
-    let request = ListRequest::from_query(query.as_deref())?;
     let group = state
         .store
-        .get_scim_group(&token.org_id, &id, request.returns("members"))
+        .get_scim_group(&token.org_id, &id, shape.returns("members"))
         .await?;
     read(&headers, ("Group", &id, group.0.version), || {
-        Ok(request.shaped(group_resource(&state, &group)))
+        Ok(shape.shaped(group_resource(&state, &group)))
     })
 }
 
 pub(super) async fn create_group(
     State(state): State<AppState>,
     Provider(token): Provider,
-    RawQuery(query): RawQuery,
+    Shape(shape): Shape,
     Body(body): Body,
 ) -> Answer {
-    let shape = ListRequest::from_query(query.as_deref())?;
     let group = ScimGroup::from_resource(&body)?;
     let created = state
         .store
@@ -88,10 +75,9 @@ pub(super) async fn replace_group(
     Provider(token): Provider,
     ResourceId(id): ResourceId,
     headers: HeaderMap,
-    RawQuery(query): RawQuery,
+    Shape(shape): Shape,
     Body(body): Body,
 ) -> Answer {
-    let shape = ListRequest::from_query(query.as_deref())?;
     let group = ScimGroup::from_resource(&body)?;
     let replaced = state
         .store
@@ -112,10 +98,9 @@ pub(super) async fn patch_group(
     Provider(token): Provider,
     ResourceId(id): ResourceId,
     headers: HeaderMap,
-    RawQuery(query): RawQuery,
+    Shape(shape): Shape,
     Body(body): Body,
 ) -> Answer {
-    let shape = ListRequest::from_query(query.as_deref())?;
     let operations = scim::patch_operations(&body)?;
     // Members added or removed by id change alone; any other form patches the group whole.
     let by_id = scim::member_changes(&operations);

@@ -1,7 +1,8 @@
 //! Lists (RFC 7644 §3.4.2, §3.4.3): a request read from the query or a `.search` body, and the
 //! search across every resource type.
 
-use axum::extract::State;
+use axum::extract::{FromRequest, Request, State};
+use axum::http::Method;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -10,7 +11,7 @@ use crate::domain::scim::{self, MAX_COUNT, Resource};
 
 /// A list's request, from the query or a `.search` body: `filter`, 1-based `startIndex`,
 /// `count`, and which attributes to answer with (which any answer with a resource reads from its
-/// query).
+/// query, as `Shape`).
 #[derive(Debug, Default, Deserialize)]
 pub(super) struct ListRequest {
     filter: Option<String>,
@@ -63,7 +64,7 @@ fn names<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error
 }
 
 impl ListRequest {
-    pub(super) fn from_query(query: Option<&str>) -> ScimResult<ListRequest> {
+    fn from_query(query: Option<&str>) -> ScimResult<ListRequest> {
         let pairs: Vec<(String, String)> = serde_html_form::from_str(query.unwrap_or_default())
             .map_err(|e| {
                 ScimError::bad("invalidValue", format!("The query cannot be read: {e}"))
@@ -98,7 +99,7 @@ impl ListRequest {
             .map_err(|e| ScimError::bad("invalidValue", format!("The query cannot be read: {e}")))
     }
 
-    pub(super) fn from_search(body: Value) -> ScimResult<ListRequest> {
+    fn from_search(body: Value) -> ScimResult<ListRequest> {
         serde_json::from_value(body).map_err(|e| {
             ScimError::bad(
                 "invalidSyntax",
@@ -139,14 +140,39 @@ impl ListRequest {
     }
 }
 
+/// A list's request from the query of a `GET`, or from the body of a `POST .../.search`: one
+/// handler answers both.
+impl<S: Send + Sync> FromRequest<S> for ListRequest {
+    type Rejection = Refusal;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Refusal> {
+        if req.method() == Method::POST {
+            let Body(body) = Body::from_request(req, state).await?;
+            return Ok(ListRequest::from_search(body)?);
+        }
+        Ok(ListRequest::from_query(req.uri().query())?)
+    }
+}
+
+/// Which attributes an answer with a resource carries (`attributes`, `excludedAttributes`),
+/// from the request's query; a query that cannot be read is refused before anything changes.
+pub(super) struct Shape(pub(super) ListRequest);
+
+impl<S: Send + Sync> FromRequestParts<S> for Shape {
+    type Rejection = Refusal;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Refusal> {
+        Ok(Shape(ListRequest::from_query(parts.uri.query())?))
+    }
+}
+
 /// RFC 7644 §3.4.3: a search of every resource type, Users then Groups, paged as one list. A
 /// filter one type cannot read selects none of it.
 pub(super) async fn search_everything(
     State(state): State<AppState>,
     Provider(token): Provider,
-    Body(body): Body,
+    request: ListRequest,
 ) -> Answer {
-    let request = ListRequest::from_search(body)?;
     let (start, count) = request.window();
     let (user_filter, group_filter) = (
         request.filter(Resource::User),

@@ -30,12 +30,10 @@ mod users;
 use discovery::{resource_type, resource_types, schema, schemas, service_provider_config};
 use groups::{
     create_group, delete_group, group_resource, list_groups, patch_group, replace_group,
-    retrieve_group, search_groups,
+    retrieve_group,
 };
-use list::{ListRequest, search_everything};
-use users::{
-    create_user, delete_user, list_users, patch_user, replace_user, retrieve_user, search_users,
-};
+use list::{ListRequest, Shape, search_everything};
+use users::{create_user, delete_user, list_users, patch_user, replace_user, retrieve_user};
 
 /// Where SCIM is served.
 pub const BASE_PATH: &str = "/scim/v2";
@@ -69,7 +67,7 @@ pub fn routes() -> Router<AppState> {
         .route("/Schemas", get(schemas))
         .route("/Schemas/{id}", get(schema))
         .route("/Users", get(list_users).post(create_user))
-        .route("/Users/.search", post(search_users))
+        .route("/Users/.search", post(list_users))
         .route(
             "/Users/{id}",
             get(retrieve_user)
@@ -78,7 +76,7 @@ pub fn routes() -> Router<AppState> {
                 .delete(delete_user),
         )
         .route("/Groups", get(list_groups).post(create_group))
-        .route("/Groups/.search", post(search_groups))
+        .route("/Groups/.search", post(list_groups))
         .route(
             "/Groups/{id}",
             get(retrieve_group)

@@ -1,20 +1,25 @@
 //! `/Users`: an organization's users as SCIM resources.
 
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 
 use super::*;
 use crate::domain::ids::UserId;
 use crate::domain::scim::{self, Resource, ScimUser};
 
-async fn users_page(state: &AppState, token: &ScimToken, request: ListRequest) -> Answer {
+/// A page of users: `GET /Users`, or `POST /Users/.search`.
+pub(super) async fn list_users(
+    State(state): State<AppState>,
+    Provider(token): Provider,
+    request: ListRequest,
+) -> Answer {
     let (start, count) = request.window();
     let filter = request.filter(Resource::User)?;
     let (total, users) = state
         .store
         .list_scim_users(&token.org_id, filter.as_ref(), start, count)
         .await?;
-    let base = base(state);
+    let base = base(&state);
     let resources = users
         .iter()
         .map(|u| request.shaped(u.resource(&base)))
@@ -22,43 +27,25 @@ async fn users_page(state: &AppState, token: &ScimToken, request: ListRequest) -
     Ok(Scim::ok(list_response(resources, total, start)))
 }
 
-pub(super) async fn list_users(
-    State(state): State<AppState>,
-    Provider(token): Provider,
-    RawQuery(query): RawQuery,
-) -> Answer {
-    users_page(&state, &token, ListRequest::from_query(query.as_deref())?).await
-}
-
-pub(super) async fn search_users(
-    State(state): State<AppState>,
-    Provider(token): Provider,
-    Body(body): Body,
-) -> Answer {
-    users_page(&state, &token, ListRequest::from_search(body)?).await
-}
-
 pub(super) async fn retrieve_user(
     State(state): State<AppState>,
     Provider(token): Provider,
     ResourceId(id): ResourceId,
     headers: HeaderMap,
-    RawQuery(query): RawQuery,
+    Shape(shape): Shape,
 ) -> Answer {
-    let request = ListRequest::from_query(query.as_deref())?;
     let user = state.store.get_scim_user(&token.org_id, &id).await?;
     read(&headers, ("User", &id, user.version), || {
-        Ok(request.shaped(user.resource(&base(&state))))
+        Ok(shape.shaped(user.resource(&base(&state))))
     })
 }
 
 pub(super) async fn create_user(
     State(state): State<AppState>,
     Provider(token): Provider,
-    RawQuery(query): RawQuery,
+    Shape(shape): Shape,
     Body(body): Body,
 ) -> Answer {
-    let shape = ListRequest::from_query(query.as_deref())?;
     let user = ScimUser::from_resource(&body)?;
     let created = state.store.create_scim_user(&token.author(), &user).await?;
     Ok(Scim {
@@ -72,10 +59,9 @@ pub(super) async fn replace_user(
     Provider(token): Provider,
     ResourceId(id): ResourceId,
     headers: HeaderMap,
-    RawQuery(query): RawQuery,
+    Shape(shape): Shape,
     Body(body): Body,
 ) -> Answer {
-    let shape = ListRequest::from_query(query.as_deref())?;
     let user = ScimUser::from_resource(&body)?;
     let replaced = state
         .store
@@ -91,10 +77,9 @@ pub(super) async fn patch_user(
     Provider(token): Provider,
     ResourceId(id): ResourceId,
     headers: HeaderMap,
-    RawQuery(query): RawQuery,
+    Shape(shape): Shape,
     Body(body): Body,
 ) -> Answer {
-    let shape = ListRequest::from_query(query.as_deref())?;
     let operations = scim::patch_operations(&body)?;
     let base = base(&state);
     let patched = state
