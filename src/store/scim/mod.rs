@@ -1,6 +1,6 @@
 //! SCIM 2.0: the identity provider's tokens, and its users and groups, read and written in the
 //! same tables as the Admin API's, each change one transaction with its audit event. Lists and
-//! their filters are `list.rs`.
+//! their counts are `list.rs`; filters as SQL, `filter.rs`.
 
 use std::collections::{HashMap, HashSet};
 
@@ -17,6 +17,7 @@ use crate::domain::scim::{
 use crate::domain::user::OrgRole;
 use crate::domain::{Error, Result, name, secret};
 
+mod filter;
 mod list;
 
 pub(super) use list::PageStarts;
