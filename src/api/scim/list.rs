@@ -42,7 +42,7 @@ fn number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Erro
     }
 }
 
-/// Attribute names, comma-separated in a query or a list in a body.
+/// Attribute names, comma-separated in a query (or the parameter repeated) or a list in a body.
 fn names<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
     let split = |s: &str| -> Vec<String> {
         s.split(',')
@@ -69,34 +69,32 @@ impl ListRequest {
             .map_err(|e| {
                 ScimError::bad("invalidValue", format!("The query cannot be read: {e}"))
             })?;
-        // A repeated list of names adds to it; a repeated one-value parameter would leave one of
-        // its values unheard (a second `filter` widening the answer), so it is refused.
+        // A name given twice reads as a list: a list of names takes it, and a one-value
+        // parameter refuses it (a second `filter` left unheard would widen the answer).
         let mut object = serde_json::Map::new();
+        let mut repeated = Vec::new();
         for (name, value) in pairs {
             match object.get_mut(&name) {
                 None => {
                     object.insert(name, Value::String(value));
                 }
-                Some(Value::String(names))
-                    if ["attributes", "excludedAttributes"].contains(&name.as_str()) =>
-                {
-                    names.push(',');
-                    names.push_str(&value);
+                Some(Value::Array(values)) => values.push(Value::String(value)),
+                Some(first) => {
+                    *first = Value::Array(vec![first.take(), Value::String(value)]);
+                    repeated.push(name);
                 }
-                Some(_) if ["filter", "startIndex", "count"].contains(&name.as_str()) => {
-                    return Err(ScimError::bad(
-                        "invalidValue",
-                        format!(
-                            "The query parameter '{name}' is given more than once, and takes one value."
-                        ),
-                    ));
-                }
-                // A parameter Roster does not read, as any other it does not know.
-                Some(_) => {}
             }
         }
-        serde_json::from_value(Value::Object(object))
-            .map_err(|e| ScimError::bad("invalidValue", format!("The query cannot be read: {e}")))
+        serde_path_to_error::deserialize(Value::Object(object)).map_err(|e| {
+            let param = e.path().to_string();
+            let detail = match repeated.contains(&param) {
+                true => format!(
+                    "The query parameter '{param}' is given more than once, and takes one value."
+                ),
+                false => format!("The query cannot be read: {}", e.inner()),
+            };
+            ScimError::bad("invalidValue", detail)
+        })
     }
 
     fn from_search(body: Value) -> ScimResult<ListRequest> {
