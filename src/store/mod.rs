@@ -159,7 +159,8 @@ pub struct Store {
     keys: Arc<cache::Cache<Principal>>,
     /// Rung after a commit that queued mail, so that this process sends it at once.
     mail: Arc<tokio::sync::Notify>,
-    /// What gateway checks loaded recently (`gateway.rs`), cleared by every commit.
+    /// What gateway checks loaded recently (`gateway.rs`), cleared by every commit that may
+    /// change a decision (`transact!`).
     decisions: Arc<cache::Cache<Option<Arc<KeyFacts>>>>,
     /// Where SCIM list walks left off (`scim/list.rs`), shared by the clones.
     scim_pages: Arc<scim::PageStarts>,
@@ -472,15 +473,20 @@ mod tests {
         ))
     }
 
+    /// Caches a gateway decision under the digest `digest`, as a check would.
+    fn cache_a_decision(store: &Store) {
+        let miss = store.decisions.get("digest").unwrap_err();
+        store
+            .decisions
+            .put("digest", None, Duration::from_secs(60), miss);
+    }
+
     /// A statistics run changes no key's rights: the gateway's cached decisions stay, whether
     /// it drops statistics or takes them, and a check on a cached key still touches no database.
     #[tokio::test]
     async fn a_statistics_run_keeps_the_gateways_cached_decisions() {
         let (_dir, store) = new_sqlite_store().await;
-        let miss = store.decisions.get("digest").unwrap_err();
-        store
-            .decisions
-            .put("digest", None, Duration::from_secs(60), miss);
+        cache_a_decision(&store);
         store.write_once(organizations(1, 5)).await.unwrap();
         store
             .write_once(db::query("ANALYZE organizations"))
@@ -520,10 +526,7 @@ mod tests {
         )
         .bind(org.organization.id.clone());
         store.write_once(mail).await.unwrap();
-        let miss = store.decisions.get("digest").unwrap_err();
-        store
-            .decisions
-            .put("digest", None, Duration::from_secs(60), miss);
+        cache_a_decision(&store);
 
         let now = store.clock.now();
         let claimed = store.claim_due_mail(now, now + 60, 5).await.unwrap();
