@@ -342,11 +342,7 @@ impl Store {
             .bind(name::folded(&group.display_name))
             .execute(&mut *tx.conn)
             .await?;
-            let details =
-                json!({"id": group_id, "changes_requested": {"group_name": group.display_name}});
-            tx.record(Event::new("group.updated", group_id, details))
-                .await?;
-            match members {
+            let members_changed = match members {
                 MemberChange::Named(named) => {
                     let ids = |member: bool| -> Vec<&String> {
                         named
@@ -355,11 +351,18 @@ impl Store {
                             .map(|(id, _)| id)
                             .collect()
                     };
-                    change_members(tx, group_id, &ids(true), &ids(false)).await?;
+                    change_members(tx, group_id, &ids(true), &ids(false)).await?
                 }
                 MemberChange::Replaced => {
-                    set_members(tx, group_id, &before, &group.members).await?;
+                    set_members(tx, group_id, &before, &group.members).await?
                 }
+            };
+            // The name is recorded when it changes, or when nothing else is (every change has
+            // its event); a change of members alone records them alone, as the Admin API does.
+            if group.display_name != current.name || !members_changed {
+                let details = json!({"id": group_id, "changes_requested": {"group_name": group.display_name}});
+                tx.record(Event::new("group.updated", group_id, details))
+                    .await?;
             }
             let changed = StoredGroup {
                 name: group.display_name,
@@ -448,7 +451,7 @@ async fn set_members(
     group_id: &str,
     current: &[String],
     wanted: &[String],
-) -> Result<()> {
+) -> Result<bool> {
     // By sets, each id once, in the order named: a PUT may name thousands.
     let (current_set, wanted_set): (HashSet<&String>, HashSet<&String>) =
         (current.iter().collect(), wanted.iter().collect());
@@ -466,13 +469,13 @@ async fn set_members(
 
 /// Adds `added` to the group and takes `removed` from it, whoever of them is a member already or
 /// not: each one added must be a user of the organization; one event names who was added and
-/// who removed, of those that changed.
+/// who removed, of those that changed. Returns whether any changed.
 async fn change_members(
     tx: &mut super::tx::Tx<'_>,
     group_id: &str,
     added: &[&String],
     removed: &[&String],
-) -> Result<()> {
+) -> Result<bool> {
     let as_json = |ids: &[&String]| serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
     // Those that changed, in the order named.
     let changed = |named: &[&String], rows: Vec<(String,)>| -> Vec<String> {
@@ -532,12 +535,13 @@ async fn change_members(
         .await?;
         users_removed = changed(removed, rows);
     }
-    if !users_added.is_empty() || !users_removed.is_empty() {
-        let details = json!({"id": group_id, "changes_requested": {"users_added": users_added, "users_removed": users_removed}});
-        tx.record(Event::new("group.updated", group_id, details))
-            .await?;
+    if users_added.is_empty() && users_removed.is_empty() {
+        return Ok(false);
     }
-    Ok(())
+    let details = json!({"id": group_id, "changes_requested": {"users_added": users_added, "users_removed": users_removed}});
+    tx.record(Event::new("group.updated", group_id, details))
+        .await?;
+    Ok(true)
 }
 
 /// What a change of a group does to its members.

@@ -1756,6 +1756,53 @@ async fn groups_keep_their_members_through_every_patch_form() {
         "newest first: {}",
         changes.body
     );
+    // A change of members alone records them alone, not the unchanged name beside them; a
+    // rename records the name; every change records something.
+    let events = async || -> Vec<Value> {
+        let path = format!(
+            "/v1/organization/audit_logs?resource_ids[]={id}&event_types[]=group.updated&limit=100"
+        );
+        s.admin().get(&path).await.ok()["data"]
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    let recorded_by = async |operations: Value| -> Vec<Value> {
+        let before = events().await.len();
+        let path = format!("{GROUPS}/{id}");
+        let body = json!({"Operations": operations});
+        let patched = call(&scim, Method::PATCH, &path, Some(body)).await;
+        assert_eq!(patched.status, 204, "{}", patched.body);
+        let after = events().await;
+        after[..after.len() - before]
+            .iter()
+            .map(|e| e["group.updated"]["changes_requested"].clone())
+            .collect()
+    };
+    assert_eq!(
+        recorded_by(json!([{"op": "remove", "path": "members", "value": [{"value": cat}]}])).await,
+        [json!({"users_added": [], "users_removed": [cat]})]
+    );
+    assert_eq!(
+        recorded_by(json!([
+            {"op": "replace", "path": "displayName", "value": "Platform team"},
+            {"op": "add", "path": "members", "value": [{"value": cat}]},
+        ]))
+        .await,
+        [
+            json!({"group_name": "Platform team"}),
+            json!({"users_added": [cat], "users_removed": []}),
+        ]
+    );
+    assert_eq!(
+        recorded_by(json!([{"op": "replace", "path": "displayName", "value": "Platform"}])).await,
+        [json!({"group_name": "Platform"})]
+    );
+    assert_eq!(
+        recorded_by(json!([{"op": "add", "path": "members", "value": [{"value": cat}]}])).await,
+        [json!({"group_name": "Platform"})],
+        "a change that changes nothing still has its event"
+    );
 
     // The Admin API shows it as SCIM-managed and leaves it alone.
     let admin = s.admin();
