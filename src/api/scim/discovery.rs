@@ -4,7 +4,9 @@ use axum::extract::{Path, State};
 use serde_json::{Value, json};
 
 use super::*;
-use crate::domain::scim::{self, GROUP_SCHEMA, MAX_COUNT, ROSTER_USER_SCHEMA, USER_SCHEMA};
+use crate::domain::scim::{
+    self, ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, MAX_COUNT, ROSTER_USER_SCHEMA, USER_SCHEMA,
+};
 
 pub(super) async fn service_provider_config(State(state): State<AppState>, _: Provider) -> Scim {
     Scim::ok(json!({
@@ -39,7 +41,10 @@ fn resource_type_list(state: &AppState) -> Vec<Value> {
             "endpoint": "/Users",
             "description": "A user of the organization",
             "schema": USER_SCHEMA,
-            "schemaExtensions": [{"schema": ROSTER_USER_SCHEMA, "required": false}],
+            "schemaExtensions": [
+                {"schema": ENTERPRISE_USER_SCHEMA, "required": false},
+                {"schema": ROSTER_USER_SCHEMA, "required": false},
+            ],
             "meta": {"resourceType": "ResourceType", "location": format!("{base}/ResourceTypes/User")},
         }),
         json!({

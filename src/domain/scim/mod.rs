@@ -232,7 +232,15 @@ mod tests {
         );
         let served = schemas("https://roster.example/scim/v2");
         let ids: Vec<&str> = served.iter().map(|s| s["id"].as_str().unwrap()).collect();
-        assert_eq!(ids, [USER_SCHEMA, GROUP_SCHEMA, ROSTER_USER_SCHEMA]);
+        assert_eq!(
+            ids,
+            [
+                USER_SCHEMA,
+                GROUP_SCHEMA,
+                ENTERPRISE_USER_SCHEMA,
+                ROSTER_USER_SCHEMA
+            ]
+        );
         let user_name = &served[0]["attributes"][0];
         assert_eq!(
             (

@@ -259,7 +259,11 @@ fn attribute(name: &str, kind: &str, extra: Value) -> Value {
     attribute
 }
 
-/// The schemas Roster serves (RFC 7643 §7): what it keeps of Users and Groups, and its extension.
+/// The schemas Roster serves (RFC 7643 §7, as §8.7.1 writes them out): every attribute of Users
+/// and Groups it takes, the enterprise extension and its own. Of a User Roster reads `userName`,
+/// `name`, `displayName`, `emails`, `active` and its extension's `role`; the rest it keeps and
+/// shows back as sent, so an identity provider that discovers attributes (Okta's schema
+/// discovery) may map them. Not `password` or `groups`, which it never keeps (`forget_not_hers`).
 pub fn schemas(base: &str) -> Vec<Value> {
     let schema = |id: &str, name: &str, description: &str, attributes: Vec<Value>| {
         json!({
@@ -271,33 +275,139 @@ pub fn schemas(base: &str) -> Vec<Value> {
             "meta": {"resourceType": "Schema", "location": format!("{base}/Schemas/{id}")},
         })
     };
-    let user = vec![
+    let strings = |names: &[&str]| -> Vec<Value> {
+        names
+            .iter()
+            .map(|name| attribute(name, "string", json!({})))
+            .collect()
+    };
+    // A multi-valued attribute of `value`s, each with its kind (`type`, one of `types`) and
+    // whether it is the one preferred (`primary`).
+    let labelled = |name: &str, value: Value, types: &[&str], extra: Value| {
+        let kind = match types {
+            [] => json!({}),
+            _ => json!({"canonicalValues": types}),
+        };
+        let sub = [
+            value,
+            attribute("display", "string", json!({})),
+            attribute("type", "string", kind),
+            attribute("primary", "boolean", json!({})),
+        ];
+        let mut characteristics = json!({"multiValued": true, "subAttributes": sub});
+        if let (Some(all), Value::Object(extra)) = (characteristics.as_object_mut(), extra) {
+            all.extend(extra);
+        }
+        attribute(name, "complex", characteristics)
+    };
+    let text_value = || attribute("value", "string", json!({}));
+    let mut address = strings(&[
+        "formatted",
+        "streetAddress",
+        "locality",
+        "region",
+        "postalCode",
+        "country",
+    ]);
+    address.extend([
+        attribute(
+            "type",
+            "string",
+            json!({"canonicalValues": ["work", "home", "other"]}),
+        ),
+        attribute("primary", "boolean", json!({})),
+    ]);
+    let mut user = vec![
         attribute(
             "userName",
             "string",
-            json!({"required": true, "uniqueness": "server"}),
+            json!({"required": true, "uniqueness": "server",
+                   "description": "The user's email address, unique in the organization ignoring case."}),
         ),
         attribute(
             "name",
             "complex",
-            json!({"subAttributes": [
-                attribute("formatted", "string", json!({})),
-                attribute("familyName", "string", json!({})),
-                attribute("givenName", "string", json!({})),
-            ]}),
+            json!({"subAttributes": strings(&[
+                "formatted", "familyName", "givenName", "middleName", "honorificPrefix",
+                "honorificSuffix",
+            ])}),
         ),
-        attribute("displayName", "string", json!({})),
-        attribute(
-            "emails",
-            "complex",
-            json!({"multiValued": true, "required": true, "subAttributes": [
-                attribute("value", "string", json!({"required": true})),
-                attribute("type", "string", json!({"canonicalValues": ["work", "home", "other"]})),
-                attribute("primary", "boolean", json!({})),
-            ]}),
-        ),
-        attribute("active", "boolean", json!({})),
     ];
+    user.extend(strings(&["displayName", "nickName"]));
+    user.push(attribute(
+        "profileUrl",
+        "reference",
+        json!({"referenceTypes": ["external"]}),
+    ));
+    user.extend(strings(&[
+        "title",
+        "userType",
+        "preferredLanguage",
+        "locale",
+        "timezone",
+    ]));
+    user.push(attribute("active", "boolean", json!({
+        "description": "false suspends the user: her API keys and admin keys stop working until she is active again.",
+    })));
+    user.extend([
+        labelled(
+            "emails",
+            attribute("value", "string", json!({"required": true})),
+            &["work", "home", "other"],
+            json!({"required": true}),
+        ),
+        labelled(
+            "phoneNumbers",
+            text_value(),
+            &["work", "home", "mobile", "fax", "pager", "other"],
+            json!({}),
+        ),
+        labelled(
+            "ims",
+            text_value(),
+            &["aim", "gtalk", "icq", "xmpp", "msn", "skype", "qq", "yahoo"],
+            json!({}),
+        ),
+        labelled(
+            "photos",
+            attribute(
+                "value",
+                "reference",
+                json!({"referenceTypes": ["external"]}),
+            ),
+            &["photo", "thumbnail"],
+            json!({}),
+        ),
+        attribute(
+            "addresses",
+            "complex",
+            json!({"multiValued": true, "subAttributes": address}),
+        ),
+        labelled("entitlements", text_value(), &[], json!({})),
+        labelled("roles", text_value(), &[], json!({})),
+        labelled(
+            "x509Certificates",
+            attribute("value", "binary", json!({})),
+            &[],
+            json!({}),
+        ),
+    ]);
+    let mut enterprise = strings(&[
+        "employeeNumber",
+        "costCenter",
+        "organization",
+        "division",
+        "department",
+    ]);
+    enterprise.push(attribute(
+        "manager",
+        "complex",
+        json!({"subAttributes": [
+            attribute("value", "string", json!({})),
+            attribute("$ref", "reference", json!({"referenceTypes": ["User"]})),
+            attribute("displayName", "string", json!({})),
+        ]}),
+    ));
     let group = vec![
         attribute("displayName", "string", json!({"required": true})),
         attribute(
@@ -322,6 +432,12 @@ pub fn schemas(base: &str) -> Vec<Value> {
             "Group",
             "A group of the organization's users",
             group,
+        ),
+        schema(
+            ENTERPRISE_USER_SCHEMA,
+            "EnterpriseUser",
+            "Enterprise User",
+            enterprise,
         ),
         schema(
             ROSTER_USER_SCHEMA,

@@ -162,15 +162,54 @@ async fn discovery_answers_at_the_base_and_only_to_a_token() {
         .collect();
     assert_eq!(names, ["User", "Group"]);
     let schemas = call(&scim, Method::GET, "/scim/v2/Schemas", None).await;
-    assert_eq!(schemas.body["totalResults"], 3, "{}", schemas.body);
-    let user_schema = call(
-        &scim,
-        Method::GET,
-        "/scim/v2/Schemas/urn:ietf:params:scim:schemas:core:2.0:User",
-        None,
-    )
-    .await;
-    assert_eq!(user_schema.body["attributes"][0]["name"], "userName");
+    assert_eq!(schemas.body["totalResults"], 4, "{}", schemas.body);
+    // Every schema a resource type names is described, each at its own address.
+    let attributes = async |id: &str| -> Vec<String> {
+        let schema = call(&scim, Method::GET, &format!("/scim/v2/Schemas/{id}"), None).await;
+        assert_eq!(schema.status, 200, "{id}: {}", schema.body);
+        schema.body["attributes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    for resource_type in types.body["Resources"].as_array().unwrap() {
+        let extensions = resource_type["schemaExtensions"].as_array();
+        for id in std::iter::once(&resource_type["schema"])
+            .chain(extensions.into_iter().flatten().map(|e| &e["schema"]))
+        {
+            assert!(!attributes(id.as_str().unwrap()).await.is_empty(), "{id}");
+        }
+    }
+    // A User's attributes as RFC 7643 names them, for an identity provider to map, but not those
+    // Roster never keeps; the enterprise extension's too.
+    let user_attributes = attributes("urn:ietf:params:scim:schemas:core:2.0:User").await;
+    assert_eq!(user_attributes[0], "userName");
+    for name in [
+        "name",
+        "emails",
+        "active",
+        "title",
+        "phoneNumbers",
+        "addresses",
+    ] {
+        assert!(user_attributes.contains(&name.to_owned()), "{name}");
+    }
+    for name in ["password", "groups"] {
+        assert!(!user_attributes.contains(&name.to_owned()), "{name}");
+    }
+    assert_eq!(
+        attributes("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User").await,
+        [
+            "employeeNumber",
+            "costCenter",
+            "organization",
+            "division",
+            "department",
+            "manager"
+        ]
+    );
     refused(
         &call(&scim, Method::GET, "/scim/v2/Schemas/urn:nope", None).await,
         404,
