@@ -214,9 +214,8 @@ impl Store {
             .bind(user.sent_display_name().as_deref().map(name::folded))
             .execute_unique(&mut *tx.conn, || taken(&user))
             .await?;
-            let details = json!({"id": user_id, "changes_requested": {
-                "role": user.role.as_str(), "active": user.active, "email": user.email, "name": user.display_name,
-            }});
+            let details =
+                json!({"id": user_id, "changes_requested": user_changes(&current, &user)});
             tx.record(Event::new("user.updated", user_id, details))
                 .await?;
             db::query(format!("{SELECT_SCIM_USER} WHERE u.id = $1"))
@@ -407,6 +406,41 @@ impl Store {
             .await
         })
     }
+}
+
+/// What a change of a user records of her: the role, state, address and name it changed, or, when
+/// it changed none of them (an attribute Roster keeps as sent), all four as they are, so that
+/// every change has its event.
+fn user_changes(current: &StoredUser, changed: &ScimUser) -> serde_json::Value {
+    let all = [
+        (
+            "role",
+            json!(changed.role.as_str()),
+            current.role != changed.role,
+        ),
+        (
+            "active",
+            json!(changed.active),
+            current.active != changed.active,
+        ),
+        (
+            "email",
+            json!(changed.email),
+            current.email != changed.email,
+        ),
+        (
+            "name",
+            json!(changed.display_name),
+            current.name != changed.display_name,
+        ),
+    ];
+    let any = all.iter().any(|(_, _, differs)| *differs);
+    serde_json::Value::Object(
+        all.into_iter()
+            .filter(|(_, _, differs)| *differs || !any)
+            .map(|(name, value, _)| (name.to_owned(), value))
+            .collect(),
+    )
 }
 
 /// The members' user ids of each of `group_ids`, in one query, in order.

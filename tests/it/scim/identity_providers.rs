@@ -104,6 +104,16 @@ async fn okta_provisions_updates_deactivates_and_deletes() {
         .unwrap();
     assert_eq!(stale.status().as_u16(), 412);
 
+    // A change of what Roster keeps as sent (her title) still has its event.
+    let titled = call(
+        &scim,
+        Method::PATCH,
+        &format!("{USERS}/{id}"),
+        Some(json!({"Operations": [{"op": "replace", "path": "title", "value": "Analyst"}]})),
+    )
+    .await;
+    assert_eq!(titled.body["title"], "Analyst", "{}", titled.body);
+
     // Deactivation: Okta's PATCH without a path.
     let deactivated = call(
         &scim,
@@ -141,8 +151,29 @@ async fn okta_provisions_updates_deactivates_and_deletes() {
     let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
     assert_eq!(
         types,
-        ["user.deleted", "user.updated", "user.updated", "user.added"],
+        [
+            "user.deleted",
+            "user.updated",
+            "user.updated",
+            "user.updated",
+            "user.added"
+        ],
         "{events:?}"
+    );
+    // Each change records what it changed: the profile push her name and role, the
+    // deactivation her state alone; a change of none of them records her as she is.
+    let changes: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["type"] == "user.updated")
+        .map(|e| &e["user.updated"]["changes_requested"])
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            &json!({"active": false}),
+            &json!({"role": "owner", "active": true, "email": "ada@example.com", "name": "Ada Lovelace"}),
+            &json!({"role": "owner", "name": "Ada Lovelace"}),
+        ]
     );
     for event in &events {
         let key = &event["actor"]["api_key"];
