@@ -2,6 +2,7 @@
 //! resource Roster answers with; the schemas it serves.
 
 use std::collections::HashSet;
+use std::sync::LazyLock;
 
 use serde_json::{Map, Value, json};
 
@@ -106,10 +107,7 @@ impl ScimUser {
                     && !key.eq_ignore_ascii_case("meta")
             });
             forget_not_hers(fields);
-            // Shown back as a boolean, however it came ("False", from Entra ID).
-            if let Some(key) = key_of(fields, "active") {
-                fields.insert(key, json!(active));
-            }
+            booleans_as_booleans(fields);
             // Entra ID sends the enterprise `manager` as its id alone; RFC 7643 §4.3 makes it
             // complex, `{"value": id}`, which is how it is kept and shown.
             if let Some(Value::Object(enterprise)) =
@@ -147,6 +145,49 @@ fn forget_not_hers(fields: &mut Map<String, Value>) {
     fields.retain(|key, _| {
         !key.eq_ignore_ascii_case("password") && !key.eq_ignore_ascii_case("groups")
     });
+}
+
+/// Keeps each boolean the User schema describes (`active`, each `primary`) as a boolean, however
+/// it came: Entra ID sends `"False"`. A value that is no boolean at all is kept as sent (`active`
+/// is refused before).
+fn booleans_as_booleans(fields: &mut Map<String, Value>) {
+    let make_boolean = |value: &mut Value| {
+        if let Ok(b) = boolean(value, "") {
+            *value = Value::Bool(b);
+        }
+    };
+    for attribute in USER_ATTRIBUTES.iter() {
+        let Some(value) = attribute["name"]
+            .as_str()
+            .and_then(|name| key_of(fields, name))
+            .and_then(|key| fields.get_mut(&key))
+        else {
+            continue;
+        };
+        if attribute["type"] == "boolean" {
+            make_boolean(value);
+            continue;
+        }
+        let booleans: Vec<&str> = attribute["subAttributes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|sub| sub["type"] == "boolean")
+            .filter_map(|sub| sub["name"].as_str())
+            .collect();
+        let items = match value {
+            Value::Array(items) => items.iter_mut().collect(),
+            item => vec![item],
+        };
+        for item in items {
+            let Value::Object(item) = item else { continue };
+            for name in &booleans {
+                if let Some(sub) = key_of(item, name).and_then(|key| item.get_mut(&key)) {
+                    make_boolean(sub);
+                }
+            }
+        }
+    }
 }
 
 fn display_name(resource: &Value, name: Option<&Value>, user_name: &str) -> ScimResult<String> {
@@ -259,47 +300,36 @@ fn attribute(name: &str, kind: &str, extra: Value) -> Value {
     attribute
 }
 
-/// The schemas Roster serves (RFC 7643 §7, as §8.7.1 writes them out): every attribute of Users
-/// and Groups it takes, the enterprise extension and its own. Of a User Roster reads `userName`,
-/// `name`, `displayName`, `emails`, `active` and its extension's `role`; the rest it keeps and
-/// shows back as sent, so an identity provider that discovers attributes (Okta's schema
-/// discovery) may map them. Not `password` or `groups`, which it never keeps (`forget_not_hers`).
-pub fn schemas(base: &str) -> Vec<Value> {
-    let schema = |id: &str, name: &str, description: &str, attributes: Vec<Value>| {
-        json!({
-            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Schema"],
-            "id": id,
-            "name": name,
-            "description": description,
-            "attributes": attributes,
-            "meta": {"resourceType": "Schema", "location": format!("{base}/Schemas/{id}")},
-        })
+/// A multi-valued attribute of `value`s, each with its kind (`type`, one of `types`) and whether
+/// it is the one preferred (`primary`).
+fn labelled(name: &str, value: Value, types: &[&str], extra: Value) -> Value {
+    let kind = match types {
+        [] => json!({}),
+        _ => json!({"canonicalValues": types}),
     };
-    let strings = |names: &[&str]| -> Vec<Value> {
-        names
-            .iter()
-            .map(|name| attribute(name, "string", json!({})))
-            .collect()
-    };
-    // A multi-valued attribute of `value`s, each with its kind (`type`, one of `types`) and
-    // whether it is the one preferred (`primary`).
-    let labelled = |name: &str, value: Value, types: &[&str], extra: Value| {
-        let kind = match types {
-            [] => json!({}),
-            _ => json!({"canonicalValues": types}),
-        };
-        let sub = [
-            value,
-            attribute("display", "string", json!({})),
-            attribute("type", "string", kind),
-            attribute("primary", "boolean", json!({})),
-        ];
-        let mut characteristics = json!({"multiValued": true, "subAttributes": sub});
-        if let (Some(all), Value::Object(extra)) = (characteristics.as_object_mut(), extra) {
-            all.extend(extra);
-        }
-        attribute(name, "complex", characteristics)
-    };
+    let sub = [
+        value,
+        attribute("display", "string", json!({})),
+        attribute("type", "string", kind),
+        attribute("primary", "boolean", json!({})),
+    ];
+    let mut characteristics = json!({"multiValued": true, "subAttributes": sub});
+    if let (Some(all), Value::Object(extra)) = (characteristics.as_object_mut(), extra) {
+        all.extend(extra);
+    }
+    attribute(name, "complex", characteristics)
+}
+
+fn strings(names: &[&str]) -> Vec<Value> {
+    names
+        .iter()
+        .map(|name| attribute(name, "string", json!({})))
+        .collect()
+}
+
+/// The User's attributes (RFC 7643 §4.1) but `password` and `groups`, which Roster never keeps
+/// (`forget_not_hers`): what `/Schemas` describes, and what a sent User's booleans are read by.
+static USER_ATTRIBUTES: LazyLock<Vec<Value>> = LazyLock::new(|| {
     let text_value = || attribute("value", "string", json!({}));
     let mut address = strings(&[
         "formatted",
@@ -392,6 +422,26 @@ pub fn schemas(base: &str) -> Vec<Value> {
             json!({}),
         ),
     ]);
+    user
+});
+
+/// The schemas Roster serves (RFC 7643 §7, as §8.7.1 writes them out): every attribute of Users
+/// and Groups it takes, the enterprise extension and its own. Of a User Roster reads `userName`,
+/// `name`, `displayName`, `emails`, `active` and its extension's `role`; the rest it keeps and
+/// shows back as sent, so an identity provider that discovers attributes (Okta's schema
+/// discovery) may map them. Not `password` or `groups`, which it never keeps (`forget_not_hers`).
+pub fn schemas(base: &str) -> Vec<Value> {
+    let schema = |id: &str, name: &str, description: &str, attributes: Vec<Value>| {
+        json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Schema"],
+            "id": id,
+            "name": name,
+            "description": description,
+            "attributes": attributes,
+            "meta": {"resourceType": "Schema", "location": format!("{base}/Schemas/{id}")},
+        })
+    };
+    let user = USER_ATTRIBUTES.clone();
     let mut enterprise = strings(&[
         "employeeNumber",
         "costCenter",
@@ -687,6 +737,32 @@ mod tests {
             "{shown}"
         );
         assert_eq!(shown["title"], "Dev");
+    }
+
+    #[test]
+    fn booleans_sent_as_strings_are_kept_as_booleans() {
+        // As Entra ID sends them; any case; a value that is no boolean is kept as sent.
+        let sent = json!({
+            "userName": "ada@example.com",
+            "Active": "False",
+            "emails": [{"value": "ada@example.com", "Primary": "True"}],
+            "roles": [{"value": "Admin", "primary": "false"}, {"value": "Dev", "primary": "maybe"}],
+            "addresses": {"locality": "London", "primary": "TRUE"},
+            "title": "true",
+        });
+        let ada = user(sent).unwrap();
+        assert_eq!(
+            ada.resource,
+            json!({
+                "userName": "ada@example.com",
+                "Active": false,
+                "emails": [{"value": "ada@example.com", "Primary": true}],
+                "roles": [{"value": "Admin", "primary": false}, {"value": "Dev", "primary": "maybe"}],
+                "addresses": {"locality": "London", "primary": true},
+                "title": "true",
+            })
+        );
+        assert!(!ada.active);
     }
 
     #[test]

@@ -220,6 +220,10 @@ async fn entra_capitalised_ops_and_string_booleans() {
                 {"op": "Add", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager", "value": "user-0000"},
                 // A phone number she has not had: Entra ID names the new value by its type.
                 {"op": "Add", "path": "phoneNumbers[type eq \"mobile\"].value", "value": "+1 555 0100"},
+                // An app role, as Entra ID's AppRoleAssignmentsComplex sends it.
+                {"op": "Add", "path": "roles", "value": [
+                    {"primary": "False", "type": "WindowsAzureActiveDirectoryRole", "value": "Admin"},
+                ]},
             ],
         })),
     )
@@ -250,6 +254,11 @@ async fn entra_capitalised_ops_and_string_booleans() {
     assert_eq!(
         patched.body["phoneNumbers"],
         json!([{"type": "mobile", "value": "+1 555 0100"}])
+    );
+    // A boolean sent as a string is kept as the boolean /Schemas says it is.
+    assert_eq!(
+        patched.body["roles"],
+        json!([{"primary": false, "type": "WindowsAzureActiveDirectoryRole", "value": "Admin"}])
     );
     assert_eq!(
         s.admin()
