@@ -428,8 +428,22 @@ fn remove_attribute(object: &mut Map<String, Value>, name: &str, sub: Option<&st
 }
 
 /// Removes from the multi-valued attribute `name` the items whose `value` one of `values`
-/// names.
+/// names (Entra ID's removal by value); a single-valued one (Entra ID's enterprise `manager`,
+/// removed with its value named) goes whole, as RFC 7644 §3.5.2.2 removes one without a value.
 fn remove_values(object: &mut Map<String, Value>, name: &str, values: Option<&Value>) {
+    if let Some((schema, attribute)) = extension_attribute(name) {
+        if let Some(extension) = key_of(object, schema)
+            .and_then(|k| object.get_mut(&k))
+            .and_then(Value::as_object_mut)
+        {
+            remove_values(extension, attribute, values);
+        }
+        return;
+    }
+    let listed = key_of(object, name).and_then(|k| object.get(&k));
+    if !matches!(listed, None | Some(Value::Array(_))) {
+        return remove_attribute(object, name, None);
+    }
     let named: HashSet<String> = match values {
         Some(Value::Array(items)) => items
             .iter()
@@ -636,6 +650,23 @@ mod tests {
                 "displayName": "Ada L",
                 ENTERPRISE_USER_SCHEMA: {"manager": {"value": "user-9"}},
             })
+        );
+        // A removal naming the value of one that has one value (Entra ID's of her manager, and
+        // a title) removes it, as one without a value does.
+        apply(
+            &mut resource,
+            json!([
+                {"op": "Remove", "path": format!("{ENTERPRISE_USER_SCHEMA}:manager"), "value": [{"value": "user-9"}]},
+                {"op": "remove", "path": "displayName", "value": "Ada L"},
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                &resource[ENTERPRISE_USER_SCHEMA],
+                resource.get("displayName")
+            ),
+            (&json!({}), None)
         );
         // A value filter with nothing to match: nothing to remove, nothing to replace.
         let mut bare = json!({"userName": "b@x.test"});

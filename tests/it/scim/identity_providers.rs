@@ -275,6 +275,21 @@ async fn entra_capitalised_ops_and_string_booleans() {
     )
     .await;
     assert_eq!(reactivated.body["active"], true);
+    // Her manager removed, as Entra ID names the one it removes.
+    let path = format!("{ENTERPRISE}:manager");
+    let unmanaged = call(
+        &scim,
+        Method::PATCH,
+        &format!("{USERS}/{id}"),
+        Some(json!({"Operations": [{"op": "Remove", "path": path, "value": [{"value": "user-0000"}]}]})),
+    )
+    .await;
+    assert_eq!(
+        unmanaged.body[ENTERPRISE],
+        json!({"department": "Navy"}),
+        "{}",
+        unmanaged.body
+    );
 
     for (body, scim_type) in [
         (
