@@ -400,16 +400,25 @@ fn set_attribute(
     Ok(())
 }
 
-fn remove_attribute(object: &mut Map<String, Value>, name: &str, sub: Option<&str>) {
-    if let Some((schema, attribute)) = extension_attribute(name) {
-        if let Some(extension) = key_of(object, schema)
+/// The object that keeps `name`, and its name there: an extension's attribute
+/// (`urn:...:User:manager`) is kept in its extension's object. `None` without that extension.
+fn holder<'a>(
+    object: &'a mut Map<String, Value>,
+    name: &'a str,
+) -> Option<(&'a mut Map<String, Value>, &'a str)> {
+    match extension_attribute(name) {
+        Some((schema, attribute)) => key_of(object, schema)
             .and_then(|k| object.get_mut(&k))
             .and_then(Value::as_object_mut)
-        {
-            remove_attribute(extension, attribute, sub);
-        }
-        return;
+            .map(|extension| (extension, attribute)),
+        None => Some((object, name)),
     }
+}
+
+fn remove_attribute(object: &mut Map<String, Value>, name: &str, sub: Option<&str>) {
+    let Some((object, name)) = holder(object, name) else {
+        return;
+    };
     let Some(key) = key_of(object, name) else {
         return;
     };
@@ -431,15 +440,9 @@ fn remove_attribute(object: &mut Map<String, Value>, name: &str, sub: Option<&st
 /// names (Entra ID's removal by value); a single-valued one (Entra ID's enterprise `manager`,
 /// removed with its value named) goes whole, as RFC 7644 §3.5.2.2 removes one without a value.
 fn remove_values(object: &mut Map<String, Value>, name: &str, values: Option<&Value>) {
-    if let Some((schema, attribute)) = extension_attribute(name) {
-        if let Some(extension) = key_of(object, schema)
-            .and_then(|k| object.get_mut(&k))
-            .and_then(Value::as_object_mut)
-        {
-            remove_values(extension, attribute, values);
-        }
+    let Some((object, name)) = holder(object, name) else {
         return;
-    }
+    };
     let listed = key_of(object, name).and_then(|k| object.get(&k));
     if !matches!(listed, None | Some(Value::Array(_))) {
         return remove_attribute(object, name, None);
