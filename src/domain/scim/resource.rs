@@ -175,6 +175,9 @@ fn booleans_as_booleans(fields: &mut Map<String, Value>) {
             .filter(|sub| sub["type"] == "boolean")
             .filter_map(|sub| sub["name"].as_str())
             .collect();
+        if booleans.is_empty() {
+            continue;
+        }
         let items = match value {
             Value::Array(items) => items.iter_mut().collect(),
             item => vec![item],
