@@ -383,11 +383,13 @@ static USER_ATTRIBUTES: LazyLock<Vec<Value>> = LazyLock::new(|| {
         "description": "false suspends the user: her API keys and admin keys stop working until she is active again.",
     })));
     user.extend([
+        // Required, for a tool that fills what the schema asks: a user sent without one needs an
+        // address as her userName, which no schema can say.
         labelled(
             "emails",
             attribute("value", "string", json!({"required": true})),
             &["work", "home", "other"],
-            json!({"required": true}),
+            json!({"required": true, "description": "Roster writes to the primary one, else the first; without any, userName must be an address."}),
         ),
         labelled(
             "phoneNumbers",
