@@ -220,15 +220,17 @@ async fn groups_keep_their_members_through_every_patch_form() {
     ]))
     .await;
     assert_eq!(members(&body), [ann.clone(), cat.clone()]);
-    let changes = s
-        .admin()
-        .get(&format!(
+    let events = async || -> Vec<Value> {
+        let path = format!(
             "/v1/organization/audit_logs?resource_ids[]={id}&event_types[]=group.updated&limit=100"
-        ))
-        .await;
-    let member_changes: Vec<&Value> = changes.ok()["data"]
-        .as_array()
-        .unwrap()
+        );
+        s.admin().get(&path).await.ok()["data"]
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    let changes = events().await;
+    let member_changes: Vec<&Value> = changes
         .iter()
         .map(|e| &e["group.updated"]["changes_requested"])
         .filter(|change| change.get("users_added").is_some())
@@ -240,20 +242,10 @@ async fn groups_keep_their_members_through_every_patch_form() {
             &json!({"users_added": [cat], "users_removed": []}),
             &json!({"users_added": [ann], "users_removed": []}),
         ],
-        "newest first: {}",
-        changes.body
+        "newest first: {changes:?}"
     );
     // A change of members alone records them alone, not the unchanged name beside them; a
     // rename records the name; every change records something.
-    let events = async || -> Vec<Value> {
-        let path = format!(
-            "/v1/organization/audit_logs?resource_ids[]={id}&event_types[]=group.updated&limit=100"
-        );
-        s.admin().get(&path).await.ok()["data"]
-            .as_array()
-            .unwrap()
-            .clone()
-    };
     let recorded_by = async |operations: Value| -> Vec<Value> {
         let before = events().await.len();
         let path = format!("{GROUPS}/{id}");

@@ -185,8 +185,6 @@ async fn okta_provisions_updates_deactivates_and_deletes() {
     s.stop().await;
 }
 
-const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
-
 /// Entra ID capitalises its ops, sends booleans as strings and names sub-attributes in values.
 #[tokio::test]
 async fn entra_capitalised_ops_and_string_booleans() {

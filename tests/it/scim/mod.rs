@@ -21,6 +21,7 @@ mod users;
 const USERS: &str = "/scim/v2/Users";
 const GROUPS: &str = "/scim/v2/Groups";
 const ROLE_EXTENSION: &str = "urn:roster:params:scim:schemas:extension:roster:2.0:User";
+const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 
 /// A SCIM token for the bootstrap organization.
 async fn token(s: &TestServer) -> String {
@@ -200,7 +201,7 @@ async fn discovery_answers_at_the_base_and_only_to_a_token() {
         assert!(!user_attributes.contains(&name.to_owned()), "{name}");
     }
     assert_eq!(
-        attributes("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User").await,
+        attributes(ENTERPRISE).await,
         [
             "employeeNumber",
             "costCenter",
